@@ -1,0 +1,508 @@
+//! The only module that knows aws-sdk-connect: typed calls, error classification, client-side
+//! rate limiting and call accounting.
+
+mod convert;
+pub mod error;
+pub mod quick_connect_index;
+pub mod rate_limit;
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::Mutex;
+
+use aws_sdk_connect::Client;
+use aws_sdk_connect::config::Region;
+use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_connect::types::{
+    DirectoryType, QuickConnectType, StringComparisonType, StringCondition, UserSearchCriteria,
+};
+
+pub use error::{ConnectError, ErrorKind};
+pub use quick_connect_index::QuickConnectIndex;
+pub use rate_limit::{Rate, RateLimiter};
+
+use crate::model::{
+    IdentityManagement, InstanceRef, NamedId, NewUser, ObservedUser, UserQuickConnect,
+    UserSummary, UserUpdate,
+};
+
+/// How the operator talks to Connect.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectSettings {
+    /// Client-side rate per (region, operation); `None` sends as fast as asked.
+    pub rate: Option<Rate>,
+    /// Attempts per call by the SDK's standard retry (throttles and 5xx).
+    pub max_attempts: Option<u32>,
+}
+
+/// Counts of Connect calls by operation and outcome (ok / the error class), for metrics and
+/// benchmarks.
+pub type CallCounts = BTreeMap<(&'static str, &'static str), u64>;
+
+pub struct ConnectApi {
+    sdk_config: aws_config::SdkConfig,
+    settings: ConnectSettings,
+    limiter: RateLimiter,
+    clients: Mutex<HashMap<String, Client>>,
+    counts: Mutex<CallCounts>,
+}
+
+/// SearchUsers answers at most 500 per page, SearchQuickConnects 100.
+const USER_PAGE: i32 = 500;
+const QUICK_CONNECT_PAGE: i32 = 100;
+const LIST_PAGE: i32 = 1000;
+
+impl ConnectApi {
+    /// From the AWS default chain (env, IRSA web identity, EKS Pod Identity, instance profile);
+    /// honours `AWS_ENDPOINT_URL_CONNECT`.
+    pub async fn from_env(settings: ConnectSettings) -> ConnectApi {
+        let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        ConnectApi::new(sdk_config, settings)
+    }
+
+    pub fn new(sdk_config: aws_config::SdkConfig, settings: ConnectSettings) -> ConnectApi {
+        ConnectApi {
+            limiter: RateLimiter::new(settings.rate),
+            sdk_config,
+            settings,
+            clients: Mutex::default(),
+            counts: Mutex::default(),
+        }
+    }
+
+    /// The region used when a resource names none.
+    pub fn default_region(&self) -> Option<String> {
+        self.sdk_config.region().map(|r| r.to_string())
+    }
+
+    pub fn call_counts(&self) -> CallCounts {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn client(&self, region: &str) -> Client {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let mut builder = aws_sdk_connect::config::Builder::from(&self.sdk_config)
+                    .region(Region::new(region.to_string()));
+                if let Some(attempts) = self.settings.max_attempts {
+                    builder = builder.retry_config(
+                        aws_config::retry::RetryConfig::standard().with_max_attempts(attempts),
+                    );
+                }
+                Client::from_conf(builder.build())
+            })
+            .clone()
+    }
+
+    /// Every call goes through here: rate limit, send, classify, count.
+    async fn call<T, E, R, Fut>(
+        &self,
+        region: &str,
+        operation: &'static str,
+        send: impl FnOnce(Client) -> Fut,
+    ) -> Result<T, ConnectError>
+    where
+        Fut: Future<Output = Result<T, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        self.limiter.acquire(region, operation).await;
+        let result = send(self.client(region))
+            .await
+            .map_err(|e| error::classify(operation, e));
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => match e.kind {
+                ErrorKind::NotFound => "not_found",
+                ErrorKind::Throttled => "throttled",
+                ErrorKind::Invalid => "invalid",
+                ErrorKind::Duplicate => "duplicate",
+                ErrorKind::Transient => "transient",
+            },
+        };
+        *self
+            .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((operation, outcome))
+            .or_default() += 1;
+        result
+    }
+
+    pub async fn identity_management(
+        &self,
+        at: &InstanceRef,
+    ) -> Result<IdentityManagement, ConnectError> {
+        let out = self
+            .call(&at.region, "DescribeInstance", |c| {
+                c.describe_instance().instance_id(&at.instance_id).send()
+            })
+            .await?;
+        Ok(
+            match out.instance().and_then(|i| i.identity_management_type()) {
+                Some(DirectoryType::ConnectManaged) => IdentityManagement::ConnectManaged,
+                Some(DirectoryType::Saml) => IdentityManagement::Saml,
+                Some(DirectoryType::ExistingDirectory) => IdentityManagement::ExistingDirectory,
+                _ => IdentityManagement::Other,
+            },
+        )
+    }
+
+    pub async fn list_security_profiles(
+        &self,
+        at: &InstanceRef,
+    ) -> Result<Vec<NamedId>, ConnectError> {
+        let mut all = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .call(&at.region, "ListSecurityProfiles", |c| {
+                    c.list_security_profiles()
+                        .instance_id(&at.instance_id)
+                        .max_results(LIST_PAGE)
+                        .set_next_token(token.take())
+                        .send()
+                })
+                .await?;
+            all.extend(out.security_profile_summary_list().iter().map(|s| NamedId {
+                id: s.id().unwrap_or_default().into(),
+                name: s.name().unwrap_or_default().into(),
+            }));
+            token = next(out.next_token());
+            if token.is_none() {
+                return Ok(all);
+            }
+        }
+    }
+
+    pub async fn list_routing_profiles(
+        &self,
+        at: &InstanceRef,
+    ) -> Result<Vec<NamedId>, ConnectError> {
+        let mut all = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .call(&at.region, "ListRoutingProfiles", |c| {
+                    c.list_routing_profiles()
+                        .instance_id(&at.instance_id)
+                        .max_results(LIST_PAGE)
+                        .set_next_token(token.take())
+                        .send()
+                })
+                .await?;
+            all.extend(out.routing_profile_summary_list().iter().map(|s| NamedId {
+                id: s.id().unwrap_or_default().into(),
+                name: s.name().unwrap_or_default().into(),
+            }));
+            token = next(out.next_token());
+            if token.is_none() {
+                return Ok(all);
+            }
+        }
+    }
+
+    pub async fn list_hierarchy_groups(
+        &self,
+        at: &InstanceRef,
+    ) -> Result<Vec<NamedId>, ConnectError> {
+        let mut all = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .call(&at.region, "ListUserHierarchyGroups", |c| {
+                    c.list_user_hierarchy_groups()
+                        .instance_id(&at.instance_id)
+                        .max_results(LIST_PAGE)
+                        .set_next_token(token.take())
+                        .send()
+                })
+                .await?;
+            all.extend(
+                out.user_hierarchy_group_summary_list()
+                    .iter()
+                    .map(|s| NamedId {
+                        id: s.id().unwrap_or_default().into(),
+                        name: s.name().unwrap_or_default().into(),
+                    }),
+            );
+            token = next(out.next_token());
+            if token.is_none() {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// The user with exactly this username, if any (SearchUsers, one call).
+    pub async fn find_user_by_username(
+        &self,
+        at: &InstanceRef,
+        username: &str,
+    ) -> Result<Option<UserSummary>, ConnectError> {
+        let criteria = UserSearchCriteria::builder()
+            .string_condition(
+                StringCondition::builder()
+                    .field_name("Username")
+                    .value(username)
+                    .comparison_type(StringComparisonType::Exact)
+                    .build(),
+            )
+            .build();
+        let out = self
+            .call(&at.region, "SearchUsers", |c| {
+                c.search_users()
+                    .instance_id(&at.instance_id)
+                    .search_criteria(criteria)
+                    .max_results(USER_PAGE)
+                    .send()
+            })
+            .await?;
+        Ok(out
+            .users()
+            .iter()
+            .map(convert::summary_from_sdk)
+            .find(|u| u.username == username))
+    }
+
+    /// Every user of the instance (SearchUsers, pages of 500).
+    pub async fn list_all_users(&self, at: &InstanceRef) -> Result<Vec<UserSummary>, ConnectError> {
+        let mut all = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .call(&at.region, "SearchUsers", |c| {
+                    c.search_users()
+                        .instance_id(&at.instance_id)
+                        .max_results(USER_PAGE)
+                        .set_next_token(token.take())
+                        .send()
+                })
+                .await?;
+            all.extend(out.users().iter().map(convert::summary_from_sdk));
+            token = next(out.next_token());
+            if token.is_none() {
+                return Ok(all);
+            }
+        }
+    }
+
+    pub async fn describe_user(
+        &self,
+        at: &InstanceRef,
+        user_id: &str,
+    ) -> Result<ObservedUser, ConnectError> {
+        let out = self
+            .call(&at.region, "DescribeUser", |c| {
+                c.describe_user()
+                    .instance_id(&at.instance_id)
+                    .user_id(user_id)
+                    .send()
+            })
+            .await?;
+        match out.user() {
+            Some(user) => Ok(convert::observed_from_sdk(user)),
+            None => Err(ConnectError {
+                operation: "DescribeUser",
+                kind: ErrorKind::Transient,
+                code: "EmptyResponse".into(),
+                message: "DescribeUser answered without a user".into(),
+            }),
+        }
+    }
+
+    /// Creates the user with all its fields and tags in one call; returns (id, arn).
+    pub async fn create_user(
+        &self,
+        at: &InstanceRef,
+        user: &NewUser,
+    ) -> Result<(String, String), ConnectError> {
+        let f = &user.fields;
+        let out = self
+            .call(&at.region, "CreateUser", |c| {
+                c.create_user()
+                    .instance_id(&at.instance_id)
+                    .username(&user.username)
+                    .set_password(user.password.as_ref().map(|p| p.expose().to_string()))
+                    .set_directory_user_id(user.directory_user_id.clone())
+                    .identity_info(convert::identity_to_sdk(&f.identity.normalized()))
+                    .phone_config(convert::phone_to_sdk(&f.phone.normalized()))
+                    .set_security_profile_ids(Some(f.security_profile_ids.iter().cloned().collect()))
+                    .routing_profile_id(&f.routing_profile_id)
+                    .set_hierarchy_group_id(f.hierarchy_group_id.clone())
+                    .set_tags(Some(f.tags.clone().into_iter().collect()))
+                    .send()
+            })
+            .await?;
+        Ok((
+            out.user_id().unwrap_or_default().to_string(),
+            out.user_arn().unwrap_or_default().to_string(),
+        ))
+    }
+
+    /// Sends the one Update*/Tag/Untag call that `update` stands for.
+    pub async fn apply_update(
+        &self,
+        at: &InstanceRef,
+        user_id: &str,
+        user_arn: &str,
+        update: &UserUpdate,
+    ) -> Result<(), ConnectError> {
+        let (region, instance) = (&at.region, &at.instance_id);
+        match update {
+            UserUpdate::IdentityInfo(identity) => {
+                self.call(region, "UpdateUserIdentityInfo", |c| {
+                    c.update_user_identity_info()
+                        .instance_id(instance)
+                        .user_id(user_id)
+                        .identity_info(convert::identity_to_sdk(identity))
+                        .send()
+                })
+                .await?;
+            }
+            UserUpdate::PhoneConfig(phone) => {
+                self.call(region, "UpdateUserPhoneConfig", |c| {
+                    c.update_user_phone_config()
+                        .instance_id(instance)
+                        .user_id(user_id)
+                        .phone_config(convert::phone_to_sdk(phone))
+                        .send()
+                })
+                .await?;
+            }
+            UserUpdate::RoutingProfile(id) => {
+                self.call(region, "UpdateUserRoutingProfile", |c| {
+                    c.update_user_routing_profile()
+                        .instance_id(instance)
+                        .user_id(user_id)
+                        .routing_profile_id(id)
+                        .send()
+                })
+                .await?;
+            }
+            UserUpdate::SecurityProfiles(ids) => {
+                self.call(region, "UpdateUserSecurityProfiles", |c| {
+                    c.update_user_security_profiles()
+                        .instance_id(instance)
+                        .user_id(user_id)
+                        .set_security_profile_ids(Some(ids.clone()))
+                        .send()
+                })
+                .await?;
+            }
+            UserUpdate::Hierarchy(id) => {
+                self.call(region, "UpdateUserHierarchy", |c| {
+                    c.update_user_hierarchy()
+                        .instance_id(instance)
+                        .user_id(user_id)
+                        .set_hierarchy_group_id(id.clone())
+                        .send()
+                })
+                .await?;
+            }
+            UserUpdate::Tag(tags) => {
+                self.call(region, "TagResource", |c| {
+                    c.tag_resource()
+                        .resource_arn(user_arn)
+                        .set_tags(Some(tags.clone().into_iter().collect()))
+                        .send()
+                })
+                .await?;
+            }
+            UserUpdate::Untag(keys) => {
+                self.call(region, "UntagResource", |c| {
+                    c.untag_resource()
+                        .resource_arn(user_arn)
+                        .set_tag_keys(Some(keys.clone()))
+                        .send()
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// DeleteUser; a user that is already gone counts as deleted.
+    pub async fn delete_user(&self, at: &InstanceRef, user_id: &str) -> Result<(), ConnectError> {
+        let result = self
+            .call(&at.region, "DeleteUser", |c| {
+                c.delete_user()
+                    .instance_id(&at.instance_id)
+                    .user_id(user_id)
+                    .send()
+            })
+            .await;
+        ignore_not_found(result.map(|_| ()))
+    }
+
+    /// Every USER quick connect of the instance with its target user, from a complete
+    /// SearchQuickConnects listing (all pages). Connect cannot filter on the target user.
+    pub async fn user_quick_connects(
+        &self,
+        at: &InstanceRef,
+    ) -> Result<Vec<UserQuickConnect>, ConnectError> {
+        let mut all = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .call(&at.region, "SearchQuickConnects", |c| {
+                    c.search_quick_connects()
+                        .instance_id(&at.instance_id)
+                        .max_results(QUICK_CONNECT_PAGE)
+                        .set_next_token(token.take())
+                        .send()
+                })
+                .await?;
+            for qc in out.quick_connects() {
+                let Some(config) = qc.quick_connect_config() else {
+                    continue;
+                };
+                if config.quick_connect_type() != &QuickConnectType::User {
+                    continue;
+                }
+                if let Some(user) = config.user_config() {
+                    all.push(UserQuickConnect {
+                        id: qc.quick_connect_id().unwrap_or_default().to_string(),
+                        name: qc.name().unwrap_or_default().to_string(),
+                        user_id: user.user_id().to_string(),
+                    });
+                }
+            }
+            token = next(out.next_token());
+            if token.is_none() {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// DeleteQuickConnect; one that is already gone counts as deleted.
+    pub async fn delete_quick_connect(
+        &self,
+        at: &InstanceRef,
+        quick_connect_id: &str,
+    ) -> Result<(), ConnectError> {
+        let result = self
+            .call(&at.region, "DeleteQuickConnect", |c| {
+                c.delete_quick_connect()
+                    .instance_id(&at.instance_id)
+                    .quick_connect_id(quick_connect_id)
+                    .send()
+            })
+            .await;
+        ignore_not_found(result.map(|_| ()))
+    }
+}
+
+fn next(token: Option<&str>) -> Option<String> {
+    token.filter(|t| !t.is_empty()).map(str::to_string)
+}
+
+fn ignore_not_found(result: Result<(), ConnectError>) -> Result<(), ConnectError> {
+    match result {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    }
+}

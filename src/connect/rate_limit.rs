@@ -1,0 +1,116 @@
+//! Client-side token buckets per (region, operation), so the operator stays under Connect's
+//! per-account quotas (2 requests/s, burst 5 by default) instead of bouncing off 429s.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate {
+    pub per_second: f64,
+    pub burst: u32,
+}
+
+impl Default for Rate {
+    fn default() -> Self {
+        Rate {
+            per_second: 2.0,
+            burst: 5,
+        }
+    }
+}
+
+struct Bucket {
+    /// May go negative: each caller reserves its token at once and sleeps off the deficit, so
+    /// waiters are served in arrival order without polling.
+    tokens: f64,
+    last: Instant,
+}
+
+#[derive(Default)]
+pub struct RateLimiter {
+    rate: Option<Rate>,
+    buckets: Mutex<HashMap<(String, &'static str), Bucket>>,
+}
+
+impl RateLimiter {
+    /// `None` disables limiting.
+    pub fn new(rate: Option<Rate>) -> RateLimiter {
+        RateLimiter {
+            rate: rate.filter(|r| r.per_second > 0.0),
+            buckets: Mutex::default(),
+        }
+    }
+
+    /// How long the caller must wait before sending; the token is taken now.
+    pub fn reserve(&self, region: &str, operation: &'static str, now: Instant) -> Duration {
+        let Some(rate) = self.rate else {
+            return Duration::ZERO;
+        };
+        let burst = f64::from(rate.burst.max(1));
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let bucket = buckets
+            .entry((region.to_string(), operation))
+            .or_insert(Bucket {
+                tokens: burst,
+                last: now,
+            });
+        let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * rate.per_second).min(burst);
+        bucket.last = now;
+        bucket.tokens -= 1.0;
+        if bucket.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-bucket.tokens / rate.per_second)
+        }
+    }
+
+    pub async fn acquire(&self, region: &str, operation: &'static str) {
+        let wait = self.reserve(region, operation, Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_then_paced_at_the_rate() {
+        let limiter = RateLimiter::new(Some(Rate::default()));
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            assert_eq!(limiter.reserve("us-east-1", "CreateUser", t0), Duration::ZERO);
+        }
+        // The 6th and 7th wait 0.5 s and 1 s: 2 per second after the burst.
+        assert_eq!(limiter.reserve("us-east-1", "CreateUser", t0), Duration::from_millis(500));
+        assert_eq!(limiter.reserve("us-east-1", "CreateUser", t0), Duration::from_secs(1));
+        // Other operations and regions have their own buckets.
+        assert_eq!(limiter.reserve("us-east-1", "DeleteUser", t0), Duration::ZERO);
+        assert_eq!(limiter.reserve("eu-west-2", "CreateUser", t0), Duration::ZERO);
+    }
+
+    #[test]
+    fn tokens_refill_over_time_up_to_the_burst() {
+        let limiter = RateLimiter::new(Some(Rate { per_second: 2.0, burst: 2 }));
+        let t0 = Instant::now();
+        limiter.reserve("r", "Op", t0);
+        limiter.reserve("r", "Op", t0);
+        let later = t0 + Duration::from_secs(60);
+        assert_eq!(limiter.reserve("r", "Op", later), Duration::ZERO);
+        assert_eq!(limiter.reserve("r", "Op", later), Duration::ZERO);
+        assert!(limiter.reserve("r", "Op", later) > Duration::ZERO);
+    }
+
+    #[test]
+    fn disabled_never_waits() {
+        let limiter = RateLimiter::new(None);
+        let t0 = Instant::now();
+        for _ in 0..100 {
+            assert_eq!(limiter.reserve("r", "Op", t0), Duration::ZERO);
+        }
+    }
+}

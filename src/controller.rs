@@ -1,0 +1,193 @@
+//! Wiring of the kube-runtime Controller: context, reconcile (one `finalizer()` call) and the
+//! error policy that turns an error's class into a requeue.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::{Api, Resource, ResourceExt};
+use rand::Rng;
+
+use crate::catalog::Catalog;
+use crate::connect::{ConnectApi, QuickConnectIndex};
+use crate::crd::{ConnectUser, FINALIZER};
+use crate::error::{Error, ErrorClass, Result};
+use crate::reconcile::{apply, cleanup};
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Region for resources that name none.
+    pub default_region: Option<String>,
+    /// Watched namespaces; empty means all.
+    pub namespaces: Vec<String>,
+    /// How often an in-sync user is compared with Connect again (drift detection).
+    pub resync_period: Duration,
+    /// Resources reconciled at once.
+    pub concurrency: u16,
+    /// How long names-to-ids lookups are cached.
+    pub catalog_ttl: Duration,
+    /// How long a quick-connect scan waits for other deletions to share it.
+    pub scan_window: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            default_region: None,
+            namespaces: Vec::new(),
+            resync_period: Duration::from_secs(600),
+            concurrency: 8,
+            catalog_ttl: Duration::from_secs(300),
+            scan_window: Duration::from_millis(100),
+        }
+    }
+}
+
+impl Settings {
+    /// The resync period ±10 %, so resources created together do not resync together.
+    pub fn jittered_resync(&self) -> Duration {
+        self.resync_period.mul_f64(rand::rng().random_range(0.9..1.1))
+    }
+
+    pub fn namespaces_or_all(&self, client: &kube::Client) -> Vec<Api<ConnectUser>> {
+        if self.namespaces.is_empty() {
+            vec![Api::all(client.clone())]
+        } else {
+            self.namespaces
+                .iter()
+                .map(|ns| Api::namespaced(client.clone(), ns))
+                .collect()
+        }
+    }
+}
+
+pub struct Context {
+    pub client: kube::Client,
+    pub connect: Arc<ConnectApi>,
+    pub catalog: Catalog,
+    pub quick_connects: QuickConnectIndex,
+    pub recorder: Recorder,
+    pub settings: Settings,
+    /// Consecutive transient failures per resource, for exponential backoff.
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(client: kube::Client, connect: Arc<ConnectApi>, settings: Settings) -> Context {
+        let reporter = Reporter {
+            controller: "connect-user-operator".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            catalog: Catalog::new(connect.clone(), settings.catalog_ttl),
+            quick_connects: QuickConnectIndex::new(connect.clone(), settings.scan_window),
+            client,
+            connect,
+            settings,
+            failures: Mutex::default(),
+        }
+    }
+
+    fn failures(&self, key: &str, failed: bool) -> u32 {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if failed {
+            let n = map.entry(key.to_string()).or_default();
+            *n = n.saturating_add(1);
+            *n
+        } else {
+            map.remove(key);
+            0
+        }
+    }
+}
+
+fn key(cu: &ConnectUser) -> String {
+    format!("{}/{}", cu.namespace().unwrap_or_default(), cu.name_any())
+}
+
+pub async fn reconcile(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action> {
+    let ns = cu.namespace().unwrap_or_default();
+    let api: Api<ConnectUser> = Api::namespaced(ctx.client.clone(), &ns);
+    let span = tracing::info_span!("reconcile", namespace = %ns, name = %cu.name_any());
+    let _enter = span.enter();
+    drop(_enter);
+    let result = finalizer(&api, FINALIZER, cu.clone(), |event| async {
+        match event {
+            FinalizerEvent::Apply(cu) => apply::apply(cu, ctx.clone()).await,
+            FinalizerEvent::Cleanup(cu) => cleanup::cleanup(cu, ctx.clone()).await,
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)));
+    if result.is_ok() {
+        ctx.failures(&key(&cu), false);
+    }
+    result
+}
+
+/// The class of the error picks the retry: throttled soon, transient with exponential backoff,
+/// invalid only after a spec change, blocked or missing slowly.
+pub fn error_policy(cu: Arc<ConnectUser>, error: &Error, ctx: Arc<Context>) -> Action {
+    let class = error.class();
+    tracing::warn!(namespace = %cu.namespace().unwrap_or_default(), name = %cu.name_any(), reason = error.reason(), error = %error, "reconcile failed");
+    let mut rng = rand::rng();
+    match class {
+        ErrorClass::Throttled => Action::requeue(Duration::from_millis(rng.random_range(500..2500))),
+        ErrorClass::Invalid => Action::await_change(),
+        ErrorClass::Transient | ErrorClass::NotFound | ErrorClass::Blocked => {
+            let n = ctx.failures(&key(&cu), true).min(8);
+            let (base, cap) = match class {
+                ErrorClass::Transient => (1.0, 300.0),
+                _ => (5.0, 300.0),
+            };
+            let secs = (base * 2f64.powi(n as i32 - 1)).min(cap) * rng.random_range(0.8..1.2);
+            Action::requeue(Duration::from_secs_f64(secs))
+        }
+    }
+}
+
+/// Reconcile triggers: spec changes (generation), finalizer changes and deletion, not the
+/// operator's own status writes (each would cost a Connect read).
+fn trigger_hash(cu: &ConnectUser) -> Option<u64> {
+    let mut h = DefaultHasher::new();
+    cu.meta().generation.hash(&mut h);
+    cu.finalizers().hash(&mut h);
+    cu.meta().deletion_timestamp.is_some().hash(&mut h);
+    Some(h.finish())
+}
+
+/// Runs the controller until `shutdown` resolves; in-flight reconciles finish first.
+pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
+    let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
+    let controllers = ctx
+        .settings
+        .namespaces_or_all(&ctx.client)
+        .into_iter()
+        .map(|api| {
+            let (reader, writer) = reflector::store();
+            let stream = watcher(api, watcher::Config::default())
+                .default_backoff()
+                .reflect(writer)
+                .applied_objects()
+                .predicate_filter(trigger_hash, Default::default());
+            Controller::for_stream(stream, reader)
+                .with_config(controller::Config::default().concurrency(ctx.settings.concurrency))
+                .graceful_shutdown_on(shutdown.clone())
+                .run(reconcile, error_policy, ctx.clone())
+                .for_each(|result| async move {
+                    match result {
+                        Ok((obj, _)) => tracing::debug!(namespace = obj.namespace.as_deref().unwrap_or(""), name = %obj.name, "reconciled"),
+                        Err(controller::Error::ReconcilerFailed(_, _)) => {} // logged by error_policy
+                        Err(e) => tracing::warn!(error = %e, "controller"),
+                    }
+                })
+        });
+    futures::future::join_all(controllers).await;
+}

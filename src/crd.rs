@@ -1,0 +1,250 @@
+//! The `ConnectUser` custom resource: spec, status and the admission rules (OpenAPI + CEL) that
+//! `kubectl apply` enforces before the operator ever sees a manifest.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+pub const GROUP: &str = "connect.userops.dev";
+pub const VERSION: &str = "v1alpha1";
+pub const FINALIZER: &str = "connect.userops.dev/cleanup";
+pub const FIELD_MANAGER: &str = "connect-user-operator";
+/// Tag on every Connect user the operator created or adopted: value = the resource's UID.
+pub const OWNER_TAG: &str = "connect.userops.dev/owner";
+
+/// One Amazon Connect user, declared.
+#[derive(CustomResource, KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "connect.userops.dev",
+    version = "v1alpha1",
+    kind = "ConnectUser",
+    namespaced,
+    shortname = "cu",
+    category = "connect",
+    status = "ConnectUserStatus",
+    derive = "PartialEq",
+    printcolumn(name = "Username", type_ = "string", json_path = ".spec.username"),
+    printcolumn(name = "Instance", type_ = "string", json_path = ".spec.instanceId"),
+    printcolumn(name = "User ID", type_ = "string", json_path = ".status.userId"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+    ),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectUserSpec {
+    /// The Amazon Connect instance id. Immutable.
+    #[x_kube(validation = Rule::new("self == oldSelf").message("instanceId is immutable"))]
+    #[schemars(length(min = 1, max = 100))]
+    pub instance_id: String,
+
+    /// AWS region of the instance; the operator's default region when omitted. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+){1,2}-[0-9]$"))]
+    pub region: Option<String>,
+
+    /// The user's login name. Immutable (Connect cannot rename a user).
+    #[x_kube(validation = Rule::new("self == oldSelf").message("username is immutable"))]
+    #[schemars(length(min = 1, max = 100), regex(pattern = r"^[a-zA-Z0-9_.@+-]+$"))]
+    pub username: String,
+
+    /// Secret (same namespace) holding the initial password. Read only when the user is created;
+    /// required when the instance manages its own identities (CONNECT_MANAGED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_secret_ref: Option<SecretKeyRef>,
+
+    /// The user's id in the directory (EXISTING_DIRECTORY instances). Set at creation only.
+    #[x_kube(validation = Rule::new("self == oldSelf").message("directoryUserId is immutable"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 256))]
+    pub directory_user_id: Option<String>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_info: Option<IdentityInfo>,
+
+    #[serde(default)]
+    pub phone_config: PhoneConfig,
+
+    /// 1 to 10 security profiles, each by id or by name.
+    #[x_kube(
+        validation = Rule::new("self.all(p, self.exists_one(q, q == p))").message("securityProfiles must not repeat an entry")
+    )]
+    #[schemars(length(min = 1, max = 10))]
+    pub security_profiles: Vec<ProfileRef>,
+
+    pub routing_profile: ProfileRef,
+
+    /// Optional agent hierarchy group; omitting it removes the user from any group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hierarchy_group: Option<ProfileRef>,
+
+    /// Tags on the Connect user. The operator adds its own ownership tag; tags set on the user
+    /// outside this list are removed.
+    #[x_kube(
+        validation = Rule::new("size(self) <= 49 && self.all(k, !k.startsWith('aws:') && !k.startsWith('connect.userops.dev/') && size(k) <= 128 && size(self[k]) <= 256)").message("at most 49 tags; tag keys must be 1-128 characters, values at most 256, and keys may not start with 'aws:' or 'connect.userops.dev/'")
+    )]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+
+    /// What happens to the Connect user when this resource is deleted.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+
+    /// Take over an existing Connect user with this username instead of failing with UserExists.
+    #[serde(default)]
+    pub adopt_existing: bool,
+}
+
+/// A key of a Secret in the resource's namespace.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+pub struct SecretKeyRef {
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+/// Refers to a Connect object (security profile, routing profile, hierarchy group) by exactly one
+/// of its id or its name.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[x_kube(validation = Rule::new("has(self.id) != has(self.name)").message("exactly one of id or name must be set"))]
+pub struct ProfileRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 500))]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 127))]
+    pub name: Option<String>,
+}
+
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 255))]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 300))]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 254), regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"))]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 254), regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"))]
+    pub secondary_email: Option<String>,
+    /// E.164, e.g. +14155550100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^\+[1-9][0-9]{1,14}$"))]
+    pub mobile: Option<String>,
+}
+
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("self.phoneType != 'DESK_PHONE' || has(self.deskPhoneNumber)").message("deskPhoneNumber is required when phoneType is DESK_PHONE")
+)]
+pub struct PhoneConfig {
+    #[serde(default)]
+    pub phone_type: PhoneType,
+    #[serde(default)]
+    pub auto_accept: bool,
+    /// Seconds of after-contact work; 0 means no limit.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 2000000))]
+    pub after_contact_work_time_limit: i32,
+    /// E.164 desk phone number, e.g. +14155550100 (DESK_PHONE only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^\+[1-9][0-9]{1,14}$"))]
+    pub desk_phone_number: Option<String>,
+}
+
+impl Default for PhoneConfig {
+    fn default() -> Self {
+        PhoneConfig {
+            phone_type: PhoneType::SoftPhone,
+            auto_accept: false,
+            after_contact_work_time_limit: 0,
+            desk_phone_number: None,
+        }
+    }
+}
+
+#[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PhoneType {
+    #[default]
+    #[serde(rename = "SOFT_PHONE")]
+    SoftPhone,
+    #[serde(rename = "DESK_PHONE")]
+    DeskPhone,
+}
+
+impl PhoneType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhoneType::SoftPhone => "SOFT_PHONE",
+            PhoneType::DeskPhone => "DESK_PHONE",
+        }
+    }
+}
+
+#[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DeletionPolicy {
+    /// Delete the Connect user and every quick connect that points at it.
+    #[default]
+    Delete,
+    /// Leave the Connect user in place; only the ownership tag is removed.
+    Retain,
+}
+
+/// Observed state, written by the operator only (server-side apply, one field manager).
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectUserStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// Last time the Connect user was found to match the spec (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_synced_time: Option<String>,
+    /// Progress of the deletion, while the resource is being deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<CleanupStatus>,
+}
+
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanupStatus {
+    pub user_deleted: bool,
+    pub quick_connects_found: u32,
+    pub quick_connects_deleted: u32,
+}
+
+impl ConnectUserStatus {
+    pub fn condition(&self, type_: &str) -> Option<&Condition> {
+        self.conditions.iter().find(|c| c.type_ == type_)
+    }
+}
+
+/// The CRD as YAML, exactly as committed in `crds/connectuser.yaml`.
+pub fn crd_yaml() -> String {
+    use kube::CustomResourceExt;
+    let crd = ConnectUser::crd();
+    format!(
+        "# Generated by `connect-user-operator crd`; do not edit.\n{}",
+        serde_yaml::to_string(&crd).expect("a CRD always serializes to YAML")
+    )
+}

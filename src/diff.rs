@@ -1,0 +1,147 @@
+//! Desired vs observed: the minimal list of Connect update calls, one per changed field group
+//! (as Terraform's aws_connect_user does), and nothing when they already match.
+
+use crate::model::{UserFields, UserUpdate};
+
+pub fn diff(desired: &UserFields, observed: &UserFields) -> Vec<UserUpdate> {
+    let mut updates = Vec::new();
+    if desired.identity.normalized() != observed.identity.normalized() {
+        updates.push(UserUpdate::IdentityInfo(desired.identity.normalized()));
+    }
+    if desired.phone.normalized() != observed.phone.normalized() {
+        updates.push(UserUpdate::PhoneConfig(desired.phone.normalized()));
+    }
+    if desired.routing_profile_id != observed.routing_profile_id {
+        updates.push(UserUpdate::RoutingProfile(desired.routing_profile_id.clone()));
+    }
+    if desired.security_profile_ids != observed.security_profile_ids {
+        updates.push(UserUpdate::SecurityProfiles(
+            desired.security_profile_ids.iter().cloned().collect(),
+        ));
+    }
+    let blank = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    if blank(&desired.hierarchy_group_id) != blank(&observed.hierarchy_group_id) {
+        updates.push(UserUpdate::Hierarchy(blank(&desired.hierarchy_group_id)));
+    }
+    let to_tag: std::collections::BTreeMap<_, _> = desired
+        .tags
+        .iter()
+        .filter(|(k, v)| observed.tags.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !to_tag.is_empty() {
+        updates.push(UserUpdate::Tag(to_tag));
+    }
+    let to_untag: Vec<String> = observed
+        .tags
+        .keys()
+        .filter(|k| !desired.tags.contains_key(*k))
+        .cloned()
+        .collect();
+    if !to_untag.is_empty() {
+        updates.push(UserUpdate::Untag(to_untag));
+    }
+    updates
+}
+
+/// The spec fields touched by a list of updates, deduplicated, in a stable order.
+pub fn changed_fields(updates: &[UserUpdate]) -> Vec<&'static str> {
+    let mut fields: Vec<&'static str> = updates.iter().map(UserUpdate::field).collect();
+    fields.dedup();
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Identity, Phone};
+
+    fn base() -> UserFields {
+        UserFields {
+            identity: Identity {
+                first_name: Some("Alice".into()),
+                ..Default::default()
+            },
+            phone: Phone::default(),
+            routing_profile_id: "rp-1".into(),
+            security_profile_ids: ["sp-1".to_string()].into(),
+            hierarchy_group_id: None,
+            tags: [("team".to_string(), "a".to_string())].into(),
+        }
+    }
+
+    #[test]
+    fn equal_fields_need_no_calls() {
+        assert!(diff(&base(), &base()).is_empty());
+    }
+
+    #[test]
+    fn empty_strings_from_connect_equal_absent_fields() {
+        let mut observed = base();
+        observed.identity.email = Some(String::new());
+        observed.phone.desk_phone_number = Some(String::new());
+        observed.hierarchy_group_id = Some(String::new());
+        assert!(diff(&base(), &observed).is_empty());
+    }
+
+    #[test]
+    fn each_field_group_maps_to_exactly_one_call() {
+        let desired = base();
+        let cases: Vec<(Box<dyn Fn(&mut UserFields)>, &str)> = vec![
+            (Box::new(|o| o.identity.last_name = Some("X".into())), "identityInfo"),
+            (Box::new(|o| o.phone.auto_accept = true), "phoneConfig"),
+            (Box::new(|o| o.routing_profile_id = "rp-2".into()), "routingProfile"),
+            (
+                Box::new(|o| {
+                    o.security_profile_ids.insert("sp-2".into());
+                }),
+                "securityProfiles",
+            ),
+            (Box::new(|o| o.hierarchy_group_id = Some("hg".into())), "hierarchyGroup"),
+        ];
+        for (change, field) in cases {
+            let mut observed = base();
+            change(&mut observed);
+            let updates = diff(&desired, &observed);
+            assert_eq!(updates.len(), 1, "{field}: {updates:?}");
+            assert_eq!(updates[0].field(), field);
+        }
+    }
+
+    #[test]
+    fn security_profile_order_does_not_matter() {
+        let mut d = base();
+        d.security_profile_ids = ["b".to_string(), "a".to_string()].into();
+        let mut o = base();
+        o.security_profile_ids = ["a".to_string(), "b".to_string()].into();
+        assert!(diff(&d, &o).is_empty());
+    }
+
+    #[test]
+    fn tags_are_added_changed_and_removed() {
+        let mut d = base();
+        d.tags.insert("new".into(), "1".into());
+        let mut o = base();
+        o.tags.insert("team".into(), "b".into());
+        o.tags.insert("stale".into(), "x".into());
+        let updates = diff(&d, &o);
+        assert_eq!(
+            updates,
+            vec![
+                UserUpdate::Tag(
+                    [("new".to_string(), "1".to_string()), ("team".to_string(), "a".to_string())].into()
+                ),
+                UserUpdate::Untag(vec!["stale".into()]),
+            ]
+        );
+        assert_eq!(changed_fields(&updates), vec!["tags"]);
+    }
+
+    #[test]
+    fn removing_the_hierarchy_group_is_an_update_to_none() {
+        let d = base();
+        let mut o = base();
+        o.hierarchy_group_id = Some("hg-1".into());
+        assert_eq!(diff(&d, &o), vec![UserUpdate::Hierarchy(None)]);
+    }
+}

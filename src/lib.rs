@@ -1,0 +1,15 @@
+//! connect-user-operator: Amazon Connect users as Kubernetes resources.
+
+pub mod catalog;
+pub mod connect;
+pub mod controller;
+pub mod crd;
+pub mod diff;
+pub mod error;
+pub mod model;
+pub mod reconcile;
+
+pub use error::{Error, Result};
+pub mod cli;
+pub mod runner;
+pub mod telemetry;

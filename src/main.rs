@@ -1,0 +1,24 @@
+use clap::Parser;
+use connect_user_operator::cli::{Cli, Command};
+use connect_user_operator::{crd, runner, telemetry};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Crd => {
+            print!("{}", crd::crd_yaml());
+            std::process::ExitCode::SUCCESS
+        }
+        Command::Run(args) => {
+            telemetry::init(args.log_format);
+            match runner::run(args).await {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("connect-user-operator: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

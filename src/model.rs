@@ -1,0 +1,178 @@
+//! The Connect user as the operator reasons about it: ids resolved, no SDK and no Kubernetes types.
+//! Both the desired state (from the spec) and the observed state (from Connect) use these types,
+//! so `diff` can compare them directly.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Identity {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub secondary_email: Option<String>,
+    pub mobile: Option<String>,
+}
+
+impl Identity {
+    /// Connect answers "" where a field was never set; treat both as absent.
+    pub fn normalized(&self) -> Identity {
+        fn n(v: &Option<String>) -> Option<String> {
+            v.clone().filter(|s| !s.is_empty())
+        }
+        Identity {
+            first_name: n(&self.first_name),
+            last_name: n(&self.last_name),
+            email: n(&self.email),
+            secondary_email: n(&self.secondary_email),
+            mobile: n(&self.mobile),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Phone {
+    /// SOFT_PHONE or DESK_PHONE.
+    pub phone_type: String,
+    pub auto_accept: bool,
+    pub after_contact_work_time_limit: i32,
+    pub desk_phone_number: Option<String>,
+}
+
+impl Default for Phone {
+    fn default() -> Self {
+        Phone {
+            phone_type: "SOFT_PHONE".into(),
+            auto_accept: false,
+            after_contact_work_time_limit: 0,
+            desk_phone_number: None,
+        }
+    }
+}
+
+impl Phone {
+    pub fn normalized(&self) -> Phone {
+        Phone {
+            desk_phone_number: self.desk_phone_number.clone().filter(|s| !s.is_empty()),
+            ..self.clone()
+        }
+    }
+}
+
+/// The fields of a Connect user that the operator manages, with every reference as an id.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct UserFields {
+    pub identity: Identity,
+    pub phone: Phone,
+    pub routing_profile_id: String,
+    pub security_profile_ids: BTreeSet<String>,
+    pub hierarchy_group_id: Option<String>,
+    /// All tags, the ownership tag included.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A user as read back from Connect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedUser {
+    pub id: String,
+    pub arn: String,
+    pub username: String,
+    pub fields: UserFields,
+}
+
+/// What summary listings (SearchUsers) tell about a user: enough to find it and to decide whether
+/// a full DescribeUser is needed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSummary {
+    pub id: String,
+    pub arn: String,
+    pub username: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A password read from a Secret. It has no Display and its Debug is redacted, so it cannot end
+/// up in a log line, an Event or a status field by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(value: String) -> Password {
+        Password(value)
+    }
+    /// The only way to read the value: to hand it to CreateUser.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// Everything CreateUser needs.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub username: String,
+    pub password: Option<Password>,
+    pub directory_user_id: Option<String>,
+    pub fields: UserFields,
+}
+
+/// How an instance manages identities (decides whether a password is needed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdentityManagement {
+    ConnectManaged,
+    Saml,
+    ExistingDirectory,
+    Other,
+}
+
+/// A USER quick connect and the user it transfers to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserQuickConnect {
+    pub id: String,
+    pub name: String,
+    pub user_id: String,
+}
+
+/// A named Connect object (security profile, routing profile, hierarchy group).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedId {
+    pub id: String,
+    pub name: String,
+}
+
+/// One Connect write call that brings a user closer to its spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserUpdate {
+    IdentityInfo(Identity),
+    PhoneConfig(Phone),
+    RoutingProfile(String),
+    SecurityProfiles(Vec<String>),
+    Hierarchy(Option<String>),
+    Tag(BTreeMap<String, String>),
+    Untag(Vec<String>),
+}
+
+impl UserUpdate {
+    /// The spec field that this update brings in line, for Events and conditions.
+    pub fn field(&self) -> &'static str {
+        match self {
+            UserUpdate::IdentityInfo(_) => "identityInfo",
+            UserUpdate::PhoneConfig(_) => "phoneConfig",
+            UserUpdate::RoutingProfile(_) => "routingProfile",
+            UserUpdate::SecurityProfiles(_) => "securityProfiles",
+            UserUpdate::Hierarchy(_) => "hierarchyGroup",
+            UserUpdate::Tag(_) | UserUpdate::Untag(_) => "tags",
+        }
+    }
+}
+
+/// One Connect instance in one region: the scope of every Connect call.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceRef {
+    pub region: String,
+    pub instance_id: String,
+}

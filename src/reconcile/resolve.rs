@@ -1,0 +1,169 @@
+//! Spec -> desired `UserFields`: names and ids checked against the instance's catalog, so a typo
+//! is reported on the exact field before any Connect write.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::catalog::{Catalog, InstanceCatalog};
+use crate::crd::{ConnectUserSpec, OWNER_TAG, ProfileRef};
+use crate::error::{Error, Result};
+use crate::model::{Identity, InstanceRef, NamedId, Phone, UserFields};
+
+/// How stale the catalog may be before a name that isn't in it is looked up again.
+const REFRESH_ON_MISS: Duration = Duration::from_secs(30);
+
+pub async fn desired_fields(
+    catalog: &Catalog,
+    at: &InstanceRef,
+    spec: &ConnectUserSpec,
+    owner_uid: &str,
+) -> Result<UserFields> {
+    let cached = catalog.get(at, None).await?;
+    match fields_from(&cached, spec, owner_uid) {
+        Ok(fields) => Ok(fields),
+        Err(_) => {
+            let fresh = catalog.get(at, Some(REFRESH_ON_MISS)).await?;
+            fields_from(&fresh, spec, owner_uid)
+        }
+    }
+}
+
+pub fn fields_from(
+    catalog: &InstanceCatalog,
+    spec: &ConnectUserSpec,
+    owner_uid: &str,
+) -> Result<UserFields> {
+    let mut security_profile_ids = std::collections::BTreeSet::new();
+    for (i, r) in spec.security_profiles.iter().enumerate() {
+        let id = lookup(
+            &catalog.security_profiles,
+            r,
+            &format!("spec.securityProfiles[{i}]"),
+            "security profile",
+        )?;
+        security_profile_ids.insert(id);
+    }
+    let routing_profile_id = lookup(
+        &catalog.routing_profiles,
+        &spec.routing_profile,
+        "spec.routingProfile",
+        "routing profile",
+    )?;
+    let hierarchy_group_id = match &spec.hierarchy_group {
+        Some(r) => Some(lookup(
+            &catalog.hierarchy_groups,
+            r,
+            "spec.hierarchyGroup",
+            "hierarchy group",
+        )?),
+        None => None,
+    };
+    let identity = spec
+        .identity_info
+        .as_ref()
+        .map(|i| Identity {
+            first_name: i.first_name.clone(),
+            last_name: i.last_name.clone(),
+            email: i.email.clone(),
+            secondary_email: i.secondary_email.clone(),
+            mobile: i.mobile.clone(),
+        })
+        .unwrap_or_default();
+    let p = &spec.phone_config;
+    let phone = Phone {
+        phone_type: p.phone_type.as_str().to_string(),
+        auto_accept: p.auto_accept,
+        after_contact_work_time_limit: p.after_contact_work_time_limit,
+        desk_phone_number: p.desk_phone_number.clone(),
+    };
+    let mut tags: BTreeMap<String, String> = spec.tags.clone();
+    tags.insert(OWNER_TAG.to_string(), owner_uid.to_string());
+    Ok(UserFields {
+        identity: identity.normalized(),
+        phone: phone.normalized(),
+        routing_profile_id,
+        security_profile_ids,
+        hierarchy_group_id,
+        tags,
+    })
+}
+
+fn lookup(known: &[NamedId], r: &ProfileRef, field: &str, what: &str) -> Result<String> {
+    match (&r.id, &r.name) {
+        (Some(id), None) => known
+            .iter()
+            .find(|k| &k.id == id)
+            .map(|k| k.id.clone())
+            .ok_or_else(|| Error::invalid(format!("{field}.id"), format!("no {what} with id {id:?} in this instance"))),
+        (None, Some(name)) => {
+            let matches: Vec<&NamedId> = known.iter().filter(|k| &k.name == name).collect();
+            match matches.as_slice() {
+                [one] => Ok(one.id.clone()),
+                [] => Err(Error::invalid(
+                    format!("{field}.name"),
+                    format!("no {what} named {name:?} in this instance"),
+                )),
+                _ => Err(Error::invalid(
+                    format!("{field}.name"),
+                    format!("{} {what}s are named {name:?}; refer to one by id", matches.len()),
+                )),
+            }
+        }
+        _ => Err(Error::invalid(field, "exactly one of id or name must be set")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::IdentityManagement;
+
+    fn catalog() -> InstanceCatalog {
+        let n = |id: &str, name: &str| NamedId {
+            id: id.into(),
+            name: name.into(),
+        };
+        InstanceCatalog {
+            fetched: std::time::Instant::now(),
+            identity_management: IdentityManagement::ConnectManaged,
+            security_profiles: vec![n("sp-1", "Agent"), n("sp-2", "Admin"), n("sp-3", "Dup"), n("sp-4", "Dup")],
+            routing_profiles: vec![n("rp-1", "Basic")],
+            hierarchy_groups: vec![n("hg-1", "Tier1")],
+        }
+    }
+
+    fn spec(yaml: &str) -> ConnectUserSpec {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    const BASE: &str = "instanceId: i-1\nusername: alice\nroutingProfile: {name: Basic}\n";
+
+    #[test]
+    fn names_and_ids_resolve_and_owner_tag_is_added() {
+        let s = spec(&format!(
+            "{BASE}securityProfiles: [{{name: Agent}}, {{id: sp-2}}]\nhierarchyGroup: {{name: Tier1}}\ntags: {{team: a}}"
+        ));
+        let f = fields_from(&catalog(), &s, "uid-1").unwrap();
+        assert_eq!(f.security_profile_ids, ["sp-1".to_string(), "sp-2".to_string()].into());
+        assert_eq!(f.routing_profile_id, "rp-1");
+        assert_eq!(f.hierarchy_group_id.as_deref(), Some("hg-1"));
+        assert_eq!(f.tags.get(OWNER_TAG).map(String::as_str), Some("uid-1"));
+        assert_eq!(f.tags.get("team").map(String::as_str), Some("a"));
+    }
+
+    #[test]
+    fn unknown_name_names_the_field() {
+        let s = spec(&format!("{BASE}securityProfiles: [{{name: Agent}}, {{name: Nope}}]"));
+        let err = fields_from(&catalog(), &s, "u").unwrap_err();
+        assert_eq!(err.reason(), "InvalidSpec");
+        assert!(err.to_string().starts_with("spec.securityProfiles[1].name:"), "{err}");
+    }
+
+    #[test]
+    fn unknown_id_and_ambiguous_name_are_rejected() {
+        let s = spec("instanceId: i\nusername: a\nroutingProfile: {id: rp-9}\nsecurityProfiles: [{name: Agent}]");
+        assert!(fields_from(&catalog(), &s, "u").unwrap_err().to_string().starts_with("spec.routingProfile.id:"));
+        let s = spec(&format!("{BASE}securityProfiles: [{{name: Dup}}]"));
+        assert!(fields_from(&catalog(), &s, "u").unwrap_err().to_string().contains("refer to one by id"));
+    }
+}

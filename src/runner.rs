@@ -1,0 +1,60 @@
+//! Builds the operator from run arguments and runs it until SIGTERM / Ctrl-C.
+
+use std::sync::Arc;
+
+use crate::cli::RunArgs;
+use crate::connect::{ConnectApi, ConnectSettings, Rate};
+use crate::controller::{self, Context, Settings};
+
+pub fn settings(args: &RunArgs) -> (Settings, ConnectSettings) {
+    let settings = Settings {
+        default_region: args.region.clone(),
+        namespaces: args.namespaces.iter().filter(|n| !n.is_empty()).cloned().collect(),
+        resync_period: args.resync_period,
+        concurrency: args.concurrency.max(1),
+        ..Settings::default()
+    };
+    let connect = ConnectSettings {
+        rate: (args.connect_rate > 0.0).then_some(Rate {
+            per_second: args.connect_rate,
+            burst: args.connect_burst,
+        }),
+        max_attempts: None,
+    };
+    (settings, connect)
+}
+
+/// A start-up failure (no kubeconfig, no credentials), printed by main.
+pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+
+pub async fn run(args: RunArgs) -> Result<(), StartError> {
+    let client = kube::Client::try_default().await?;
+    let (mut settings, connect_settings) = settings(&args);
+    let connect = Arc::new(ConnectApi::from_env(connect_settings).await);
+    if settings.default_region.is_none() {
+        settings.default_region = connect.default_region();
+    }
+    tracing::info!(namespaces = ?settings.namespaces, region = ?settings.default_region, resync = ?settings.resync_period, "starting connect-user-operator");
+    let ctx = Arc::new(Context::new(client, connect, settings));
+    controller::run(ctx, shutdown_signal()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = tokio::signal::ctrl_c() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutdown requested; finishing in-flight reconciles");
+}
