@@ -248,3 +248,29 @@ pub fn crd_yaml() -> String {
         serde_yaml::to_string(&crd).expect("a CRD always serializes to YAML")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_crd_is_current() {
+        let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/crds/connectuser.yaml"))
+            .expect("crds/connectuser.yaml exists");
+        assert!(
+            committed == crd_yaml(),
+            "crds/connectuser.yaml is stale: run `cargo run -- crd > crds/connectuser.yaml`"
+        );
+    }
+
+    #[test]
+    fn defaults_fill_optional_fields() {
+        let spec: ConnectUserSpec = serde_yaml::from_str(
+            "instanceId: i\nusername: u\nsecurityProfiles: [{name: Agent}]\nroutingProfile: {id: rp}",
+        )
+        .unwrap();
+        assert_eq!(spec.deletion_policy, DeletionPolicy::Delete);
+        assert!(!spec.adopt_existing);
+        assert_eq!(spec.phone_config, PhoneConfig::default());
+    }
+}

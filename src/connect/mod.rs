@@ -62,6 +62,23 @@ impl ConnectApi {
         ConnectApi::new(sdk_config, settings)
     }
 
+    /// Against an explicit endpoint with static credentials: the emulator in tests and the demo.
+    pub async fn for_endpoint(endpoint: &str, region: &str, settings: ConnectSettings) -> ConnectApi {
+        let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_sdk_connect::config::Credentials::new(
+                "AKIDEMULATOR",
+                "emulator-secret",
+                None,
+                None,
+                "static",
+            ))
+            .load()
+            .await;
+        ConnectApi::new(sdk_config, settings)
+    }
+
     pub fn new(sdk_config: aws_config::SdkConfig, settings: ConnectSettings) -> ConnectApi {
         ConnectApi {
             limiter: RateLimiter::new(settings.rate),

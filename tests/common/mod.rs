@@ -1,0 +1,243 @@
+//! End-to-end harness: both emulators over HTTP, the real kube client, the real AWS SDK, and the
+//! operator's own controller running in-process exactly as `connect-user-operator run` runs it.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use connect_user_operator::connect::{ConnectApi, ConnectSettings};
+use connect_user_operator::controller::{self, Context, Settings};
+use connect_user_operator::crd::ConnectUser;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::{Api, CustomResourceExt, ResourceExt};
+use serde_json::json;
+use sim::connect::{CallRecord, ConnectConfig, ConnectSim, InstanceSeed};
+use sim::kube::KubeSim;
+
+pub const INSTANCE: &str = "11111111-2222-3333-4444-555555555555";
+pub const REGION: &str = "us-east-1";
+pub const NS: &str = "default";
+pub const PASSWORD: &str = "S3cret-Passw0rd-xyz";
+
+pub const WRITE_OPS: &[&str] = &[
+    "CreateUser",
+    "DeleteUser",
+    "UpdateUserIdentityInfo",
+    "UpdateUserPhoneConfig",
+    "UpdateUserRoutingProfile",
+    "UpdateUserSecurityProfiles",
+    "UpdateUserHierarchy",
+    "UpdateUserConfig",
+    "TagResource",
+    "UntagResource",
+    "CreateQuickConnect",
+    "DeleteQuickConnect",
+];
+
+pub struct Options {
+    pub resync: Duration,
+    pub connect: ConnectConfig,
+    pub settings: ConnectSettings,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            resync: Duration::from_secs(600),
+            connect: ConnectConfig::default(),
+            settings: ConnectSettings::default(),
+        }
+    }
+}
+
+pub struct Env {
+    pub kube: KubeSim,
+    pub connect: ConnectSim,
+    pub client: kube::Client,
+    pub ctx: Arc<Context>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    operator: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub async fn kube_client(kube: &KubeSim) -> kube::Client {
+    let config = kube::Config::new(kube.url().parse().expect("emulator url"));
+    kube::Client::try_from(config).expect("kube client")
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        Env::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Env {
+        let kube = KubeSim::start().await.expect("kube emulator");
+        let crd = serde_json::to_value(ConnectUser::crd()).unwrap();
+        kube.create_object(crd).expect("install CRD");
+        let connect = ConnectSim::start(options.connect).await.expect("connect emulator");
+        connect.seed_instance(InstanceSeed::standard(INSTANCE));
+        let client = kube_client(&kube).await;
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
+        let secret: Secret = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "agent-passwords"},
+            "stringData": {"alice": PASSWORD, "bob": PASSWORD, "carol": PASSWORD}
+        }))
+        .unwrap();
+        secrets.create(&PostParams::default(), &secret).await.expect("secret");
+        let api = Arc::new(ConnectApi::for_endpoint(&connect.endpoint(), REGION, options.settings).await);
+        let settings = Settings {
+            default_region: Some(REGION.into()),
+            resync_period: options.resync,
+            scan_window: Duration::from_millis(20),
+            ..Settings::default()
+        };
+        let ctx = Arc::new(Context::new(client.clone(), api, settings));
+        let mut env = Env {
+            kube,
+            connect,
+            client,
+            ctx,
+            stop: None,
+            operator: None,
+        };
+        env.start_operator();
+        env
+    }
+
+    pub fn start_operator(&mut self) {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let ctx = self.ctx.clone();
+        self.operator = Some(tokio::spawn(controller::run(ctx, async move {
+            let _ = rx.await;
+        })));
+        self.stop = Some(tx);
+    }
+
+    pub async fn stop_operator(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.operator.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), h).await;
+        }
+    }
+
+    pub fn api(&self) -> Api<ConnectUser> {
+        Api::namespaced(self.client.clone(), NS)
+    }
+
+    pub async fn create(&self, yaml: &str) -> Result<ConnectUser, kube::Error> {
+        let cu: ConnectUser = serde_yaml::from_str(yaml).expect("test manifest parses");
+        self.api().create(&PostParams::default(), &cu).await
+    }
+
+    /// Creates from JSON as a user would send it, without going through the Rust types (for
+    /// invalid manifests the types could not even represent).
+    pub async fn create_raw(&self, value: serde_json::Value) -> Result<(), kube::Error> {
+        let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
+            self.client.clone(),
+            NS,
+            &kube::api::ApiResource::erase::<ConnectUser>(&()),
+        );
+        let obj: kube::api::DynamicObject = serde_json::from_value(value).unwrap();
+        api.create(&PostParams::default(), &obj).await.map(|_| ())
+    }
+
+    pub async fn delete(&self, name: &str) {
+        self.api().delete(name, &DeleteParams::default()).await.expect("delete");
+    }
+
+    pub async fn wait_for(&self, name: &str, what: &str, cond: impl Fn(&ConnectUser) -> bool) -> ConnectUser {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(cu)) = self.api().get_opt(name).await
+                && cond(&cu)
+            {
+                return cu;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let now = self.api().get_opt(name).await.ok().flatten();
+                panic!("timed out waiting for {name}: {what}; now: {:#?}", now.map(|c| c.status));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn wait_ready(&self, name: &str) -> ConnectUser {
+        self.wait_for(name, "Ready=True", |cu| ready(cu) == Some(("True".into(), reason(cu))))
+            .await
+    }
+
+    pub async fn wait_reason(&self, name: &str, want: &str) -> ConnectUser {
+        self.wait_for(name, want, |cu| reason(cu) == want).await
+    }
+
+    pub async fn wait_gone(&self, name: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while self.api().get_opt(name).await.expect("get").is_some() {
+            assert!(tokio::time::Instant::now() < deadline, "{name} still exists");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn writes(&self) -> Vec<CallRecord> {
+        self.connect
+            .calls()
+            .into_iter()
+            .filter(|c| WRITE_OPS.contains(&c.operation.as_str()))
+            .collect()
+    }
+
+    pub fn write_ops(&self) -> Vec<String> {
+        self.writes().into_iter().map(|c| c.operation).collect()
+    }
+
+    pub async fn events(&self, name: &str) -> Vec<Event> {
+        let api: Api<Event> = Api::namespaced(self.client.clone(), NS);
+        api.list(&ListParams::default())
+            .await
+            .expect("list events")
+            .items
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+            .collect()
+    }
+
+    pub async fn event_reasons(&self, name: &str) -> Vec<String> {
+        self.events(name).await.into_iter().filter_map(|e| e.reason).collect()
+    }
+
+    pub fn user_id(cu: &ConnectUser) -> String {
+        cu.status.as_ref().and_then(|s| s.user_id.clone()).expect("status.userId")
+    }
+
+    pub fn uid(cu: &ConnectUser) -> String {
+        cu.uid().unwrap()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some(h) = self.operator.take() {
+            h.abort();
+        }
+    }
+}
+
+pub fn ready(cu: &ConnectUser) -> Option<(String, String)> {
+    let c = cu.status.as_ref()?.condition("Ready")?;
+    Some((c.status.clone(), c.reason.clone()))
+}
+
+pub fn reason(cu: &ConnectUser) -> String {
+    ready(cu).map(|(_, r)| r).unwrap_or_default()
+}
+
+/// A minimal valid manifest for `name` (username = name).
+pub fn manifest(name: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: connect.userops.dev/v1alpha1\nkind: ConnectUser\nmetadata:\n  name: {name}\nspec:\n  instanceId: {INSTANCE}\n  username: {name}\n  passwordSecretRef: {{name: agent-passwords, key: alice}}\n  securityProfiles: [{{name: Agent}}]\n  routingProfile: {{name: Basic Routing Profile}}\n{extra}"
+    )
+}
