@@ -18,7 +18,8 @@ use crate::catalog::Catalog;
 use crate::connect::{ConnectApi, QuickConnectIndex};
 use crate::crd::{ConnectUser, FINALIZER};
 use crate::error::{Error, ErrorClass, Result};
-use crate::reconcile::{apply, cleanup};
+use crate::metrics::Metrics;
+use crate::reconcile::{apply, cleanup, resource_key};
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -74,6 +75,7 @@ pub struct Context {
     pub quick_connects: QuickConnectIndex,
     pub recorder: Recorder,
     pub settings: Settings,
+    pub metrics: Arc<Metrics>,
     /// Consecutive transient failures per resource, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -84,7 +86,10 @@ impl Context {
             controller: "connect-user-operator".into(),
             instance: std::env::var("POD_NAME").ok(),
         };
+        let metrics = Arc::new(Metrics::default());
+        connect.set_metrics(metrics.clone());
         Context {
+            metrics,
             recorder: Recorder::new(client.clone(), reporter),
             catalog: Catalog::new(connect.clone(), settings.catalog_ttl),
             quick_connects: QuickConnectIndex::new(connect.clone(), settings.scan_window),
@@ -108,16 +113,10 @@ impl Context {
     }
 }
 
-fn key(cu: &ConnectUser) -> String {
-    format!("{}/{}", cu.namespace().unwrap_or_default(), cu.name_any())
-}
-
 pub async fn reconcile(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action> {
     let ns = cu.namespace().unwrap_or_default();
     let api: Api<ConnectUser> = Api::namespaced(ctx.client.clone(), &ns);
-    let span = tracing::info_span!("reconcile", namespace = %ns, name = %cu.name_any());
-    let _enter = span.enter();
-    drop(_enter);
+    let started = std::time::Instant::now();
     let result = finalizer(&api, FINALIZER, cu.clone(), |event| async {
         match event {
             FinalizerEvent::Apply(cu) => apply::apply(cu, ctx.clone()).await,
@@ -127,8 +126,12 @@ pub async fn reconcile(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action
     .await
     .map_err(|e| Error::Finalizer(Box::new(e)));
     if result.is_ok() {
-        ctx.failures(&key(&cu), false);
+        ctx.failures(&resource_key(&cu), false);
     }
+    ctx.metrics.reconciled(
+        result.as_ref().map(|_| "ok").unwrap_or_else(|e| e.metric_label()),
+        started.elapsed().as_secs_f64(),
+    );
     result
 }
 
@@ -142,7 +145,7 @@ pub fn error_policy(cu: Arc<ConnectUser>, error: &Error, ctx: Arc<Context>) -> A
         ErrorClass::Throttled => Action::requeue(Duration::from_millis(rng.random_range(500..2500))),
         ErrorClass::Invalid => Action::await_change(),
         ErrorClass::Transient | ErrorClass::NotFound | ErrorClass::Blocked => {
-            let n = ctx.failures(&key(&cu), true).min(8);
+            let n = ctx.failures(&resource_key(&cu), true).min(8);
             let (base, cap) = match class {
                 ErrorClass::Transient => (1.0, 300.0),
                 _ => (5.0, 300.0),
@@ -166,12 +169,14 @@ fn trigger_hash(cu: &ConnectUser) -> Option<u64> {
 /// Runs the controller until `shutdown` resolves; in-flight reconciles finish first.
 pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
     let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
-    let controllers = ctx
+    let mut readers = Vec::new();
+    let controllers: Vec<_> = ctx
         .settings
         .namespaces_or_all(&ctx.client)
         .into_iter()
         .map(|api| {
             let (reader, writer) = reflector::store();
+            readers.push(reader.clone());
             let stream = watcher(api, watcher::Config::default())
                 .default_backoff()
                 .reflect(writer)
@@ -188,6 +193,19 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
                         Err(e) => tracing::warn!(error = %e, "controller"),
                     }
                 })
-        });
+        })
+        .collect();
+    // /readyz: ready once every watched namespace has been listed.
+    ctx.metrics.ready.store(false, std::sync::atomic::Ordering::Relaxed);
+    let metrics = ctx.metrics.clone();
+    let synced = tokio::spawn(async move {
+        for reader in readers {
+            if reader.wait_until_ready().await.is_err() {
+                return;
+            }
+        }
+        metrics.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
     futures::future::join_all(controllers).await;
+    synced.abort();
 }

@@ -6,10 +6,13 @@ pub mod controller;
 pub mod crd;
 pub mod diff;
 pub mod error;
+pub mod leader;
+pub mod metrics;
 pub mod model;
 pub mod reconcile;
 
 pub use error::{Error, Result};
 pub mod cli;
 pub mod runner;
+pub mod server;
 pub mod telemetry;

@@ -4,7 +4,11 @@ use std::sync::Arc;
 
 use crate::cli::RunArgs;
 use crate::connect::{ConnectApi, ConnectSettings, Rate};
+use futures::FutureExt;
+
 use crate::controller::{self, Context, Settings};
+use crate::leader::{self, LeaseConfig};
+use crate::server;
 
 pub fn settings(args: &RunArgs) -> (Settings, ConnectSettings) {
     let settings = Settings {
@@ -34,9 +38,37 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
     if settings.default_region.is_none() {
         settings.default_region = connect.default_region();
     }
-    tracing::info!(namespaces = ?settings.namespaces, region = ?settings.default_region, resync = ?settings.resync_period, "starting connect-user-operator");
-    let ctx = Arc::new(Context::new(client, connect, settings));
-    controller::run(ctx, shutdown_signal()).await;
+    tracing::info!(namespaces = ?settings.namespaces, region = ?settings.default_region, resync = ?settings.resync_period, leader_election = args.leader_election, "starting connect-user-operator");
+    let ctx = Arc::new(Context::new(client.clone(), connect, settings));
+    let addr = server::serve(args.metrics_addr, ctx.metrics.clone()).await?;
+    tracing::info!(%addr, "serving /metrics, /healthz, /readyz");
+    // The signal listener runs as a task so that every consumer gets a Send + Sync future.
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = tx.send(true);
+    });
+    let shutdown = async move {
+        let mut rx = rx;
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+    .shared();
+    if args.leader_election {
+        let config = LeaseConfig {
+            name: args.lease_name.clone(),
+            namespace: args.lease_namespace.clone(),
+            identity: args.identity.clone().unwrap_or_else(|| format!("connect-user-operator-{}", std::process::id())),
+            duration_secs: args.lease_duration.max(2),
+            grace_secs: (args.lease_duration / 3).max(1),
+        };
+        leader::run_while_leader(client, config, ctx.metrics.clone(), shutdown, |stop| {
+            controller::run(ctx.clone(), stop)
+        })
+        .await?;
+    } else {
+        ctx.metrics.set_leader(true);
+        controller::run(ctx, shutdown).await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -45,6 +45,7 @@ pub struct ConnectApi {
     limiter: RateLimiter,
     clients: Mutex<HashMap<String, Client>>,
     counts: Mutex<CallCounts>,
+    metrics: std::sync::OnceLock<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 /// SearchUsers answers at most 500 per page, SearchQuickConnects 100.
@@ -86,12 +87,18 @@ impl ConnectApi {
             settings,
             clients: Mutex::default(),
             counts: Mutex::default(),
+            metrics: std::sync::OnceLock::new(),
         }
     }
 
     /// The region used when a resource names none.
     pub fn default_region(&self) -> Option<String> {
         self.sdk_config.region().map(|r| r.to_string())
+    }
+
+    /// Where calls are counted for Prometheus (set once, by the controller's context).
+    pub fn set_metrics(&self, metrics: std::sync::Arc<crate::metrics::Metrics>) {
+        let _ = self.metrics.set(metrics);
     }
 
     pub fn call_counts(&self) -> CallCounts {
@@ -147,6 +154,9 @@ impl ConnectApi {
             .unwrap_or_else(|e| e.into_inner())
             .entry((operation, outcome))
             .or_default() += 1;
+        if let Some(m) = self.metrics.get() {
+            m.connect_call(operation, outcome);
+        }
         result
     }
 

@@ -72,6 +72,8 @@ pub async fn apply(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action> {
             status::set_health(&mut new_status, &health, generation);
         }
     }
+    let ready = new_status.condition(status::READY).map(|c| if c.status == "True" { "True" } else { "False" });
+    ctx.metrics.set_ready(&super::resource_key(&cu), ready.or(Some("Unknown")));
     if status::differs(cu.status.as_ref(), &new_status) || synced_time_moved(&cu, &new_status) {
         status::write(&ctx.client, &cu, &new_status).await?;
         if let Err(e) = &result {

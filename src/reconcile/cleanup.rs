@@ -16,6 +16,9 @@ use crate::model::{InstanceRef, UserUpdate};
 /// Returning Ok releases the finalizer; any Err keeps it and retries.
 pub async fn cleanup(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action> {
     let result = run(&cu, &ctx).await;
+    if result.is_ok() {
+        ctx.metrics.set_ready(&super::resource_key(&cu), None);
+    }
     if let Err(e) = &result
         && e.class() != ErrorClass::Throttled
     {
@@ -108,6 +111,7 @@ async fn delete_quick_connects(
     for qc in targets {
         ctx.connect.delete_quick_connect(at, &qc.id).await?;
         progress.quick_connects_deleted += 1;
+        ctx.metrics.quick_connect_deleted();
         publish(ctx, cu, false, "QuickConnectDeleted", format!("Deleted quick connect {:?} ({}) that pointed at the deleted user", qc.name, qc.id)).await;
     }
     Ok(progress.quick_connects_deleted)

@@ -33,6 +33,11 @@ pub fn instance_ref(cu: &ConnectUser, ctx: &Context) -> Result<InstanceRef> {
     })
 }
 
+/// `namespace/name`: the key of per-resource bookkeeping (backoff, metrics).
+pub fn resource_key(cu: &ConnectUser) -> String {
+    format!("{}/{}", cu.namespace().unwrap_or_default(), cu.name_any())
+}
+
 /// The resource's UID: the value of the ownership tag.
 pub fn owner_uid(cu: &ConnectUser) -> Result<String> {
     cu.uid()

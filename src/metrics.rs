@@ -1,0 +1,162 @@
+//! Prometheus metrics (OpenMetrics text): reconciles, their duration, Connect calls by operation
+//! and outcome, throttling, quick connects deleted, resources by Ready state, leadership.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabel {
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    pub operation: String,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReadyLabel {
+    pub ready: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    reconciles: Family<ResultLabel, Counter>,
+    reconcile_duration: Histogram,
+    connect_calls: Family<CallLabels, Counter>,
+    throttled: Counter,
+    quick_connects_deleted: Counter,
+    resources: Family<ReadyLabel, Gauge>,
+    leader: Gauge,
+    ready_by_resource: Mutex<HashMap<String, &'static str>>,
+    /// Caches synced (or this replica is a standby): what /readyz answers.
+    pub ready: AtomicBool,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("connect_user_operator");
+        let reconciles = Family::<ResultLabel, Counter>::default();
+        registry.register("reconciles", "Reconciles by result (ok or the error reason)", reconciles.clone());
+        let reconcile_duration = Histogram::new(exponential_buckets(0.005, 2.0, 14));
+        registry.register("reconcile_duration_seconds", "Duration of one reconcile", reconcile_duration.clone());
+        let connect_calls = Family::<CallLabels, Counter>::default();
+        registry.register("connect_calls", "Amazon Connect API calls by operation and outcome", connect_calls.clone());
+        let throttled = Counter::default();
+        registry.register("connect_throttled", "Connect calls answered with a throttling error", throttled.clone());
+        let quick_connects_deleted = Counter::default();
+        registry.register("quick_connects_deleted", "Quick connects deleted after their user", quick_connects_deleted.clone());
+        let resources = Family::<ReadyLabel, Gauge>::default();
+        registry.register("resources", "ConnectUser resources by Ready condition status", resources.clone());
+        let leader = Gauge::default();
+        registry.register("leader", "1 while this replica holds the leader lease", leader.clone());
+        Metrics {
+            registry,
+            reconciles,
+            reconcile_duration,
+            connect_calls,
+            throttled,
+            quick_connects_deleted,
+            resources,
+            leader,
+            ready_by_resource: Mutex::default(),
+            ready: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn reconciled(&self, result: &str, seconds: f64) {
+        self.reconciles
+            .get_or_create(&ResultLabel { result: result.to_string() })
+            .inc();
+        self.reconcile_duration.observe(seconds);
+    }
+
+    pub fn connect_call(&self, operation: &str, outcome: &str) {
+        self.connect_calls
+            .get_or_create(&CallLabels {
+                operation: operation.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+        if outcome == "throttled" {
+            self.throttled.inc();
+        }
+    }
+
+    pub fn quick_connect_deleted(&self) {
+        self.quick_connects_deleted.inc();
+    }
+
+    /// Records a resource's Ready status ("True", "False", "Unknown"), or None once it is gone.
+    pub fn set_ready(&self, key: &str, ready: Option<&'static str>) {
+        let mut map = self.ready_by_resource.lock().unwrap_or_else(|e| e.into_inner());
+        match ready {
+            Some(r) => map.insert(key.to_string(), r),
+            None => map.remove(key),
+        };
+        for state in ["True", "False", "Unknown"] {
+            let n = map.values().filter(|v| **v == state).count();
+            self.resources
+                .get_or_create(&ReadyLabel { ready: state.into() })
+                .set(n as i64);
+        }
+    }
+
+    pub fn set_leader(&self, leader: bool) {
+        self.leader.set(i64::from(leader));
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_has_every_family() {
+        let m = Metrics::default();
+        m.reconciled("ok", 0.01);
+        m.connect_call("CreateUser", "ok");
+        m.connect_call("CreateUser", "throttled");
+        m.quick_connect_deleted();
+        m.set_ready("ns/a", Some("True"));
+        m.set_ready("ns/b", Some("False"));
+        m.set_ready("ns/b", None);
+        m.set_leader(true);
+        let text = m.encode();
+        for needle in [
+            "connect_user_operator_reconciles_total{result=\"ok\"} 1",
+            "connect_user_operator_reconcile_duration_seconds_count 1",
+            "connect_user_operator_connect_calls_total{operation=\"CreateUser\",outcome=\"throttled\"} 1",
+            "connect_user_operator_connect_throttled_total 1",
+            "connect_user_operator_quick_connects_deleted_total 1",
+            "connect_user_operator_resources{ready=\"True\"} 1",
+            "connect_user_operator_resources{ready=\"False\"} 0",
+            "connect_user_operator_leader 1",
+            "# EOF",
+        ] {
+            assert!(text.contains(needle), "missing {needle} in\n{text}");
+        }
+    }
+}
