@@ -15,7 +15,7 @@ use kube::{Api, Resource, ResourceExt};
 use rand::Rng;
 
 use crate::catalog::Catalog;
-use crate::connect::{ConnectApi, QuickConnectIndex};
+use crate::connect::{ConnectApi, QuickConnectIndex, UserDirectory};
 use crate::crd::{ConnectUser, FINALIZER};
 use crate::error::{Error, ErrorClass, Result};
 use crate::metrics::Metrics;
@@ -33,8 +33,24 @@ pub struct Settings {
     pub concurrency: u16,
     /// How long names-to-ids lookups are cached.
     pub catalog_ttl: Duration,
-    /// How long a quick-connect scan waits for other deletions to share it.
+    /// How long a shared scan waits for other reconciles to join it.
     pub scan_window: Duration,
+    /// A full DescribeUser (for the fields SearchUsers does not show: email, secondary email,
+    /// mobile) every this many resyncs; the bulk SearchUsers scan covers the rest.
+    pub full_describe_every: u32,
+    /// How drift and quick connects are found (the naive way exists for the benchmark).
+    pub strategy: Strategy,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// Shared SearchUsers snapshots for drift; one shared SearchQuickConnects scan per batch of
+    /// deletions.
+    #[default]
+    Shared,
+    /// What other tools do: DescribeUser per user per resync; ListQuickConnects plus
+    /// DescribeQuickConnect of every quick connect per deletion.
+    Naive,
 }
 
 impl Default for Settings {
@@ -46,6 +62,8 @@ impl Default for Settings {
             concurrency: 8,
             catalog_ttl: Duration::from_secs(300),
             scan_window: Duration::from_millis(100),
+            full_describe_every: 6,
+            strategy: Strategy::Shared,
         }
     }
 }
@@ -73,11 +91,14 @@ pub struct Context {
     pub connect: Arc<ConnectApi>,
     pub catalog: Catalog,
     pub quick_connects: QuickConnectIndex,
+    pub users: UserDirectory,
     pub recorder: Recorder,
     pub settings: Settings,
     pub metrics: Arc<Metrics>,
     /// Consecutive transient failures per resource, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
+    /// When each resource's user was last fully described.
+    described: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 impl Context {
@@ -93,11 +114,27 @@ impl Context {
             recorder: Recorder::new(client.clone(), reporter),
             catalog: Catalog::new(connect.clone(), settings.catalog_ttl),
             quick_connects: QuickConnectIndex::new(connect.clone(), settings.scan_window),
+            users: UserDirectory::new(connect.clone(), settings.scan_window),
+            described: Mutex::default(),
             client,
             connect,
             settings,
             failures: Mutex::default(),
         }
+    }
+
+    /// Whether a full DescribeUser is due for this resource; the first check after start counts
+    /// as one, so a restart does not describe every user at once.
+    pub fn full_describe_due(&self, key: &str) -> bool {
+        let every = self.settings.resync_period * self.settings.full_describe_every.max(1);
+        let mut map = self.described.lock().unwrap_or_else(|e| e.into_inner());
+        let last = *map.entry(key.to_string()).or_insert_with(std::time::Instant::now);
+        last.elapsed() >= every
+    }
+
+    pub fn described_now(&self, key: &str) {
+        let mut map = self.described.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(key.to_string(), std::time::Instant::now());
     }
 
     fn failures(&self, key: &str, failed: bool) -> u32 {

@@ -15,6 +15,8 @@ pub const FIELD_MANAGER: &str = "connect-user-operator";
 pub const OWNER_TAG: &str = "connect.userops.dev/owner";
 
 /// One Amazon Connect user, declared.
+// The derive's printcolumn attributes repeat `type_`, which clippy mistakes for duplicates.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "connect.userops.dev",

@@ -44,6 +44,16 @@ pub fn diff(desired: &UserFields, observed: &UserFields) -> Vec<UserUpdate> {
     updates
 }
 
+/// Whether a SearchUsers summary shows no difference from the desired fields. The summary lacks
+/// email, secondary email and mobile, so those are left to the periodic full DescribeUser.
+pub fn summary_matches(desired: &UserFields, summary: &UserFields) -> bool {
+    let mut desired = desired.clone();
+    desired.identity.email = None;
+    desired.identity.secondary_email = None;
+    desired.identity.mobile = None;
+    diff(&desired, summary).is_empty()
+}
+
 /// The spec fields touched by a list of updates, deduplicated, in a stable order.
 pub fn changed_fields(updates: &[UserUpdate]) -> Vec<&'static str> {
     let mut fields: Vec<&'static str> = updates.iter().map(UserUpdate::field).collect();
@@ -87,7 +97,8 @@ mod tests {
     #[test]
     fn each_field_group_maps_to_exactly_one_call() {
         let desired = base();
-        let cases: Vec<(Box<dyn Fn(&mut UserFields)>, &str)> = vec![
+        type Change = Box<dyn Fn(&mut UserFields)>;
+        let cases: Vec<(Change, &str)> = vec![
             (Box::new(|o| o.identity.last_name = Some("X".into())), "identityInfo"),
             (Box::new(|o| o.phone.auto_accept = true), "phoneConfig"),
             (Box::new(|o| o.routing_profile_id = "rp-2".into()), "routingProfile"),
@@ -135,6 +146,17 @@ mod tests {
             ]
         );
         assert_eq!(changed_fields(&updates), vec!["tags"]);
+    }
+
+    #[test]
+    fn summaries_match_without_the_fields_they_lack() {
+        let mut desired = base();
+        desired.identity.email = Some("a@example.com".into());
+        let mut summary = base();
+        summary.identity.email = None;
+        assert!(summary_matches(&desired, &summary));
+        summary.routing_profile_id = "other".into();
+        assert!(!summary_matches(&desired, &summary));
     }
 
     #[test]

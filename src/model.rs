@@ -80,14 +80,20 @@ pub struct ObservedUser {
     pub fields: UserFields,
 }
 
-/// What summary listings (SearchUsers) tell about a user: enough to find it and to decide whether
-/// a full DescribeUser is needed.
+/// What SearchUsers tells about a user: everything DescribeUser does except the identity's
+/// email, secondary email and mobile (`fields.identity` holds first and last name only).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserSummary {
     pub id: String,
     pub arn: String,
     pub username: String,
-    pub tags: BTreeMap<String, String>,
+    pub fields: UserFields,
+}
+
+impl UserSummary {
+    pub fn owner(&self, tag: &str) -> Option<&str> {
+        self.fields.tags.get(tag).map(String::as_str)
+    }
 }
 
 /// A password read from a Secret. It has no Display and its Debug is redacted, so it cannot end

@@ -69,10 +69,25 @@ pub fn observed_from_sdk(user: &User) -> ObservedUser {
 }
 
 pub fn summary_from_sdk(user: &UserSearchSummary) -> UserSummary {
+    let identity = user
+        .identity_info()
+        .map(|i| Identity {
+            first_name: i.first_name().map(str::to_string),
+            last_name: i.last_name().map(str::to_string),
+            ..Identity::default()
+        })
+        .unwrap_or_default();
     UserSummary {
         id: user.id().unwrap_or_default().to_string(),
         arn: user.arn().unwrap_or_default().to_string(),
         username: user.username().unwrap_or_default().to_string(),
-        tags: tags_from_sdk(user.tags()),
+        fields: UserFields {
+            identity,
+            phone: phone_from_sdk(user.phone_config()),
+            routing_profile_id: user.routing_profile_id().unwrap_or_default().to_string(),
+            security_profile_ids: user.security_profile_ids().iter().cloned().collect(),
+            hierarchy_group_id: user.hierarchy_group_id().map(str::to_string),
+            tags: tags_from_sdk(user.tags()),
+        },
     }
 }

@@ -5,6 +5,8 @@ mod convert;
 pub mod error;
 pub mod quick_connect_index;
 pub mod rate_limit;
+mod shared_scan;
+pub mod user_directory;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -20,6 +22,7 @@ use aws_sdk_connect::types::{
 pub use error::{ConnectError, ErrorKind};
 pub use quick_connect_index::QuickConnectIndex;
 pub use rate_limit::{Rate, RateLimiter};
+pub use user_directory::UserDirectory;
 
 use crate::model::{
     IdentityManagement, InstanceRef, NamedId, NewUser, ObservedUser, UserQuickConnect,
@@ -503,6 +506,64 @@ impl ConnectApi {
                 return Ok(all);
             }
         }
+    }
+
+    /// The way other tools find a user's quick connects: ListQuickConnects (summaries carry no
+    /// target) and DescribeQuickConnect for every one. Kept for the benchmark's comparison.
+    pub async fn user_quick_connects_by_describe(
+        &self,
+        at: &InstanceRef,
+    ) -> Result<Vec<UserQuickConnect>, ConnectError> {
+        let mut ids = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .call(&at.region, "ListQuickConnects", |c| {
+                    c.list_quick_connects()
+                        .instance_id(&at.instance_id)
+                        .max_results(LIST_PAGE)
+                        .set_next_token(token.take())
+                        .send()
+                })
+                .await?;
+            ids.extend(
+                out.quick_connect_summary_list()
+                    .iter()
+                    .filter_map(|q| q.id().map(str::to_string)),
+            );
+            token = next(out.next_token());
+            if token.is_none() {
+                break;
+            }
+        }
+        let mut all = Vec::new();
+        for id in ids {
+            let out = self
+                .call(&at.region, "DescribeQuickConnect", |c| {
+                    c.describe_quick_connect()
+                        .instance_id(&at.instance_id)
+                        .quick_connect_id(&id)
+                        .send()
+                })
+                .await;
+            let out = match out {
+                Err(e) if e.is_not_found() => continue,
+                other => other?,
+            };
+            let Some(qc) = out.quick_connect() else { continue };
+            if let Some(user) = qc
+                .quick_connect_config()
+                .filter(|c| c.quick_connect_type() == &QuickConnectType::User)
+                .and_then(|c| c.user_config())
+            {
+                all.push(UserQuickConnect {
+                    id,
+                    name: qc.name().unwrap_or_default().to_string(),
+                    user_id: user.user_id().to_string(),
+                });
+            }
+        }
+        Ok(all)
     }
 
     /// DeleteQuickConnect; one that is already gone counts as deleted.

@@ -11,7 +11,8 @@ use super::status::{self, Health};
 use super::{instance_ref, owner_uid, publish, resolve, secret};
 use crate::controller::Context;
 use crate::crd::{ConnectUser, OWNER_TAG};
-use crate::diff::{changed_fields, diff};
+use crate::controller::Strategy;
+use crate::diff::{changed_fields, diff, summary_matches};
 use crate::error::{Error, ErrorClass, Result};
 use crate::model::{IdentityManagement, InstanceRef, NewUser, UserFields, UserUpdate};
 
@@ -111,6 +112,18 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
         Found::Ours(id) => (id, "InSync"),
     };
 
+    let spec_changed = cu.status.as_ref().and_then(|s| s.observed_generation) != cu.metadata.generation;
+    let was_ready = cu
+        .status
+        .as_ref()
+        .and_then(|s| s.condition(status::READY))
+        .is_some_and(|c| c.status == "True");
+    if reason == "InSync" && !spec_changed && was_ready {
+        if let Some(synced) = in_sync_by_summary(cu, ctx, &at, &uid, &user_id, &desired).await? {
+            return Ok(synced);
+        }
+    }
+
     let observed = match ctx.connect.describe_user(&at, &user_id).await {
         Ok(u) => u,
         Err(e) if e.is_not_found() => {
@@ -135,6 +148,7 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
         }
         Err(e) => return Err(e.into()),
     };
+    ctx.described_now(&super::resource_key(cu));
     if observed.fields.tags.get(OWNER_TAG) != Some(&uid) {
         return Err(Error::NotOwned(format!(
             "Connect user {} ({}) does not carry this resource's ownership tag {OWNER_TAG}={uid}; it will not be modified or deleted",
@@ -147,7 +161,6 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
         ctx.connect.apply_update(&at, &observed.id, &observed.arn, update).await?;
     }
     let fields = changed_fields(&updates).join(", ");
-    let spec_changed = cu.status.as_ref().and_then(|s| s.observed_generation) != cu.metadata.generation;
     let (reason, message) = if updates.is_empty() {
         (reason, format!("Connect user {} matches the spec", observed.id))
     } else if spec_changed || reason == "Adopted" {
@@ -174,6 +187,33 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
     })
 }
 
+/// The periodic check of an in-sync user: the shared SearchUsers snapshot shows every managed
+/// field except email, secondary email and mobile, which a full DescribeUser checks every
+/// `full_describe_every` resyncs. None means "describe it".
+async fn in_sync_by_summary(
+    cu: &ConnectUser,
+    ctx: &Context,
+    at: &InstanceRef,
+    uid: &str,
+    user_id: &str,
+    desired: &UserFields,
+) -> Result<Option<Synced>> {
+    if ctx.settings.strategy == Strategy::Naive || ctx.full_describe_due(&super::resource_key(cu)) {
+        return Ok(None);
+    }
+    let snapshot = ctx.users.snapshot(at, ctx.settings.resync_period.mul_f64(0.9)).await?;
+    Ok(snapshot
+        .get(user_id)
+        .filter(|s| s.owner(OWNER_TAG) == Some(uid) && summary_matches(desired, &s.fields))
+        .map(|s| Synced {
+            user_id: s.id.clone(),
+            user_arn: s.arn.clone(),
+            reason: "InSync",
+            message: format!("Connect user {} matches the spec", s.id),
+            changed: false,
+        }))
+}
+
 /// No user id recorded: find the username in Connect and decide whether it is ours, adoptable,
 /// or someone else's; create it when it does not exist.
 async fn find_or_create(
@@ -185,7 +225,7 @@ async fn find_or_create(
 ) -> Result<Found> {
     let spec = &cu.spec;
     if let Some(existing) = ctx.connect.find_user_by_username(at, &spec.username).await? {
-        let owner = existing.tags.get(OWNER_TAG);
+        let owner = existing.fields.tags.get(OWNER_TAG);
         if owner.map(String::as_str) == Some(uid) {
             // We created it and crashed before recording it: it is ours, never create twice.
             return Ok(Found::Ours(existing.id));

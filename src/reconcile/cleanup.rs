@@ -8,7 +8,7 @@ use kube::runtime::controller::Action;
 
 use super::status::{self, Health};
 use super::{instance_ref, owner_uid, publish};
-use crate::controller::Context;
+use crate::controller::{Context, Strategy};
 use crate::crd::{CleanupStatus, ConnectUser, ConnectUserStatus, DeletionPolicy, OWNER_TAG};
 use crate::error::{Error, ErrorClass, Result};
 use crate::model::{InstanceRef, UserUpdate};
@@ -46,7 +46,7 @@ async fn run(cu: &ConnectUser, ctx: &Context) -> Result<Action> {
         // Nothing recorded: either never created, or created just before a crash. Only a user
         // carrying our ownership tag can be the latter.
         None => match ctx.connect.find_user_by_username(&at, &cu.spec.username).await? {
-            Some(u) if u.tags.get(OWNER_TAG) == Some(&uid) => u.id,
+            Some(u) if u.fields.tags.get(OWNER_TAG) == Some(&uid) => u.id,
             _ => return Ok(Action::await_change()),
         },
     };
@@ -100,10 +100,16 @@ async fn delete_quick_connects(
     user_id: &str,
     progress: &mut CleanupStatus,
 ) -> Result<u32> {
-    let targets: Vec<_> = ctx
-        .quick_connects
-        .pointing_at(at, user_id)
-        .await?;
+    let targets = match ctx.settings.strategy {
+        Strategy::Shared => ctx.quick_connects.pointing_at(at, user_id).await?,
+        Strategy::Naive => ctx
+            .connect
+            .user_quick_connects_by_describe(at)
+            .await?
+            .into_iter()
+            .filter(|q| q.user_id == user_id)
+            .collect(),
+    };
     progress.quick_connects_found = targets.len() as u32;
     if !targets.is_empty() {
         write_progress(cu, ctx, progress).await?;
