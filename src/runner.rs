@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use crate::cli::RunArgs;
+use crate::cli::{RunArgs, StrategyArg};
 use crate::connect::{ConnectApi, ConnectSettings, Rate};
 use futures::FutureExt;
 
-use crate::controller::{self, Context, Settings};
+use crate::controller::{self, Context, Settings, Strategy};
 use crate::leader::{self, LeaseConfig};
 use crate::server;
 
@@ -16,6 +16,10 @@ pub fn settings(args: &RunArgs) -> (Settings, ConnectSettings) {
         namespaces: args.namespaces.iter().filter(|n| !n.is_empty()).cloned().collect(),
         resync_period: args.resync_period,
         concurrency: args.concurrency.max(1),
+        strategy: match args.strategy {
+            StrategyArg::Shared => Strategy::Shared,
+            StrategyArg::Naive => Strategy::Naive,
+        },
         ..Settings::default()
     };
     let connect = ConnectSettings {

@@ -1,0 +1,293 @@
+//! Scale benchmark against both emulators with Connect's quotas on. The operator runs as a child
+//! process (this same executable, `--as-operator`, which calls the real `run` code) so its peak
+//! RSS and CPU time are its own.
+//!
+//!     cargo run --release --example bench -- --users 1000 --quick-connects 1000
+//!
+//! Prints, for the shared strategy and the naive one (DescribeUser per user per resync;
+//! ListQuickConnects + DescribeQuickConnect per deletion): time until all Ready, Connect calls by
+//! operation, throttled responses, reads/writes per resync in steady state, time and calls to
+//! delete all, operator peak RSS and CPU time, then the two side by side as ratios.
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use connect_user_operator::crd::ConnectUser;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::{Api, CustomResourceExt};
+use serde_json::json;
+use sim::connect::{ConnectConfig, ConnectSim, InstanceSeed, Quota, SimQuickConnect};
+use sim::kube::KubeSim;
+
+const INSTANCE: &str = "bbbbbbbb-0000-4000-8000-000000000001";
+const NS: &str = "bench";
+
+#[derive(Parser, Debug, Clone)]
+struct Args {
+    /// ConnectUser resources.
+    #[arg(long, default_value_t = 1000)]
+    users: usize,
+    /// USER quick connects pointing at managed users (spread evenly).
+    #[arg(long, default_value_t = 1000)]
+    quick_connects: usize,
+    /// Connect quota per operation (requests/s) at the emulator and in the operator's limiter.
+    #[arg(long, default_value_t = 2.0)]
+    quota_rate: f64,
+    #[arg(long, default_value_t = 5)]
+    quota_burst: u32,
+    /// Resync period used for the steady-state measurement.
+    #[arg(long, default_value = "30s", value_parser = connect_user_operator::cli::parse_duration)]
+    resync: Duration,
+    /// shared, naive, or both.
+    #[arg(long, default_value = "both")]
+    strategy: String,
+}
+
+#[derive(Default, Debug, Clone)]
+struct Report {
+    strategy: String,
+    all_ready_s: f64,
+    create_rate: f64,
+    ready_false_throttled: usize,
+    create_calls: BTreeMap<String, usize>,
+    throttled_responses: usize,
+    steady_reads: usize,
+    steady_writes: usize,
+    steady_search_users: usize,
+    delete_s: f64,
+    delete_calls: BTreeMap<String, usize>,
+    delete_total: usize,
+    peak_rss_mib: f64,
+    cpu_s: f64,
+}
+
+type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+fn main() -> BenchResult<()> {
+    let raw: Vec<String> = std::env::args().collect();
+    if raw.get(1).map(String::as_str) == Some("--as-operator") {
+        return as_operator(&raw[2..]);
+    }
+    let args = Args::parse();
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let strategies: Vec<&str> = match args.strategy.as_str() {
+            "both" => vec!["shared", "naive"],
+            s => vec![s],
+        };
+        let mut reports = Vec::new();
+        for s in strategies {
+            reports.push(run(&args, s).await?);
+        }
+        print_reports(&args, &reports);
+        Ok(())
+    })
+}
+
+/// The child: the operator's own `run`, exactly as the binary runs it.
+fn as_operator(args: &[String]) -> BenchResult<()> {
+    let cli = connect_user_operator::cli::Cli::parse_from(
+        std::iter::once("connect-user-operator".to_string()).chain(args.iter().cloned()),
+    );
+    let connect_user_operator::cli::Command::Run(run) = cli.command else {
+        return Err("expected `run`".into());
+    };
+    connect_user_operator::telemetry::init(run.log_format);
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(connect_user_operator::runner::run(run))?;
+    Ok(())
+}
+
+async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
+    eprintln!("== {strategy}: {} users, {} quick connects, quota {}/s burst {}", args.users, args.quick_connects, args.quota_rate, args.quota_burst);
+    let kube = KubeSim::start().await?;
+    let quota = Quota { rate_per_sec: args.quota_rate, burst: args.quota_burst };
+    let connect = ConnectSim::start(ConnectConfig { quota: Some(quota), ..Default::default() }).await?;
+    connect.seed_instance(InstanceSeed::standard(INSTANCE));
+    kube.create_object(serde_json::to_value(ConnectUser::crd())?).map_err(|s| format!("{s}"))?;
+    let client = kube::Client::try_from(kube::Config::new(kube.url().parse()?))?;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": NS}}))?).await?;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
+    secrets
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "pw"}, "stringData": {"p": "Bench-Passw0rd"}}))?)
+        .await?;
+    let dir = tempfile::tempdir()?;
+    let kubeconfig = dir.path().join("kubeconfig");
+    kube.write_kubeconfig(&kubeconfig)?;
+
+    let mut child = spawn_operator(args, strategy, &kubeconfig, &connect.endpoint())?;
+    let pid = child.id();
+    let mut report = Report { strategy: strategy.into(), ..Default::default() };
+
+    // Create N.
+    let api: Api<ConnectUser> = Api::namespaced(client.clone(), NS);
+    let t0 = Instant::now();
+    futures::stream::iter(0..args.users)
+        .for_each_concurrent(32, |i| {
+            let api = api.clone();
+            async move {
+                let cu: ConnectUser = serde_json::from_value(json!({
+                    "apiVersion": "connect.userops.dev/v1alpha1", "kind": "ConnectUser",
+                    "metadata": {"name": format!("agent-{i:05}")},
+                    "spec": {"instanceId": INSTANCE, "username": format!("agent{i:05}"),
+                             "passwordSecretRef": {"name": "pw", "key": "p"},
+                             "securityProfiles": [{"name": "Agent"}], "routingProfile": {"name": "Basic Routing Profile"}}
+                }))
+                .expect("manifest");
+                api.create(&PostParams::default(), &cu).await.expect("create ConnectUser");
+            }
+        })
+        .await;
+    let mut throttled_false = std::collections::HashSet::new();
+    loop {
+        let list = api.list(&ListParams::default()).await?;
+        let mut ready = 0;
+        for cu in &list.items {
+            match cu.status.as_ref().and_then(|s| s.condition("Ready")) {
+                Some(c) if c.status == "True" => ready += 1,
+                Some(c) if c.reason == "Throttled" => {
+                    throttled_false.insert(cu.metadata.name.clone());
+                }
+                _ => {}
+            }
+        }
+        if ready == args.users {
+            break;
+        }
+        if t0.elapsed() > Duration::from_secs(6 * 3600) {
+            return Err("not all Ready within 6 h".into());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    report.all_ready_s = t0.elapsed().as_secs_f64();
+    report.ready_false_throttled = throttled_false.len();
+    let calls = connect.calls();
+    let creates: Vec<_> = calls.iter().filter(|c| c.operation == "CreateUser" && c.status == 200).collect();
+    if let (Some(first), Some(last)) = (creates.first(), creates.last()) {
+        let span = last.at.duration_since(first.at).unwrap_or_default().as_secs_f64();
+        report.create_rate = if span > 0.0 { (creates.len() - 1) as f64 / span } else { 0.0 };
+    }
+    report.create_calls = by_operation(&calls);
+    report.throttled_responses = calls.iter().filter(|c| c.status == 429).count();
+
+    // Steady state: one resync period (+10 % jitter, + a margin).
+    connect.clear_calls();
+    tokio::time::sleep(args.resync.mul_f64(1.15)).await;
+    let calls = connect.calls();
+    report.steady_writes = calls.iter().filter(|c| is_write(&c.operation)).count();
+    report.steady_reads = calls.len() - report.steady_writes;
+    report.steady_search_users = calls.iter().filter(|c| c.operation == "SearchUsers").count();
+
+    // Q quick connects, then delete everything.
+    let users = connect.users(INSTANCE);
+    let flow = InstanceSeed::standard(INSTANCE).contact_flows[0].0.clone();
+    for q in 0..args.quick_connects {
+        let target = &users[q % users.len()];
+        connect.insert_quick_connect(INSTANCE, SimQuickConnect {
+            name: format!("qc-{q:05}"),
+            quick_connect_type: "USER".into(),
+            user_id: Some(target.id.clone()),
+            contact_flow_id: Some(flow.clone()),
+            ..Default::default()
+        });
+    }
+    connect.clear_calls();
+    let t0 = Instant::now();
+    api.delete_collection(&DeleteParams::default(), &ListParams::default()).await?;
+    loop {
+        if api.list(&ListParams::default().limit(1)).await?.items.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    report.delete_s = t0.elapsed().as_secs_f64();
+    let calls = connect.calls();
+    report.delete_calls = by_operation(&calls);
+    report.delete_total = calls.len();
+    let left = connect.quick_connects(INSTANCE).len();
+    if left != 0 || !connect.users(INSTANCE).is_empty() {
+        return Err(format!("cleanup incomplete: {left} quick connects left").into());
+    }
+
+    let (rss, cpu) = proc_usage(pid);
+    report.peak_rss_mib = rss;
+    report.cpu_s = cpu;
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(report)
+}
+
+fn spawn_operator(args: &Args, strategy: &str, kubeconfig: &std::path::Path, endpoint: &str) -> BenchResult<Child> {
+    Ok(Command::new(std::env::current_exe()?)
+        .args(["--as-operator", "run", "--namespace", NS, "--metrics-addr", "127.0.0.1:0", "--concurrency", "32"])
+        .args(["--strategy", strategy, "--resync-period", &format!("{}ms", args.resync.as_millis())])
+        .args(["--connect-rate", &args.quota_rate.to_string(), "--connect-burst", &args.quota_burst.to_string()])
+        .env("KUBECONFIG", kubeconfig)
+        .env("AWS_ENDPOINT_URL_CONNECT", endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIDBENCH")
+        .env("AWS_SECRET_ACCESS_KEY", "bench-secret")
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null())
+        .spawn()?)
+}
+
+fn is_write(op: &str) -> bool {
+    ["Create", "Delete", "Update", "Tag", "Untag", "Associate", "Disassociate"].iter().any(|p| op.starts_with(p))
+}
+
+fn by_operation(calls: &[sim::connect::CallRecord]) -> BTreeMap<String, usize> {
+    let mut map = BTreeMap::new();
+    for c in calls {
+        *map.entry(c.operation.clone()).or_default() += 1;
+    }
+    map
+}
+
+/// Peak RSS (MiB) and CPU seconds of a process, from /proc (Linux).
+fn proc_usage(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss_kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may contain spaces) end with ')'.
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (rss_kib / 1024.0, ticks / 100.0)
+}
+
+fn print_reports(args: &Args, reports: &[Report]) {
+    println!("\nN = {} ConnectUsers, Q = {} USER quick connects, quota {}/s burst {} per operation, resync {:?}\n", args.users, args.quick_connects, args.quota_rate, args.quota_burst, args.resync);
+    for r in reports {
+        println!("[{}]", r.strategy);
+        println!("  time until all Ready          {:>10.1} s", r.all_ready_s);
+        println!("  CreateUser sustained rate     {:>10.2} /s ({:.0} % of quota)", r.create_rate, 100.0 * r.create_rate / args.quota_rate);
+        println!("  resources Ready=False(Throttled) {:>7}", r.ready_false_throttled);
+        println!("  throttled responses (429)     {:>10}", r.throttled_responses);
+        println!("  calls while creating          {:?}", r.create_calls);
+        println!("  steady state per resync       {:>10} reads ({} SearchUsers), {} writes", r.steady_reads, r.steady_search_users, r.steady_writes);
+        println!("  time to delete all            {:>10.1} s", r.delete_s);
+        println!("  calls to delete all           {:>10} {:?}", r.delete_total, r.delete_calls);
+        println!("  operator peak RSS             {:>10.1} MiB", r.peak_rss_mib);
+        println!("  operator CPU time             {:>10.1} s", r.cpu_s);
+    }
+    if let [shared, naive] = reports {
+        let ratio = |a: f64, b: f64| if a > 0.0 { b / a } else { f64::INFINITY };
+        println!("\nnaive / shared");
+        println!("  steady-state reads per resync {:>8.1}x", ratio(shared.steady_reads as f64, naive.steady_reads as f64));
+        println!("  calls to delete all           {:>8.1}x", ratio(shared.delete_total as f64, naive.delete_total as f64));
+        println!("  time to delete all            {:>8.1}x", ratio(shared.delete_s, naive.delete_s));
+        println!("  time until all Ready          {:>8.1}x", ratio(shared.all_ready_s, naive.all_ready_s));
+    }
+}
