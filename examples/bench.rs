@@ -103,18 +103,39 @@ fn as_operator(args: &[String]) -> BenchResult<()> {
 }
 
 async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
-    eprintln!("== {strategy}: {} users, {} quick connects, quota {}/s burst {}", args.users, args.quick_connects, args.quota_rate, args.quota_burst);
+    eprintln!(
+        "== {strategy}: {} users, {} quick connects, quota {}/s burst {}",
+        args.users, args.quick_connects, args.quota_rate, args.quota_burst
+    );
     let kube = KubeSim::start().await?;
-    let quota = Quota { rate_per_sec: args.quota_rate, burst: args.quota_burst };
-    let connect = ConnectSim::start(ConnectConfig { quota: Some(quota), ..Default::default() }).await?;
+    let quota = Quota {
+        rate_per_sec: args.quota_rate,
+        burst: args.quota_burst,
+    };
+    let connect = ConnectSim::start(ConnectConfig {
+        quota: Some(quota),
+        ..Default::default()
+    })
+    .await?;
     connect.seed_instance(InstanceSeed::standard(INSTANCE));
-    kube.create_object(serde_json::to_value(ConnectUser::crd())?).map_err(|s| format!("{s}"))?;
+    kube.create_object(serde_json::to_value(ConnectUser::crd())?)
+        .map_err(|s| format!("{s}"))?;
     let client = kube::Client::try_from(kube::Config::new(kube.url().parse()?))?;
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    namespaces.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": NS}}))?).await?;
+    namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": NS}}))?,
+        )
+        .await?;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
     secrets
-        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "pw"}, "stringData": {"p": "Bench-Passw0rd"}}))?)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(
+                json!({"metadata": {"name": "pw"}, "stringData": {"p": "Bench-Passw0rd"}}),
+            )?,
+        )
         .await?;
     let dir = tempfile::tempdir()?;
     let kubeconfig = dir.path().join("kubeconfig");
@@ -122,7 +143,10 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
 
     let mut child = spawn_operator(args, strategy, &kubeconfig, &connect.endpoint())?;
     let pid = child.id();
-    let mut report = Report { strategy: strategy.into(), ..Default::default() };
+    let mut report = Report {
+        strategy: strategy.into(),
+        ..Default::default()
+    };
 
     // Create N.
     let api: Api<ConnectUser> = Api::namespaced(client.clone(), NS);
@@ -167,10 +191,21 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
     report.all_ready_s = t0.elapsed().as_secs_f64();
     report.ready_false_throttled = throttled_false.len();
     let calls = connect.calls();
-    let creates: Vec<_> = calls.iter().filter(|c| c.operation == "CreateUser" && c.status == 200).collect();
+    let creates: Vec<_> = calls
+        .iter()
+        .filter(|c| c.operation == "CreateUser" && c.status == 200)
+        .collect();
     if let (Some(first), Some(last)) = (creates.first(), creates.last()) {
-        let span = last.at.duration_since(first.at).unwrap_or_default().as_secs_f64();
-        report.create_rate = if span > 0.0 { (creates.len() - 1) as f64 / span } else { 0.0 };
+        let span = last
+            .at
+            .duration_since(first.at)
+            .unwrap_or_default()
+            .as_secs_f64();
+        report.create_rate = if span > 0.0 {
+            (creates.len() - 1) as f64 / span
+        } else {
+            0.0
+        };
     }
     report.create_calls = by_operation(&calls);
     report.throttled_responses = calls.iter().filter(|c| c.status == 429).count();
@@ -181,26 +216,38 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
     let calls = connect.calls();
     report.steady_writes = calls.iter().filter(|c| is_write(&c.operation)).count();
     report.steady_reads = calls.len() - report.steady_writes;
-    report.steady_search_users = calls.iter().filter(|c| c.operation == "SearchUsers").count();
+    report.steady_search_users = calls
+        .iter()
+        .filter(|c| c.operation == "SearchUsers")
+        .count();
 
     // Q quick connects, then delete everything.
     let users = connect.users(INSTANCE);
     let flow = InstanceSeed::standard(INSTANCE).contact_flows[0].0.clone();
     for q in 0..args.quick_connects {
         let target = &users[q % users.len()];
-        connect.insert_quick_connect(INSTANCE, SimQuickConnect {
-            name: format!("qc-{q:05}"),
-            quick_connect_type: "USER".into(),
-            user_id: Some(target.id.clone()),
-            contact_flow_id: Some(flow.clone()),
-            ..Default::default()
-        });
+        connect.insert_quick_connect(
+            INSTANCE,
+            SimQuickConnect {
+                name: format!("qc-{q:05}"),
+                quick_connect_type: "USER".into(),
+                user_id: Some(target.id.clone()),
+                contact_flow_id: Some(flow.clone()),
+                ..Default::default()
+            },
+        );
     }
     connect.clear_calls();
     let t0 = Instant::now();
-    api.delete_collection(&DeleteParams::default(), &ListParams::default()).await?;
+    api.delete_collection(&DeleteParams::default(), &ListParams::default())
+        .await?;
     loop {
-        if api.list(&ListParams::default().limit(1)).await?.items.is_empty() {
+        if api
+            .list(&ListParams::default().limit(1))
+            .await?
+            .items
+            .is_empty()
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -222,11 +269,35 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
     Ok(report)
 }
 
-fn spawn_operator(args: &Args, strategy: &str, kubeconfig: &std::path::Path, endpoint: &str) -> BenchResult<Child> {
+fn spawn_operator(
+    args: &Args,
+    strategy: &str,
+    kubeconfig: &std::path::Path,
+    endpoint: &str,
+) -> BenchResult<Child> {
     Ok(Command::new(std::env::current_exe()?)
-        .args(["--as-operator", "run", "--namespace", NS, "--metrics-addr", "127.0.0.1:0", "--concurrency", "32"])
-        .args(["--strategy", strategy, "--resync-period", &format!("{}ms", args.resync.as_millis())])
-        .args(["--connect-rate", &args.quota_rate.to_string(), "--connect-burst", &args.quota_burst.to_string()])
+        .args([
+            "--as-operator",
+            "run",
+            "--namespace",
+            NS,
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--concurrency",
+            "32",
+        ])
+        .args([
+            "--strategy",
+            strategy,
+            "--resync-period",
+            &format!("{}ms", args.resync.as_millis()),
+        ])
+        .args([
+            "--connect-rate",
+            &args.quota_rate.to_string(),
+            "--connect-burst",
+            &args.quota_burst.to_string(),
+        ])
         .env("KUBECONFIG", kubeconfig)
         .env("AWS_ENDPOINT_URL_CONNECT", endpoint)
         .env("AWS_REGION", "us-east-1")
@@ -238,7 +309,17 @@ fn spawn_operator(args: &Args, strategy: &str, kubeconfig: &std::path::Path, end
 }
 
 fn is_write(op: &str) -> bool {
-    ["Create", "Delete", "Update", "Tag", "Untag", "Associate", "Disassociate"].iter().any(|p| op.starts_with(p))
+    [
+        "Create",
+        "Delete",
+        "Update",
+        "Tag",
+        "Untag",
+        "Associate",
+        "Disassociate",
+    ]
+    .iter()
+    .any(|p| op.starts_with(p))
 }
 
 fn by_operation(calls: &[sim::connect::CallRecord]) -> BTreeMap<String, usize> {
@@ -262,32 +343,72 @@ fn proc_usage(pid: u32) -> (f64, f64) {
     // Fields after the command name (which may contain spaces) end with ')'.
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks: f64 = fields
+        .get(11)
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
     (rss_kib / 1024.0, ticks / 100.0)
 }
 
 fn print_reports(args: &Args, reports: &[Report]) {
-    println!("\nN = {} ConnectUsers, Q = {} USER quick connects, quota {}/s burst {} per operation, resync {:?}\n", args.users, args.quick_connects, args.quota_rate, args.quota_burst, args.resync);
+    println!(
+        "\nN = {} ConnectUsers, Q = {} USER quick connects, quota {}/s burst {} per operation, resync {:?}\n",
+        args.users, args.quick_connects, args.quota_rate, args.quota_burst, args.resync
+    );
     for r in reports {
         println!("[{}]", r.strategy);
         println!("  time until all Ready          {:>10.1} s", r.all_ready_s);
-        println!("  CreateUser sustained rate     {:>10.2} /s ({:.0} % of quota)", r.create_rate, 100.0 * r.create_rate / args.quota_rate);
-        println!("  resources Ready=False(Throttled) {:>7}", r.ready_false_throttled);
-        println!("  throttled responses (429)     {:>10}", r.throttled_responses);
+        println!(
+            "  CreateUser sustained rate     {:>10.2} /s ({:.0} % of quota)",
+            r.create_rate,
+            100.0 * r.create_rate / args.quota_rate
+        );
+        println!(
+            "  resources Ready=False(Throttled) {:>7}",
+            r.ready_false_throttled
+        );
+        println!(
+            "  throttled responses (429)     {:>10}",
+            r.throttled_responses
+        );
         println!("  calls while creating          {:?}", r.create_calls);
-        println!("  steady state per resync       {:>10} reads ({} SearchUsers), {} writes", r.steady_reads, r.steady_search_users, r.steady_writes);
+        println!(
+            "  steady state per resync       {:>10} reads ({} SearchUsers), {} writes",
+            r.steady_reads, r.steady_search_users, r.steady_writes
+        );
         println!("  time to delete all            {:>10.1} s", r.delete_s);
-        println!("  calls to delete all           {:>10} {:?}", r.delete_total, r.delete_calls);
-        println!("  operator peak RSS             {:>10.1} MiB", r.peak_rss_mib);
+        println!(
+            "  calls to delete all           {:>10} {:?}",
+            r.delete_total, r.delete_calls
+        );
+        println!(
+            "  operator peak RSS             {:>10.1} MiB",
+            r.peak_rss_mib
+        );
         println!("  operator CPU time             {:>10.1} s", r.cpu_s);
     }
     if let [shared, naive] = reports {
         let ratio = |a: f64, b: f64| if a > 0.0 { b / a } else { f64::INFINITY };
         println!("\nnaive / shared");
-        println!("  steady-state reads per resync {:>8.1}x", ratio(shared.steady_reads as f64, naive.steady_reads as f64));
-        println!("  calls to delete all           {:>8.1}x", ratio(shared.delete_total as f64, naive.delete_total as f64));
-        println!("  time to delete all            {:>8.1}x", ratio(shared.delete_s, naive.delete_s));
-        println!("  time until all Ready          {:>8.1}x", ratio(shared.all_ready_s, naive.all_ready_s));
+        println!(
+            "  steady-state reads per resync {:>8.1}x",
+            ratio(shared.steady_reads as f64, naive.steady_reads as f64)
+        );
+        println!(
+            "  calls to delete all           {:>8.1}x",
+            ratio(shared.delete_total as f64, naive.delete_total as f64)
+        );
+        println!(
+            "  time to delete all            {:>8.1}x",
+            ratio(shared.delete_s, naive.delete_s)
+        );
+        println!(
+            "  time until all Ready          {:>8.1}x",
+            ratio(shared.all_ready_s, naive.all_ready_s)
+        );
     }
 }

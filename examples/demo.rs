@@ -31,12 +31,20 @@ async fn main() -> DemoResult {
     })
     .await?;
     connect.seed_instance(InstanceSeed::standard(INSTANCE));
-    let dir = std::env::temp_dir().join(format!("connect-user-operator-demo-{}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("connect-user-operator-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let kubeconfig = dir.join("kubeconfig");
     kube.write_kubeconfig(&kubeconfig)?;
-    println!("  Kubernetes API   {}   (KUBECONFIG={})", kube.url(), kubeconfig.display());
-    println!("  Amazon Connect   {}   (instance {INSTANCE}, quota 2 req/s burst 5 per API)", connect.endpoint());
+    println!(
+        "  Kubernetes API   {}   (KUBECONFIG={})",
+        kube.url(),
+        kubeconfig.display()
+    );
+    println!(
+        "  Amazon Connect   {}   (instance {INSTANCE}, quota 2 req/s burst 5 per API)",
+        connect.endpoint()
+    );
 
     step("Installing the ConnectUser CRD and starting the controller");
     kube.create_object(serde_json::to_value(ConnectUser::crd())?)
@@ -70,18 +78,28 @@ async fn main() -> DemoResult {
         let text = std::fs::read_to_string(format!("{examples}/{file}"))?;
         let obj: DynamicObject = serde_yaml::from_str(&text)?;
         apply(&client, &obj).await?;
-        println!("  applied {file}: {} {}", obj.types.as_ref().map(|t| t.kind.as_str()).unwrap_or("?"), obj.name_any());
+        println!(
+            "  applied {file}: {} {}",
+            obj.types.as_ref().map(|t| t.kind.as_str()).unwrap_or("?"),
+            obj.name_any()
+        );
     }
 
     let users: Api<ConnectUser> = Api::namespaced(client.clone(), NS);
     step("Waiting for both users to be Ready");
     for name in ["alice", "bob"] {
         let cu = wait(&users, name, |cu| {
-            cu.status.as_ref().and_then(|s| s.condition("Ready")).is_some_and(|c| c.status == "True")
+            cu.status
+                .as_ref()
+                .and_then(|s| s.condition("Ready"))
+                .is_some_and(|c| c.status == "True")
         })
         .await?;
         let s = cu.status.unwrap_or_default();
-        println!("  {name:<6} Ready  userId={}", s.user_id.unwrap_or_default());
+        println!(
+            "  {name:<6} Ready  userId={}",
+            s.user_id.unwrap_or_default()
+        );
     }
     println!("\n  Users in Connect now:");
     for u in connect.users(INSTANCE) {
@@ -89,8 +107,14 @@ async fn main() -> DemoResult {
     }
 
     step("An admin adds quick connects (transfer targets) for alice and bob in the console");
-    let alice_id = connect.user_by_name(INSTANCE, "alice").map(|u| u.id).unwrap_or_default();
-    let bob_id = connect.user_by_name(INSTANCE, "bob").map(|u| u.id).unwrap_or_default();
+    let alice_id = connect
+        .user_by_name(INSTANCE, "alice")
+        .map(|u| u.id)
+        .unwrap_or_default();
+    let bob_id = connect
+        .user_by_name(INSTANCE, "bob")
+        .map(|u| u.id)
+        .unwrap_or_default();
     let flow = InstanceSeed::standard(INSTANCE).contact_flows[0].0.clone();
     for (name, target) in [
         ("Transfer to Alice", &alice_id),
@@ -108,10 +132,15 @@ async fn main() -> DemoResult {
                 ..Default::default()
             },
         );
-        println!("  quick connect {name:<22} -> {}  ({id})", if target == &alice_id { "alice" } else { "bob" });
+        println!(
+            "  quick connect {name:<22} -> {}  ({id})",
+            if target == &alice_id { "alice" } else { "bob" }
+        );
     }
 
-    step("kubectl delete connectuser alice   (Terraform, Crossplane and CloudFormation stop at DeleteUser)");
+    step(
+        "kubectl delete connectuser alice   (Terraform, Crossplane and CloudFormation stop at DeleteUser)",
+    );
     connect.clear_calls();
     let t0 = Instant::now();
     users.delete("alice", &DeleteParams::default()).await?;
@@ -131,7 +160,10 @@ async fn main() -> DemoResult {
         }
         shown = calls.len();
         if users.get_opt("alice").await?.is_none() {
-            println!("  +{:>5} ms  finalizer released: ConnectUser alice is gone", t0.elapsed().as_millis());
+            println!(
+                "  +{:>5} ms  finalizer released: ConnectUser alice is gone",
+                t0.elapsed().as_millis()
+            );
             break;
         }
         if t0.elapsed() > Duration::from_secs(60) {
@@ -145,12 +177,19 @@ async fn main() -> DemoResult {
         println!("  user          {:<8} {}", u.username, u.id);
     }
     for q in connect.quick_connects(INSTANCE) {
-        println!("  quick connect {:<22} -> {}", q.name, q.user_id.unwrap_or_default());
+        println!(
+            "  quick connect {:<22} -> {}",
+            q.name,
+            q.user_id.unwrap_or_default()
+        );
     }
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), operator).await;
     let _ = std::fs::remove_dir_all(&dir);
-    println!("\nDone in {:.1} s: alice's user and her 3 quick connects are gone; bob and his quick connect are untouched.", started.elapsed().as_secs_f64());
+    println!(
+        "\nDone in {:.1} s: alice's user and her 3 quick connects are gone; bob and his quick connect are untouched.",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -160,8 +199,14 @@ fn step(title: &str) {
 
 /// Server-side apply of one manifest, as `kubectl apply --server-side` would.
 async fn apply(client: &kube::Client, obj: &DynamicObject) -> DemoResult {
-    let types = obj.types.clone().ok_or("manifest without apiVersion/kind")?;
-    let (group, version) = types.api_version.split_once('/').unwrap_or(("", &types.api_version));
+    let types = obj
+        .types
+        .clone()
+        .ok_or("manifest without apiVersion/kind")?;
+    let (group, version) = types
+        .api_version
+        .split_once('/')
+        .unwrap_or(("", &types.api_version));
     let plural = format!("{}s", types.kind.to_lowercase());
     let ar = ApiResource {
         group: group.into(),
@@ -174,7 +219,12 @@ async fn apply(client: &kube::Client, obj: &DynamicObject) -> DemoResult {
         Some(ns) => Api::namespaced_with(client.clone(), &ns, &ar),
         None => Api::all_with(client.clone(), &ar),
     };
-    api.patch(&obj.name_any(), &PatchParams::apply("demo"), &Patch::Apply(obj)).await?;
+    api.patch(
+        &obj.name_any(),
+        &PatchParams::apply("demo"),
+        &Patch::Apply(obj),
+    )
+    .await?;
     Ok(())
 }
 

@@ -71,7 +71,8 @@ impl Default for Settings {
 impl Settings {
     /// The resync period ±10 %, so resources created together do not resync together.
     pub fn jittered_resync(&self) -> Duration {
-        self.resync_period.mul_f64(rand::rng().random_range(0.9..1.1))
+        self.resync_period
+            .mul_f64(rand::rng().random_range(0.9..1.1))
     }
 
     pub fn namespaces_or_all(&self, client: &kube::Client) -> Vec<Api<ConnectUser>> {
@@ -128,7 +129,9 @@ impl Context {
     pub fn full_describe_due(&self, key: &str) -> bool {
         let every = self.settings.resync_period * self.settings.full_describe_every.max(1);
         let mut map = self.described.lock().unwrap_or_else(|e| e.into_inner());
-        let last = *map.entry(key.to_string()).or_insert_with(std::time::Instant::now);
+        let last = *map
+            .entry(key.to_string())
+            .or_insert_with(std::time::Instant::now);
         last.elapsed() >= every
     }
 
@@ -166,7 +169,10 @@ pub async fn reconcile(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action
         ctx.failures(&resource_key(&cu), false);
     }
     ctx.metrics.reconciled(
-        result.as_ref().map(|_| "ok").unwrap_or_else(|e| e.metric_label()),
+        result
+            .as_ref()
+            .map(|_| "ok")
+            .unwrap_or_else(|e| e.metric_label()),
         started.elapsed().as_secs_f64(),
     );
     result
@@ -179,7 +185,9 @@ pub fn error_policy(cu: Arc<ConnectUser>, error: &Error, ctx: Arc<Context>) -> A
     tracing::warn!(namespace = %cu.namespace().unwrap_or_default(), name = %cu.name_any(), reason = error.reason(), error = %error, "reconcile failed");
     let mut rng = rand::rng();
     match class {
-        ErrorClass::Throttled => Action::requeue(Duration::from_millis(rng.random_range(500..2500))),
+        ErrorClass::Throttled => {
+            Action::requeue(Duration::from_millis(rng.random_range(500..2500)))
+        }
         ErrorClass::Invalid => Action::await_change(),
         ErrorClass::Transient | ErrorClass::NotFound | ErrorClass::Blocked => {
             let n = ctx.failures(&resource_key(&cu), true).min(8);
@@ -233,7 +241,9 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         })
         .collect();
     // /readyz: ready once every watched namespace has been listed.
-    ctx.metrics.ready.store(false, std::sync::atomic::Ordering::Relaxed);
+    ctx.metrics
+        .ready
+        .store(false, std::sync::atomic::Ordering::Relaxed);
     let metrics = ctx.metrics.clone();
     let synced = tokio::spawn(async move {
         for reader in readers {
@@ -241,7 +251,9 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
                 return;
             }
         }
-        metrics.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+        metrics
+            .ready
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     });
     futures::future::join_all(controllers).await;
     synced.abort();

@@ -40,7 +40,11 @@ pub const OWNER_TAG: &str = "connect.userops.dev/owner";
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
     ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectUserSpec {
@@ -117,7 +121,9 @@ pub struct SecretKeyRef {
 
 /// Refers to a Connect object (security profile, routing profile, hierarchy group) by exactly one
 /// of its id or its name.
-#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
 #[x_kube(validation = Rule::new("has(self.id) != has(self.name)").message("exactly one of id or name must be set"))]
 pub struct ProfileRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -180,7 +186,9 @@ impl Default for PhoneConfig {
     }
 }
 
-#[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(
+    schemars::JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
 pub enum PhoneType {
     #[default]
     #[serde(rename = "SOFT_PHONE")]
@@ -198,7 +206,9 @@ impl PhoneType {
     }
 }
 
-#[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(
+    schemars::JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Default,
+)]
 pub enum DeletionPolicy {
     /// Delete the Connect user and every quick connect that points at it.
     #[default]
@@ -257,8 +267,11 @@ mod tests {
 
     #[test]
     fn committed_crd_is_current() {
-        let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/crds/connectuser.yaml"))
-            .expect("crds/connectuser.yaml exists");
+        let committed = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/crds/connectuser.yaml"
+        ))
+        .expect("crds/connectuser.yaml exists");
         assert!(
             committed == crd_yaml(),
             "crds/connectuser.yaml is stale: run `cargo run -- crd > crds/connectuser.yaml`"

@@ -12,7 +12,9 @@ pub fn diff(desired: &UserFields, observed: &UserFields) -> Vec<UserUpdate> {
         updates.push(UserUpdate::PhoneConfig(desired.phone.normalized()));
     }
     if desired.routing_profile_id != observed.routing_profile_id {
-        updates.push(UserUpdate::RoutingProfile(desired.routing_profile_id.clone()));
+        updates.push(UserUpdate::RoutingProfile(
+            desired.routing_profile_id.clone(),
+        ));
     }
     if desired.security_profile_ids != observed.security_profile_ids {
         updates.push(UserUpdate::SecurityProfiles(
@@ -99,16 +101,25 @@ mod tests {
         let desired = base();
         type Change = Box<dyn Fn(&mut UserFields)>;
         let cases: Vec<(Change, &str)> = vec![
-            (Box::new(|o| o.identity.last_name = Some("X".into())), "identityInfo"),
+            (
+                Box::new(|o| o.identity.last_name = Some("X".into())),
+                "identityInfo",
+            ),
             (Box::new(|o| o.phone.auto_accept = true), "phoneConfig"),
-            (Box::new(|o| o.routing_profile_id = "rp-2".into()), "routingProfile"),
+            (
+                Box::new(|o| o.routing_profile_id = "rp-2".into()),
+                "routingProfile",
+            ),
             (
                 Box::new(|o| {
                     o.security_profile_ids.insert("sp-2".into());
                 }),
                 "securityProfiles",
             ),
-            (Box::new(|o| o.hierarchy_group_id = Some("hg".into())), "hierarchyGroup"),
+            (
+                Box::new(|o| o.hierarchy_group_id = Some("hg".into())),
+                "hierarchyGroup",
+            ),
         ];
         for (change, field) in cases {
             let mut observed = base();
@@ -140,7 +151,11 @@ mod tests {
             updates,
             vec![
                 UserUpdate::Tag(
-                    [("new".to_string(), "1".to_string()), ("team".to_string(), "a".to_string())].into()
+                    [
+                        ("new".to_string(), "1".to_string()),
+                        ("team".to_string(), "a".to_string())
+                    ]
+                    .into()
                 ),
                 UserUpdate::Untag(vec!["stale".into()]),
             ]

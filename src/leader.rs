@@ -48,7 +48,9 @@ where
         .await?;
     let (mut leader, task) = manager.watch().await;
     // A standby is a healthy pod: ready, just not reconciling.
-    metrics.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+    metrics
+        .ready
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     loop {
         tokio::select! {
             _ = shutdown.clone() => break,
@@ -69,7 +71,9 @@ where
         };
         work(Box::pin(stop)).await;
         metrics.set_leader(false);
-        metrics.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+        metrics
+            .ready
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         if shutdown.peek().is_some() {
             break;
         }

@@ -46,19 +46,47 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("connect_user_operator");
         let reconciles = Family::<ResultLabel, Counter>::default();
-        registry.register("reconciles", "Reconciles by result (ok or the error reason)", reconciles.clone());
+        registry.register(
+            "reconciles",
+            "Reconciles by result (ok or the error reason)",
+            reconciles.clone(),
+        );
         let reconcile_duration = Histogram::new(exponential_buckets(0.005, 2.0, 14));
-        registry.register("reconcile_duration_seconds", "Duration of one reconcile", reconcile_duration.clone());
+        registry.register(
+            "reconcile_duration_seconds",
+            "Duration of one reconcile",
+            reconcile_duration.clone(),
+        );
         let connect_calls = Family::<CallLabels, Counter>::default();
-        registry.register("connect_calls", "Amazon Connect API calls by operation and outcome", connect_calls.clone());
+        registry.register(
+            "connect_calls",
+            "Amazon Connect API calls by operation and outcome",
+            connect_calls.clone(),
+        );
         let throttled = Counter::default();
-        registry.register("connect_throttled", "Connect calls answered with a throttling error", throttled.clone());
+        registry.register(
+            "connect_throttled",
+            "Connect calls answered with a throttling error",
+            throttled.clone(),
+        );
         let quick_connects_deleted = Counter::default();
-        registry.register("quick_connects_deleted", "Quick connects deleted after their user", quick_connects_deleted.clone());
+        registry.register(
+            "quick_connects_deleted",
+            "Quick connects deleted after their user",
+            quick_connects_deleted.clone(),
+        );
         let resources = Family::<ReadyLabel, Gauge>::default();
-        registry.register("resources", "ConnectUser resources by Ready condition status", resources.clone());
+        registry.register(
+            "resources",
+            "ConnectUser resources by Ready condition status",
+            resources.clone(),
+        );
         let leader = Gauge::default();
-        registry.register("leader", "1 while this replica holds the leader lease", leader.clone());
+        registry.register(
+            "leader",
+            "1 while this replica holds the leader lease",
+            leader.clone(),
+        );
         Metrics {
             registry,
             reconciles,
@@ -77,7 +105,9 @@ impl Default for Metrics {
 impl Metrics {
     pub fn reconciled(&self, result: &str, seconds: f64) {
         self.reconciles
-            .get_or_create(&ResultLabel { result: result.to_string() })
+            .get_or_create(&ResultLabel {
+                result: result.to_string(),
+            })
             .inc();
         self.reconcile_duration.observe(seconds);
     }
@@ -100,7 +130,10 @@ impl Metrics {
 
     /// Records a resource's Ready status ("True", "False", "Unknown"), or None once it is gone.
     pub fn set_ready(&self, key: &str, ready: Option<&'static str>) {
-        let mut map = self.ready_by_resource.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self
+            .ready_by_resource
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         match ready {
             Some(r) => map.insert(key.to_string(), r),
             None => map.remove(key),
@@ -108,7 +141,9 @@ impl Metrics {
         for state in ["True", "False", "Unknown"] {
             let n = map.values().filter(|v| **v == state).count();
             self.resources
-                .get_or_create(&ReadyLabel { ready: state.into() })
+                .get_or_create(&ReadyLabel {
+                    ready: state.into(),
+                })
                 .set(n as i64);
         }
     }

@@ -13,7 +13,12 @@ use crate::server;
 pub fn settings(args: &RunArgs) -> (Settings, ConnectSettings) {
     let settings = Settings {
         default_region: args.region.clone(),
-        namespaces: args.namespaces.iter().filter(|n| !n.is_empty()).cloned().collect(),
+        namespaces: args
+            .namespaces
+            .iter()
+            .filter(|n| !n.is_empty())
+            .cloned()
+            .collect(),
         resync_period: args.resync_period,
         concurrency: args.concurrency.max(1),
         strategy: match args.strategy {
@@ -61,7 +66,10 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
         let config = LeaseConfig {
             name: args.lease_name.clone(),
             namespace: args.lease_namespace.clone(),
-            identity: args.identity.clone().unwrap_or_else(|| format!("connect-user-operator-{}", std::process::id())),
+            identity: args
+                .identity
+                .clone()
+                .unwrap_or_else(|| format!("connect-user-operator-{}", std::process::id())),
             duration_secs: args.lease_duration.max(2),
             grace_secs: (args.lease_duration / 3).max(1),
         };
@@ -81,10 +89,11 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
 pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = term.recv() => {},
             _ = tokio::signal::ctrl_c() => {},

@@ -31,23 +31,48 @@ struct Bed {
 impl Bed {
     async fn new() -> Bed {
         let kube = KubeSim::start().await.unwrap();
-        kube.create_object(serde_json::to_value(ConnectUser::crd()).unwrap()).unwrap();
+        kube.create_object(serde_json::to_value(ConnectUser::crd()).unwrap())
+            .unwrap();
         let connect = ConnectSim::start(ConnectConfig::default()).await.unwrap();
         connect.seed_instance(InstanceSeed::standard(INSTANCE));
         let client = kube_client(&kube).await;
         let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
-        let s: Secret = serde_json::from_value(json!({"metadata": {"name": "agent-passwords"}, "stringData": {"alice": PASSWORD}})).unwrap();
+        let s: Secret = serde_json::from_value(
+            json!({"metadata": {"name": "agent-passwords"}, "stringData": {"alice": PASSWORD}}),
+        )
+        .unwrap();
         secrets.create(&PostParams::default(), &s).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        kube.write_kubeconfig(&dir.path().join("kubeconfig")).unwrap();
-        Bed { kube, connect, client, dir, child: Arc::default(), starts: 0 }
+        kube.write_kubeconfig(&dir.path().join("kubeconfig"))
+            .unwrap();
+        Bed {
+            kube,
+            connect,
+            client,
+            dir,
+            child: Arc::default(),
+            starts: 0,
+        }
     }
 
     fn start(&mut self) {
         self.starts += 1;
-        let log = std::fs::File::create(self.dir.path().join(format!("operator-{}.log", self.starts))).unwrap();
+        let log = std::fs::File::create(
+            self.dir
+                .path()
+                .join(format!("operator-{}.log", self.starts)),
+        )
+        .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_connect-user-operator"))
-            .args(["run", "--metrics-addr", "127.0.0.1:0", "--resync-period", "1s", "--connect-rate", "0"])
+            .args([
+                "run",
+                "--metrics-addr",
+                "127.0.0.1:0",
+                "--resync-period",
+                "1s",
+                "--connect-rate",
+                "0",
+            ])
             .env("KUBECONFIG", self.dir.path().join("kubeconfig"))
             .env("AWS_ENDPOINT_URL_CONNECT", self.connect.endpoint())
             .env("AWS_REGION", REGION)
@@ -100,13 +125,24 @@ impl Bed {
     }
 
     async fn wait_ready(&self) -> ConnectUser {
-        self.wait("Ready", |cu| cu.filter(|c| ready(c).is_some_and(|(s, _)| s == "True") && c.status.as_ref().and_then(|s| s.observed_generation) == c.metadata.generation)).await
+        self.wait("Ready", |cu| {
+            cu.filter(|c| {
+                ready(c).is_some_and(|(s, _)| s == "True")
+                    && c.status.as_ref().and_then(|s| s.observed_generation)
+                        == c.metadata.generation
+            })
+        })
+        .await
     }
 
     fn assert_no_password_in_logs(&self) {
         for i in 1..=self.starts {
-            let log = std::fs::read_to_string(self.dir.path().join(format!("operator-{i}.log"))).unwrap_or_default();
-            assert!(!log.contains(PASSWORD), "password found in operator log {i}");
+            let log = std::fs::read_to_string(self.dir.path().join(format!("operator-{i}.log")))
+                .unwrap_or_default();
+            assert!(
+                !log.contains(PASSWORD),
+                "password found in operator log {i}"
+            );
         }
     }
 }
@@ -128,7 +164,11 @@ async fn create(bed: &Bed, extra: &str) {
 }
 
 fn users_named(bed: &Bed, name: &str) -> Vec<SimUser> {
-    bed.connect.users(INSTANCE).into_iter().filter(|u| u.username == name).collect()
+    bed.connect
+        .users(INSTANCE)
+        .into_iter()
+        .filter(|u| u.username == name)
+        .collect()
 }
 
 fn flow() -> String {
@@ -136,7 +176,13 @@ fn flow() -> String {
 }
 
 fn qc(name: &str, user: &str) -> SimQuickConnect {
-    SimQuickConnect { name: name.into(), quick_connect_type: "USER".into(), user_id: Some(user.into()), contact_flow_id: Some(flow()), ..Default::default() }
+    SimQuickConnect {
+        name: name.into(),
+        quick_connect_type: "USER".into(),
+        user_id: Some(user.into()),
+        contact_flow_id: Some(flow()),
+        ..Default::default()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,7 +199,12 @@ async fn crash_after_create_user_never_creates_a_second_user() {
     assert_eq!(users.len(), 1, "exactly one Connect user");
     assert_eq!(Env::user_id(&cu), users[0].id);
     assert_eq!(users[0].tags.get(OWNER_TAG), Some(&Env::uid(&cu)));
-    let creates = bed.connect.calls().iter().filter(|c| c.operation == "CreateUser").count();
+    let creates = bed
+        .connect
+        .calls()
+        .iter()
+        .filter(|c| c.operation == "CreateUser")
+        .count();
     assert_eq!(creates, 1);
     bed.assert_no_password_in_logs();
 }
@@ -165,15 +216,31 @@ async fn crash_during_update(op: &str, change: serde_json::Value) {
     let cu = bed.wait_ready().await;
     let id = Env::user_id(&cu);
     bed.kill_after(op, 1);
-    bed.api().patch("alice", &Default::default(), &Patch::Merge(json!({"spec": change}))).await.unwrap();
+    bed.api()
+        .patch(
+            "alice",
+            &Default::default(),
+            &Patch::Merge(json!({"spec": change})),
+        )
+        .await
+        .unwrap();
     bed.wait_killed().await;
     bed.start();
     bed.wait_ready().await;
     // Converged: one more pass finds nothing to change.
     bed.connect.clear_calls();
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let writes: Vec<String> = bed.connect.calls().into_iter().map(|c| c.operation).filter(|o| WRITE_OPS.contains(&o.as_str())).collect();
-    assert!(writes.is_empty(), "{op}: still writing after convergence: {writes:?}");
+    let writes: Vec<String> = bed
+        .connect
+        .calls()
+        .into_iter()
+        .map(|c| c.operation)
+        .filter(|o| WRITE_OPS.contains(&o.as_str()))
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "{op}: still writing after convergence: {writes:?}"
+    );
     assert_eq!(users_named(&bed, "alice").len(), 1);
     assert_eq!(users_named(&bed, "alice")[0].id, id);
     bed.assert_no_password_in_logs();
@@ -181,27 +248,47 @@ async fn crash_during_update(op: &str, change: serde_json::Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_after_update_user_identity_info() {
-    crash_during_update("UpdateUserIdentityInfo", json!({"identityInfo": {"firstName": "Alicia"}})).await;
+    crash_during_update(
+        "UpdateUserIdentityInfo",
+        json!({"identityInfo": {"firstName": "Alicia"}}),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_after_update_user_phone_config() {
-    crash_during_update("UpdateUserPhoneConfig", json!({"phoneConfig": {"autoAccept": true}})).await;
+    crash_during_update(
+        "UpdateUserPhoneConfig",
+        json!({"phoneConfig": {"autoAccept": true}}),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_after_update_user_routing_profile() {
-    crash_during_update("UpdateUserRoutingProfile", json!({"routingProfile": {"name": "Sales"}})).await;
+    crash_during_update(
+        "UpdateUserRoutingProfile",
+        json!({"routingProfile": {"name": "Sales"}}),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_after_update_user_security_profiles() {
-    crash_during_update("UpdateUserSecurityProfiles", json!({"securityProfiles": [{"name": "Admin"}]})).await;
+    crash_during_update(
+        "UpdateUserSecurityProfiles",
+        json!({"securityProfiles": [{"name": "Admin"}]}),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_after_update_user_hierarchy() {
-    crash_during_update("UpdateUserHierarchy", json!({"hierarchyGroup": {"name": "Tier2"}})).await;
+    crash_during_update(
+        "UpdateUserHierarchy",
+        json!({"hierarchyGroup": {"name": "Tier2"}}),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -219,27 +306,56 @@ async fn crash_during_delete(op: &str, nth: usize) {
     bed.start();
     create(&bed, "").await;
     let id = Env::user_id(&bed.wait_ready().await);
-    let other = bed.connect.insert_user(INSTANCE, SimUser {
-        username: "other".into(),
-        routing_profile_id: InstanceSeed::standard(INSTANCE).routing_profiles[0].0.clone(),
-        security_profile_ids: vec![InstanceSeed::standard(INSTANCE).security_profiles[0].0.clone()],
-        ..Default::default()
-    });
+    let other = bed.connect.insert_user(
+        INSTANCE,
+        SimUser {
+            username: "other".into(),
+            routing_profile_id: InstanceSeed::standard(INSTANCE).routing_profiles[0]
+                .0
+                .clone(),
+            security_profile_ids: vec![
+                InstanceSeed::standard(INSTANCE).security_profiles[0]
+                    .0
+                    .clone(),
+            ],
+            ..Default::default()
+        },
+    );
     for i in 0..3 {
-        bed.connect.insert_quick_connect(INSTANCE, qc(&format!("mine-{i}"), &id));
+        bed.connect
+            .insert_quick_connect(INSTANCE, qc(&format!("mine-{i}"), &id));
     }
-    let keep = bed.connect.insert_quick_connect(INSTANCE, qc("theirs", &other));
+    let keep = bed
+        .connect
+        .insert_quick_connect(INSTANCE, qc("theirs", &other));
     bed.kill_after(op, nth);
-    bed.api().delete("alice", &Default::default()).await.unwrap();
+    bed.api()
+        .delete("alice", &Default::default())
+        .await
+        .unwrap();
     bed.wait_killed().await;
     // Killed mid-cleanup: the finalizer must still hold the resource.
-    let cu = bed.api().get_opt("alice").await.unwrap().expect("finalizer still holds the resource");
+    let cu = bed
+        .api()
+        .get_opt("alice")
+        .await
+        .unwrap()
+        .expect("finalizer still holds the resource");
     assert!(cu.metadata.deletion_timestamp.is_some());
     bed.start();
     bed.wait("gone", |cu| cu.is_none().then_some(())).await;
     assert!(bed.connect.user(INSTANCE, &id).is_none());
-    let left: Vec<String> = bed.connect.quick_connects(INSTANCE).into_iter().map(|q| q.id).collect();
-    assert_eq!(left, vec![keep], "only the other user's quick connect remains");
+    let left: Vec<String> = bed
+        .connect
+        .quick_connects(INSTANCE)
+        .into_iter()
+        .map(|q| q.id)
+        .collect();
+    assert_eq!(
+        left,
+        vec![keep],
+        "only the other user's quick connect remains"
+    );
     assert!(bed.connect.user(INSTANCE, &other).is_some());
     bed.assert_no_password_in_logs();
 }
@@ -263,12 +379,15 @@ async fn crash_after_last_delete_quick_connect() {
 async fn crash_after_adoption_tag() {
     let mut bed = Bed::new().await;
     let seed = InstanceSeed::standard(INSTANCE);
-    let existing = bed.connect.insert_user(INSTANCE, SimUser {
-        username: "alice".into(),
-        routing_profile_id: seed.routing_profiles[0].0.clone(),
-        security_profile_ids: vec![seed.security_profiles[0].0.clone()],
-        ..Default::default()
-    });
+    let existing = bed.connect.insert_user(
+        INSTANCE,
+        SimUser {
+            username: "alice".into(),
+            routing_profile_id: seed.routing_profiles[0].0.clone(),
+            security_profile_ids: vec![seed.security_profiles[0].0.clone()],
+            ..Default::default()
+        },
+    );
     bed.kill_after("TagResource", 1);
     bed.start();
     create(&bed, "  adoptExisting: true\n").await;
@@ -277,5 +396,10 @@ async fn crash_after_adoption_tag() {
     let cu = bed.wait_ready().await;
     assert_eq!(Env::user_id(&cu), existing);
     assert_eq!(users_named(&bed, "alice").len(), 1);
-    assert!(!bed.connect.calls().iter().any(|c| c.operation == "CreateUser"));
+    assert!(
+        !bed.connect
+            .calls()
+            .iter()
+            .any(|c| c.operation == "CreateUser")
+    );
 }

@@ -18,7 +18,10 @@ impl Kubectl {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         env.kube.write_kubeconfig(&kubeconfig).unwrap();
-        Kubectl { kubeconfig, _dir: dir }
+        Kubectl {
+            kubeconfig,
+            _dir: dir,
+        }
     }
 
     /// Runs kubectl off the async runtime (it blocks) and returns (success, stdout, stderr).
@@ -58,20 +61,47 @@ async fn apply_get_wait_describe_delete_with_kubectl() {
     for f in ["namespace.yaml", "secret.yaml", "alice.yaml", "bob.yaml"] {
         k.ok(&["apply", "-f", &format!("{EXAMPLES}/{f}")]).await;
     }
-    k.ok(&["wait", "--for=condition=Ready", "connectuser/alice", "connectuser/bob", "-n", "contact-center", "--timeout=60s"]).await;
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "connectuser/alice",
+        "connectuser/bob",
+        "-n",
+        "contact-center",
+        "--timeout=60s",
+    ])
+    .await;
 
     let table = k.ok(&["get", "cu", "-n", "contact-center"]).await;
     let header = table.lines().next().unwrap_or_default();
-    for column in ["NAME", "USERNAME", "INSTANCE", "USER ID", "READY", "REASON", "AGE"] {
+    for column in [
+        "NAME", "USERNAME", "INSTANCE", "USER ID", "READY", "REASON", "AGE",
+    ] {
         assert!(header.contains(column), "column {column} missing:\n{table}");
     }
-    let alice_line = table.lines().find(|l| l.starts_with("alice")).expect("alice listed");
-    assert!(alice_line.contains("True") && alice_line.contains("Created"), "{table}");
-    let by_category = k.ok(&["get", "connect", "-n", "contact-center", "-o", "name"]).await;
-    assert!(by_category.contains("connectuser.connect.userops.dev/alice"), "{by_category}");
+    let alice_line = table
+        .lines()
+        .find(|l| l.starts_with("alice"))
+        .expect("alice listed");
+    assert!(
+        alice_line.contains("True") && alice_line.contains("Created"),
+        "{table}"
+    );
+    let by_category = k
+        .ok(&["get", "connect", "-n", "contact-center", "-o", "name"])
+        .await;
+    assert!(
+        by_category.contains("connectuser.connect.userops.dev/alice"),
+        "{by_category}"
+    );
 
-    let alice = env.connect.user_by_name(INSTANCE, "alice").expect("alice in Connect");
-    let flow = sim::connect::InstanceSeed::standard(INSTANCE).contact_flows[0].0.clone();
+    let alice = env
+        .connect
+        .user_by_name(INSTANCE, "alice")
+        .expect("alice in Connect");
+    let flow = sim::connect::InstanceSeed::standard(INSTANCE).contact_flows[0]
+        .0
+        .clone();
     for i in 0..3 {
         env.connect.insert_quick_connect(
             INSTANCE,
@@ -86,13 +116,30 @@ async fn apply_get_wait_describe_delete_with_kubectl() {
     }
 
     // Blocks until the finalizer is released: by then Connect must already be clean.
-    k.ok(&["delete", "connectuser", "alice", "-n", "contact-center", "--timeout=60s"]).await;
-    assert!(env.connect.user(INSTANCE, &alice.id).is_none(), "user deleted before kubectl returned");
+    k.ok(&[
+        "delete",
+        "connectuser",
+        "alice",
+        "-n",
+        "contact-center",
+        "--timeout=60s",
+    ])
+    .await;
     assert!(
-        env.connect.quick_connects(INSTANCE).iter().all(|q| q.user_id.as_deref() != Some(alice.id.as_str())),
+        env.connect.user(INSTANCE, &alice.id).is_none(),
+        "user deleted before kubectl returned"
+    );
+    assert!(
+        env.connect
+            .quick_connects(INSTANCE)
+            .iter()
+            .all(|q| q.user_id.as_deref() != Some(alice.id.as_str())),
         "quick connects deleted before kubectl returned"
     );
     let (ok, _, err) = k.run(&["get", "cu", "alice", "-n", "contact-center"]).await;
-    assert!(!ok && err.contains("NotFound") || err.contains("not found"), "{err}");
+    assert!(
+        !ok && err.contains("NotFound") || err.contains("not found"),
+        "{err}"
+    );
     assert!(env.connect.user_by_name(INSTANCE, "bob").is_some());
 }

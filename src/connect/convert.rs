@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_connect::types::{PhoneType, User, UserIdentityInfo, UserPhoneConfig, UserSearchSummary};
+use aws_sdk_connect::types::{
+    PhoneType, User, UserIdentityInfo, UserPhoneConfig, UserSearchSummary,
+};
 
 use crate::model::{Identity, ObservedUser, Phone, UserFields, UserSummary};
 

@@ -48,14 +48,29 @@ where
             (kind_of_code(&code), code, message)
         }
         SdkError::TimeoutError(_) => (ErrorKind::Transient, "Timeout".into(), err.to_string()),
-        SdkError::DispatchFailure(_) => (ErrorKind::Transient, "DispatchFailure".into(), err.to_string()),
-        SdkError::ResponseError(_) => (ErrorKind::Transient, "ResponseError".into(), err.to_string()),
-        SdkError::ConstructionFailure(_) => {
-            (ErrorKind::Invalid, "ConstructionFailure".into(), err.to_string())
-        }
+        SdkError::DispatchFailure(_) => (
+            ErrorKind::Transient,
+            "DispatchFailure".into(),
+            err.to_string(),
+        ),
+        SdkError::ResponseError(_) => (
+            ErrorKind::Transient,
+            "ResponseError".into(),
+            err.to_string(),
+        ),
+        SdkError::ConstructionFailure(_) => (
+            ErrorKind::Invalid,
+            "ConstructionFailure".into(),
+            err.to_string(),
+        ),
         _ => (ErrorKind::Transient, "Unknown".into(), err.to_string()),
     };
-    ConnectError { operation, kind, code, message }
+    ConnectError {
+        operation,
+        kind,
+        code,
+        message,
+    }
 }
 
 /// The class of a Connect error type (`x-amzn-ErrorType`).
@@ -79,13 +94,28 @@ mod tests {
 
     #[test]
     fn codes_map_to_classes() {
-        assert_eq!(kind_of_code("ResourceNotFoundException"), ErrorKind::NotFound);
+        assert_eq!(
+            kind_of_code("ResourceNotFoundException"),
+            ErrorKind::NotFound
+        );
         assert_eq!(kind_of_code("ThrottlingException"), ErrorKind::Throttled);
         assert_eq!(kind_of_code("LimitExceededException"), ErrorKind::Throttled);
-        assert_eq!(kind_of_code("InvalidParameterException"), ErrorKind::Invalid);
+        assert_eq!(
+            kind_of_code("InvalidParameterException"),
+            ErrorKind::Invalid
+        );
         assert_eq!(kind_of_code("InvalidRequestException"), ErrorKind::Invalid);
-        assert_eq!(kind_of_code("DuplicateResourceException"), ErrorKind::Duplicate);
-        assert_eq!(kind_of_code("InternalServiceException"), ErrorKind::Transient);
-        assert_eq!(kind_of_code("ServiceUnavailableException"), ErrorKind::Transient);
+        assert_eq!(
+            kind_of_code("DuplicateResourceException"),
+            ErrorKind::Duplicate
+        );
+        assert_eq!(
+            kind_of_code("InternalServiceException"),
+            ErrorKind::Transient
+        );
+        assert_eq!(
+            kind_of_code("ServiceUnavailableException"),
+            ErrorKind::Transient
+        );
     }
 }

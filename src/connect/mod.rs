@@ -25,8 +25,8 @@ pub use rate_limit::{Rate, RateLimiter};
 pub use user_directory::UserDirectory;
 
 use crate::model::{
-    IdentityManagement, InstanceRef, NamedId, NewUser, ObservedUser, UserQuickConnect,
-    UserSummary, UserUpdate,
+    IdentityManagement, InstanceRef, NamedId, NewUser, ObservedUser, UserQuickConnect, UserSummary,
+    UserUpdate,
 };
 
 /// How the operator talks to Connect.
@@ -67,7 +67,11 @@ impl ConnectApi {
     }
 
     /// Against an explicit endpoint with static credentials: the emulator in tests and the demo.
-    pub async fn for_endpoint(endpoint: &str, region: &str, settings: ConnectSettings) -> ConnectApi {
+    pub async fn for_endpoint(
+        endpoint: &str,
+        region: &str,
+        settings: ConnectSettings,
+    ) -> ConnectApi {
         let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
             .endpoint_url(endpoint)
@@ -105,7 +109,10 @@ impl ConnectApi {
     }
 
     pub fn call_counts(&self) -> CallCounts {
-        self.counts.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn client(&self, region: &str) -> Client {
@@ -360,7 +367,9 @@ impl ConnectApi {
                     .set_directory_user_id(user.directory_user_id.clone())
                     .identity_info(convert::identity_to_sdk(&f.identity.normalized()))
                     .phone_config(convert::phone_to_sdk(&f.phone.normalized()))
-                    .set_security_profile_ids(Some(f.security_profile_ids.iter().cloned().collect()))
+                    .set_security_profile_ids(Some(
+                        f.security_profile_ids.iter().cloned().collect(),
+                    ))
                     .routing_profile_id(&f.routing_profile_id)
                     .set_hierarchy_group_id(f.hierarchy_group_id.clone())
                     .set_tags(Some(f.tags.clone().into_iter().collect()))
@@ -550,7 +559,9 @@ impl ConnectApi {
                 Err(e) if e.is_not_found() => continue,
                 other => other?,
             };
-            let Some(qc) = out.quick_connect() else { continue };
+            let Some(qc) = out.quick_connect() else {
+                continue;
+            };
             if let Some(user) = qc
                 .quick_connect_config()
                 .filter(|c| c.quick_connect_type() == &QuickConnectType::User)

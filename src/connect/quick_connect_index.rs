@@ -35,6 +35,10 @@ impl QuickConnectIndex {
                 connect.user_quick_connects(&scan_at).await
             })
             .await?;
-        Ok(all.iter().filter(|q| q.user_id == user_id).cloned().collect())
+        Ok(all
+            .iter()
+            .filter(|q| q.user_id == user_id)
+            .cloned()
+            .collect())
     }
 }

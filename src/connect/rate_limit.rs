@@ -83,19 +83,37 @@ mod tests {
         let limiter = RateLimiter::new(Some(Rate::default()));
         let t0 = Instant::now();
         for _ in 0..5 {
-            assert_eq!(limiter.reserve("us-east-1", "CreateUser", t0), Duration::ZERO);
+            assert_eq!(
+                limiter.reserve("us-east-1", "CreateUser", t0),
+                Duration::ZERO
+            );
         }
         // The 6th and 7th wait 0.5 s and 1 s: 2 per second after the burst.
-        assert_eq!(limiter.reserve("us-east-1", "CreateUser", t0), Duration::from_millis(500));
-        assert_eq!(limiter.reserve("us-east-1", "CreateUser", t0), Duration::from_secs(1));
+        assert_eq!(
+            limiter.reserve("us-east-1", "CreateUser", t0),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            limiter.reserve("us-east-1", "CreateUser", t0),
+            Duration::from_secs(1)
+        );
         // Other operations and regions have their own buckets.
-        assert_eq!(limiter.reserve("us-east-1", "DeleteUser", t0), Duration::ZERO);
-        assert_eq!(limiter.reserve("eu-west-2", "CreateUser", t0), Duration::ZERO);
+        assert_eq!(
+            limiter.reserve("us-east-1", "DeleteUser", t0),
+            Duration::ZERO
+        );
+        assert_eq!(
+            limiter.reserve("eu-west-2", "CreateUser", t0),
+            Duration::ZERO
+        );
     }
 
     #[test]
     fn tokens_refill_over_time_up_to_the_burst() {
-        let limiter = RateLimiter::new(Some(Rate { per_second: 2.0, burst: 2 }));
+        let limiter = RateLimiter::new(Some(Rate {
+            per_second: 2.0,
+            burst: 2,
+        }));
         let t0 = Instant::now();
         limiter.reserve("r", "Op", t0);
         limiter.reserve("r", "Op", t0);

@@ -135,7 +135,13 @@ impl<V> Inner<V> {
         started
     }
 
-    fn finish(&self, at: &InstanceRef, id: u64, started: Instant, result: &Result<Arc<V>, ConnectError>) {
+    fn finish(
+        &self,
+        at: &InstanceRef,
+        id: u64,
+        started: Instant,
+        result: &Result<Arc<V>, ConnectError>,
+    ) {
         let mut entries = self.lock();
         let entry = entries.entry(at.clone()).or_default();
         if entry.running.as_ref().is_some_and(|(r, _, _)| *r == id) {
@@ -174,7 +180,10 @@ mod tests {
         for _ in 0..20 {
             let (scans, count) = (scans.clone(), count.clone());
             tasks.push(tokio::spawn(async move {
-                *scans.get(&at(), Instant::now(), move || counted(count)).await.unwrap()
+                *scans
+                    .get(&at(), Instant::now(), move || counted(count))
+                    .await
+                    .unwrap()
             }));
         }
         for t in tasks {
@@ -188,10 +197,17 @@ mod tests {
         let scans = Arc::new(SharedScans::<usize>::new(Duration::ZERO));
         let count = Arc::new(AtomicUsize::new(0));
         let (s, c) = (scans.clone(), count.clone());
-        let first = tokio::spawn(async move { *s.get(&at(), Instant::now(), move || counted(c)).await.unwrap() });
+        let first = tokio::spawn(async move {
+            *s.get(&at(), Instant::now(), move || counted(c))
+                .await
+                .unwrap()
+        });
         tokio::time::sleep(Duration::from_millis(10)).await; // the first scan is running now
         let c = count.clone();
-        let second = *scans.get(&at(), Instant::now(), move || counted(c)).await.unwrap();
+        let second = *scans
+            .get(&at(), Instant::now(), move || counted(c))
+            .await
+            .unwrap();
         assert_eq!(first.await.unwrap(), 1);
         assert_eq!(second, 2, "needed a scan that started after the request");
     }
@@ -201,10 +217,15 @@ mod tests {
         let scans = SharedScans::<usize>::new(Duration::ZERO);
         let count = Arc::new(AtomicUsize::new(0));
         let c = count.clone();
-        scans.get(&at(), Instant::now(), move || counted(c)).await.unwrap();
+        scans
+            .get(&at(), Instant::now(), move || counted(c))
+            .await
+            .unwrap();
         let c = count.clone();
         let again = scans
-            .get(&at(), Instant::now() - Duration::from_secs(60), move || counted(c))
+            .get(&at(), Instant::now() - Duration::from_secs(60), move || {
+                counted(c)
+            })
             .await
             .unwrap();
         assert_eq!(*again, 1);
@@ -225,7 +246,11 @@ mod tests {
             })
             .await;
         assert!(err.is_err());
-        let ok = scans.get(&at(), Instant::now() - Duration::from_secs(60), || async { Ok(7) }).await;
+        let ok = scans
+            .get(&at(), Instant::now() - Duration::from_secs(60), || async {
+                Ok(7)
+            })
+            .await;
         assert_eq!(*ok.unwrap(), 7);
     }
 }

@@ -25,8 +25,14 @@ impl UserDirectory {
     }
 
     /// Every user of the instance by id, from a scan that started at most `max_age` ago.
-    pub async fn snapshot(&self, at: &InstanceRef, max_age: Duration) -> Result<Arc<Snapshot>, ConnectError> {
-        let not_before = Instant::now().checked_sub(max_age).unwrap_or_else(Instant::now);
+    pub async fn snapshot(
+        &self,
+        at: &InstanceRef,
+        max_age: Duration,
+    ) -> Result<Arc<Snapshot>, ConnectError> {
+        let not_before = Instant::now()
+            .checked_sub(max_age)
+            .unwrap_or_else(Instant::now);
         let (connect, scan_at) = (self.connect.clone(), at.clone());
         self.scans
             .get(at, not_before, move || async move {

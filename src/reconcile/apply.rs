@@ -3,15 +3,15 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use kube::ResourceExt;
 use kube::api::ListParams;
 use kube::runtime::controller::Action;
-use kube::ResourceExt;
 
 use super::status::{self, Health};
 use super::{instance_ref, owner_uid, publish, resolve, secret};
 use crate::controller::Context;
-use crate::crd::{ConnectUser, OWNER_TAG};
 use crate::controller::Strategy;
+use crate::crd::{ConnectUser, OWNER_TAG};
 use crate::diff::{changed_fields, diff, summary_matches};
 use crate::error::{Error, ErrorClass, Result};
 use crate::model::{IdentityManagement, InstanceRef, NewUser, UserFields, UserUpdate};
@@ -58,11 +58,14 @@ pub async fn apply(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action> {
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
                 .is_none_or(|t| Utc::now().signed_duration_since(t) > chrono::Duration::hours(1));
             if synced.changed || stale {
-                new_status.last_synced_time = Some(Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                new_status.last_synced_time =
+                    Some(Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
             }
         }
         // Throttling is not a failure: leave the status as it is and retry shortly.
-        Err(e) if e.class() == ErrorClass::Throttled => return result.map(|_| Action::await_change()),
+        Err(e) if e.class() == ErrorClass::Throttled => {
+            return result.map(|_| Action::await_change());
+        }
         Err(e) => {
             let (reason, message) = (e.reason().to_string(), e.to_string());
             let health = if e.class() == ErrorClass::Transient {
@@ -73,8 +76,11 @@ pub async fn apply(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action> {
             status::set_health(&mut new_status, &health, generation);
         }
     }
-    let ready = new_status.condition(status::READY).map(|c| if c.status == "True" { "True" } else { "False" });
-    ctx.metrics.set_ready(&super::resource_key(&cu), ready.or(Some("Unknown")));
+    let ready = new_status
+        .condition(status::READY)
+        .map(|c| if c.status == "True" { "True" } else { "False" });
+    ctx.metrics
+        .set_ready(&super::resource_key(&cu), ready.or(Some("Unknown")));
     if status::differs(cu.status.as_ref(), &new_status) || synced_time_moved(&cu, &new_status) {
         status::write(&ctx.client, &cu, &new_status).await?;
         if let Err(e) = &result {
@@ -112,7 +118,8 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
         Found::Ours(id) => (id, "InSync"),
     };
 
-    let spec_changed = cu.status.as_ref().and_then(|s| s.observed_generation) != cu.metadata.generation;
+    let spec_changed =
+        cu.status.as_ref().and_then(|s| s.observed_generation) != cu.metadata.generation;
     let was_ready = cu
         .status
         .as_ref()
@@ -128,7 +135,14 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
         Ok(u) => u,
         Err(e) if e.is_not_found() => {
             // Deleted behind our back. It was ours (its id is in our status), so recreate it.
-            publish(ctx, cu, true, "UserMissing", format!("Connect user {user_id} no longer exists; creating it again")).await;
+            publish(
+                ctx,
+                cu,
+                true,
+                "UserMissing",
+                format!("Connect user {user_id} no longer exists; creating it again"),
+            )
+            .await;
             return match find_or_create(cu, ctx, &at, &uid, &desired).await? {
                 Found::Created(id, arn) => Ok(Synced {
                     message: format!("Connect user {id} created again after {user_id} disappeared"),
@@ -138,12 +152,14 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
                     changed: true,
                 }),
                 // Found by username (ours or adopted): the next pass compares it.
-                Found::Ours(id) | Found::Adopted(id) => Err(Error::Connect(crate::connect::ConnectError {
-                    operation: "DescribeUser",
-                    kind: crate::connect::ErrorKind::Transient,
-                    code: "UserReplaced".into(),
-                    message: format!("user {user_id} was replaced by {id}; resyncing"),
-                })),
+                Found::Ours(id) | Found::Adopted(id) => {
+                    Err(Error::Connect(crate::connect::ConnectError {
+                        operation: "DescribeUser",
+                        kind: crate::connect::ErrorKind::Transient,
+                        code: "UserReplaced".into(),
+                        message: format!("user {user_id} was replaced by {id}; resyncing"),
+                    }))
+                }
             };
         }
         Err(e) => return Err(e.into()),
@@ -158,14 +174,30 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
 
     let updates = diff(&desired, &observed.fields);
     for update in &updates {
-        ctx.connect.apply_update(&at, &observed.id, &observed.arn, update).await?;
+        ctx.connect
+            .apply_update(&at, &observed.id, &observed.arn, update)
+            .await?;
     }
     let fields = changed_fields(&updates).join(", ");
     let (reason, message) = if updates.is_empty() {
-        (reason, format!("Connect user {} matches the spec", observed.id))
+        (
+            reason,
+            format!("Connect user {} matches the spec", observed.id),
+        )
     } else if spec_changed || reason == "Adopted" {
-        let r = if reason == "Adopted" { "Adopted" } else { "Updated" };
-        publish(ctx, cu, false, "Updated", format!("Updated {fields} of Connect user {}", observed.id)).await;
+        let r = if reason == "Adopted" {
+            "Adopted"
+        } else {
+            "Updated"
+        };
+        publish(
+            ctx,
+            cu,
+            false,
+            "Updated",
+            format!("Updated {fields} of Connect user {}", observed.id),
+        )
+        .await;
         (r, format!("Connect user {} updated: {fields}", observed.id))
     } else {
         publish(
@@ -173,10 +205,16 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
             cu,
             false,
             "DriftCorrected",
-            format!("Connect user {} had drifted from the spec; corrected {fields}", observed.id),
+            format!(
+                "Connect user {} had drifted from the spec; corrected {fields}",
+                observed.id
+            ),
         )
         .await;
-        ("DriftCorrected", format!("Connect user {} corrected: {fields}", observed.id))
+        (
+            "DriftCorrected",
+            format!("Connect user {} corrected: {fields}", observed.id),
+        )
     };
     Ok(Synced {
         user_id: observed.id,
@@ -201,7 +239,10 @@ async fn in_sync_by_summary(
     if ctx.settings.strategy == Strategy::Naive || ctx.full_describe_due(&super::resource_key(cu)) {
         return Ok(None);
     }
-    let snapshot = ctx.users.snapshot(at, ctx.settings.resync_period.mul_f64(0.9)).await?;
+    let snapshot = ctx
+        .users
+        .snapshot(at, ctx.settings.resync_period.mul_f64(0.9))
+        .await?;
     Ok(snapshot
         .get(user_id)
         .filter(|s| s.owner(OWNER_TAG) == Some(uid) && summary_matches(desired, &s.fields))
@@ -224,7 +265,11 @@ async fn find_or_create(
     desired: &UserFields,
 ) -> Result<Found> {
     let spec = &cu.spec;
-    if let Some(existing) = ctx.connect.find_user_by_username(at, &spec.username).await? {
+    if let Some(existing) = ctx
+        .connect
+        .find_user_by_username(at, &spec.username)
+        .await?
+    {
         let owner = existing.fields.tags.get(OWNER_TAG);
         if owner.map(String::as_str) == Some(uid) {
             // We created it and crashed before recording it: it is ours, never create twice.
@@ -245,8 +290,20 @@ async fn find_or_create(
             )));
         }
         let tag = UserUpdate::Tag([(OWNER_TAG.to_string(), uid.to_string())].into());
-        ctx.connect.apply_update(at, &existing.id, &existing.arn, &tag).await?;
-        publish(ctx, cu, false, "Adopted", format!("Adopted existing Connect user {} ({})", spec.username, existing.id)).await;
+        ctx.connect
+            .apply_update(at, &existing.id, &existing.arn, &tag)
+            .await?;
+        publish(
+            ctx,
+            cu,
+            false,
+            "Adopted",
+            format!(
+                "Adopted existing Connect user {} ({})",
+                spec.username, existing.id
+            ),
+        )
+        .await;
         return Ok(Found::Adopted(existing.id));
     }
 
@@ -258,7 +315,10 @@ async fn find_or_create(
         (None, IdentityManagement::ConnectManaged) => {
             return Err(Error::invalid(
                 "spec.passwordSecretRef",
-                format!("required: instance {} manages its own identities (CONNECT_MANAGED)", at.instance_id),
+                format!(
+                    "required: instance {} manages its own identities (CONNECT_MANAGED)",
+                    at.instance_id
+                ),
             ));
         }
         // SAML and directory instances authenticate elsewhere; Connect rejects a password.
@@ -271,7 +331,14 @@ async fn find_or_create(
         fields: desired.clone(),
     };
     let (id, arn) = ctx.connect.create_user(at, &new_user).await?;
-    publish(ctx, cu, false, "Created", format!("Created Connect user {} ({id})", spec.username)).await;
+    publish(
+        ctx,
+        cu,
+        false,
+        "Created",
+        format!("Created Connect user {} ({id})", spec.username),
+    )
+    .await;
     Ok(Found::Created(id, arn))
 }
 
@@ -280,8 +347,16 @@ async fn live_owner(ctx: &Context, uid: &str) -> Result<Option<String>> {
     let mut found = None;
     for api in ctx.settings.namespaces_or_all(&ctx.client) {
         let list: kube::core::ObjectList<ConnectUser> = api.list(&ListParams::default()).await?;
-        if let Some(cu) = list.items.into_iter().find(|c| c.uid().as_deref() == Some(uid)) {
-            found = Some(format!("{}/{}", cu.namespace().unwrap_or_default(), cu.name_any()));
+        if let Some(cu) = list
+            .items
+            .into_iter()
+            .find(|c| c.uid().as_deref() == Some(uid))
+        {
+            found = Some(format!(
+                "{}/{}",
+                cu.namespace().unwrap_or_default(),
+                cu.name_any()
+            ));
             break;
         }
     }

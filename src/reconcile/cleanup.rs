@@ -24,14 +24,27 @@ pub async fn cleanup(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action> 
     {
         let mut s = cu.status.clone().unwrap_or_default();
         let health = if e.class() == ErrorClass::Transient {
-            Health::Progressing { reason: e.reason().into(), message: format!("deletion waiting: {e}") }
+            Health::Progressing {
+                reason: e.reason().into(),
+                message: format!("deletion waiting: {e}"),
+            }
         } else {
-            Health::Stalled { reason: e.reason().into(), message: format!("deletion blocked: {e}") }
+            Health::Stalled {
+                reason: e.reason().into(),
+                message: format!("deletion blocked: {e}"),
+            }
         };
         status::set_health(&mut s, &health, cu.metadata.generation);
         if status::differs(cu.status.as_ref(), &s) {
             status::write(&ctx.client, &cu, &s).await?;
-            publish(&ctx, &cu, true, e.reason(), format!("deletion blocked: {e}")).await;
+            publish(
+                &ctx,
+                &cu,
+                true,
+                e.reason(),
+                format!("deletion blocked: {e}"),
+            )
+            .await;
         }
     }
     result
@@ -45,7 +58,11 @@ async fn run(cu: &ConnectUser, ctx: &Context) -> Result<Action> {
         Some(id) => id,
         // Nothing recorded: either never created, or created just before a crash. Only a user
         // carrying our ownership tag can be the latter.
-        None => match ctx.connect.find_user_by_username(&at, &cu.spec.username).await? {
+        None => match ctx
+            .connect
+            .find_user_by_username(&at, &cu.spec.username)
+            .await?
+        {
             Some(u) if u.fields.tags.get(OWNER_TAG) == Some(&uid) => u.id,
             _ => return Ok(Action::await_change()),
         },
@@ -64,12 +81,23 @@ async fn run(cu: &ConnectUser, ctx: &Context) -> Result<Action> {
     if cu.spec.deletion_policy == DeletionPolicy::Retain {
         if let Some(user) = observed.filter(|_| owned) {
             let untag = UserUpdate::Untag(vec![OWNER_TAG.to_string()]);
-            match ctx.connect.apply_update(&at, &user.id, &user.arn, &untag).await {
+            match ctx
+                .connect
+                .apply_update(&at, &user.id, &user.arn, &untag)
+                .await
+            {
                 Err(e) if !e.is_not_found() => return Err(e.into()),
                 _ => {}
             }
         }
-        publish(ctx, cu, false, "Retained", format!("Connect user {user_id} left in place (deletionPolicy: Retain)")).await;
+        publish(
+            ctx,
+            cu,
+            false,
+            "Retained",
+            format!("Connect user {user_id} left in place (deletionPolicy: Retain)"),
+        )
+        .await;
         return Ok(Action::await_change());
     }
     if !owned {
@@ -81,7 +109,14 @@ async fn run(cu: &ConnectUser, ctx: &Context) -> Result<Action> {
     let mut progress = CleanupStatus::default();
     if observed.is_some() {
         ctx.connect.delete_user(&at, &user_id).await?;
-        publish(ctx, cu, false, "Deleted", format!("Deleted Connect user {} ({user_id})", cu.spec.username)).await;
+        publish(
+            ctx,
+            cu,
+            false,
+            "Deleted",
+            format!("Deleted Connect user {} ({user_id})", cu.spec.username),
+        )
+        .await;
     }
     progress.user_deleted = true;
     write_progress(cu, ctx, &progress).await?;
@@ -118,7 +153,17 @@ async fn delete_quick_connects(
         ctx.connect.delete_quick_connect(at, &qc.id).await?;
         progress.quick_connects_deleted += 1;
         ctx.metrics.quick_connect_deleted();
-        publish(ctx, cu, false, "QuickConnectDeleted", format!("Deleted quick connect {:?} ({}) that pointed at the deleted user", qc.name, qc.id)).await;
+        publish(
+            ctx,
+            cu,
+            false,
+            "QuickConnectDeleted",
+            format!(
+                "Deleted quick connect {:?} ({}) that pointed at the deleted user",
+                qc.name, qc.id
+            ),
+        )
+        .await;
     }
     Ok(progress.quick_connects_deleted)
 }
@@ -132,7 +177,9 @@ async fn write_progress(cu: &ConnectUser, ctx: &Context, progress: &CleanupStatu
             reason: "Deleting".into(),
             message: format!(
                 "user deleted: {}, quick connects deleted: {}/{}",
-                progress.user_deleted, progress.quick_connects_deleted, progress.quick_connects_found
+                progress.user_deleted,
+                progress.quick_connects_deleted,
+                progress.quick_connects_found
             ),
         },
         cu.metadata.generation,

@@ -6,8 +6,8 @@ pub mod resolve;
 pub mod secret;
 pub mod status;
 
-use kube::{Resource, ResourceExt};
 use kube::runtime::events::{Event, EventType};
+use kube::{Resource, ResourceExt};
 
 use crate::controller::Context;
 use crate::crd::ConnectUser;

@@ -94,7 +94,12 @@ fn lookup(known: &[NamedId], r: &ProfileRef, field: &str, what: &str) -> Result<
             .iter()
             .find(|k| &k.id == id)
             .map(|k| k.id.clone())
-            .ok_or_else(|| Error::invalid(format!("{field}.id"), format!("no {what} with id {id:?} in this instance"))),
+            .ok_or_else(|| {
+                Error::invalid(
+                    format!("{field}.id"),
+                    format!("no {what} with id {id:?} in this instance"),
+                )
+            }),
         (None, Some(name)) => {
             let matches: Vec<&NamedId> = known.iter().filter(|k| &k.name == name).collect();
             match matches.as_slice() {
@@ -105,11 +110,17 @@ fn lookup(known: &[NamedId], r: &ProfileRef, field: &str, what: &str) -> Result<
                 )),
                 _ => Err(Error::invalid(
                     format!("{field}.name"),
-                    format!("{} {what}s are named {name:?}; refer to one by id", matches.len()),
+                    format!(
+                        "{} {what}s are named {name:?}; refer to one by id",
+                        matches.len()
+                    ),
                 )),
             }
         }
-        _ => Err(Error::invalid(field, "exactly one of id or name must be set")),
+        _ => Err(Error::invalid(
+            field,
+            "exactly one of id or name must be set",
+        )),
     }
 }
 
@@ -126,7 +137,12 @@ mod tests {
         InstanceCatalog {
             fetched: std::time::Instant::now(),
             identity_management: IdentityManagement::ConnectManaged,
-            security_profiles: vec![n("sp-1", "Agent"), n("sp-2", "Admin"), n("sp-3", "Dup"), n("sp-4", "Dup")],
+            security_profiles: vec![
+                n("sp-1", "Agent"),
+                n("sp-2", "Admin"),
+                n("sp-3", "Dup"),
+                n("sp-4", "Dup"),
+            ],
             routing_profiles: vec![n("rp-1", "Basic")],
             hierarchy_groups: vec![n("hg-1", "Tier1")],
         }
@@ -144,7 +160,10 @@ mod tests {
             "{BASE}securityProfiles: [{{name: Agent}}, {{id: sp-2}}]\nhierarchyGroup: {{name: Tier1}}\ntags: {{team: a}}"
         ));
         let f = fields_from(&catalog(), &s, "uid-1").unwrap();
-        assert_eq!(f.security_profile_ids, ["sp-1".to_string(), "sp-2".to_string()].into());
+        assert_eq!(
+            f.security_profile_ids,
+            ["sp-1".to_string(), "sp-2".to_string()].into()
+        );
         assert_eq!(f.routing_profile_id, "rp-1");
         assert_eq!(f.hierarchy_group_id.as_deref(), Some("hg-1"));
         assert_eq!(f.tags.get(OWNER_TAG).map(String::as_str), Some("uid-1"));
@@ -153,17 +172,35 @@ mod tests {
 
     #[test]
     fn unknown_name_names_the_field() {
-        let s = spec(&format!("{BASE}securityProfiles: [{{name: Agent}}, {{name: Nope}}]"));
+        let s = spec(&format!(
+            "{BASE}securityProfiles: [{{name: Agent}}, {{name: Nope}}]"
+        ));
         let err = fields_from(&catalog(), &s, "u").unwrap_err();
         assert_eq!(err.reason(), "InvalidSpec");
-        assert!(err.to_string().starts_with("spec.securityProfiles[1].name:"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("spec.securityProfiles[1].name:"),
+            "{err}"
+        );
     }
 
     #[test]
     fn unknown_id_and_ambiguous_name_are_rejected() {
-        let s = spec("instanceId: i\nusername: a\nroutingProfile: {id: rp-9}\nsecurityProfiles: [{name: Agent}]");
-        assert!(fields_from(&catalog(), &s, "u").unwrap_err().to_string().starts_with("spec.routingProfile.id:"));
+        let s = spec(
+            "instanceId: i\nusername: a\nroutingProfile: {id: rp-9}\nsecurityProfiles: [{name: Agent}]",
+        );
+        assert!(
+            fields_from(&catalog(), &s, "u")
+                .unwrap_err()
+                .to_string()
+                .starts_with("spec.routingProfile.id:")
+        );
         let s = spec(&format!("{BASE}securityProfiles: [{{name: Dup}}]"));
-        assert!(fields_from(&catalog(), &s, "u").unwrap_err().to_string().contains("refer to one by id"));
+        assert!(
+            fields_from(&catalog(), &s, "u")
+                .unwrap_err()
+                .to_string()
+                .contains("refer to one by id")
+        );
     }
 }

@@ -10,12 +10,19 @@ use crate::model::Password;
 
 const FIELD: &str = "spec.passwordSecretRef";
 
-pub async fn read_password(client: &kube::Client, namespace: &str, r: &SecretKeyRef) -> Result<Password> {
+pub async fn read_password(
+    client: &kube::Client,
+    namespace: &str,
+    r: &SecretKeyRef,
+) -> Result<Password> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let secret = secrets.get_opt(&r.name).await?.ok_or_else(|| Error::SecretNotFound {
-        field: format!("{FIELD}.name"),
-        message: format!("Secret {namespace}/{} not found", r.name),
-    })?;
+    let secret = secrets
+        .get_opt(&r.name)
+        .await?
+        .ok_or_else(|| Error::SecretNotFound {
+            field: format!("{FIELD}.name"),
+            message: format!("Secret {namespace}/{} not found", r.name),
+        })?;
     let bytes = secret
         .data
         .as_ref()
@@ -35,7 +42,10 @@ pub async fn read_password(client: &kube::Client, namespace: &str, r: &SecretKey
     let value = String::from_utf8(bytes).map_err(|_| {
         Error::invalid(
             format!("{FIELD}.key"),
-            format!("the value of key {:?} in Secret {} is not UTF-8", r.key, r.name),
+            format!(
+                "the value of key {:?} in Secret {} is not UTF-8",
+                r.key, r.name
+            ),
         )
     })?;
     // A trailing newline is the usual accident of `kubectl create secret --from-file`.

@@ -25,7 +25,14 @@ pub enum Health {
 }
 
 /// Sets `type_` to `status`, keeping lastTransitionTime when the status did not change.
-fn set(conditions: &mut Vec<Condition>, type_: &str, status: &str, reason: &str, message: &str, generation: Option<i64>) {
+fn set(
+    conditions: &mut Vec<Condition>,
+    type_: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+) {
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     let transition = conditions
         .iter()
@@ -81,15 +88,24 @@ pub fn differs(old: Option<&ConnectUserStatus>, new: &ConnectUserStatus) -> bool
 }
 
 /// Server-side apply of the whole status; fields the operator no longer sets are removed.
-pub async fn write(client: &kube::Client, cu: &ConnectUser, status: &ConnectUserStatus) -> Result<()> {
-    let api: Api<ConnectUser> = Api::namespaced(client.clone(), &cu.namespace().unwrap_or_default());
+pub async fn write(
+    client: &kube::Client,
+    cu: &ConnectUser,
+    status: &ConnectUserStatus,
+) -> Result<()> {
+    let api: Api<ConnectUser> =
+        Api::namespaced(client.clone(), &cu.namespace().unwrap_or_default());
     let patch = json!({
         "apiVersion": "connect.userops.dev/v1alpha1",
         "kind": "ConnectUser",
         "status": status,
     });
-    api.patch_status(&cu.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))
-        .await?;
+    api.patch_status(
+        &cu.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
     Ok(())
 }
 
@@ -98,13 +114,23 @@ mod tests {
     use super::*;
 
     fn ready() -> Health {
-        Health::Ready { reason: "InSync".into(), message: "ok".into() }
+        Health::Ready {
+            reason: "InSync".into(),
+            message: "ok".into(),
+        }
     }
 
     #[test]
     fn ready_removes_reconciling_and_stalled() {
         let mut s = ConnectUserStatus::default();
-        set_health(&mut s, &Health::Stalled { reason: "InvalidSpec".into(), message: "m".into() }, Some(1));
+        set_health(
+            &mut s,
+            &Health::Stalled {
+                reason: "InvalidSpec".into(),
+                message: "m".into(),
+            },
+            Some(1),
+        );
         assert_eq!(s.condition(STALLED).unwrap().status, "True");
         assert_eq!(s.condition(READY).unwrap().status, "False");
         set_health(&mut s, &ready(), Some(2));
@@ -119,9 +145,23 @@ mod tests {
         set_health(&mut s, &ready(), Some(1));
         let t = s.condition(READY).unwrap().last_transition_time.clone();
         std::thread::sleep(std::time::Duration::from_millis(5));
-        set_health(&mut s, &Health::Ready { reason: "Updated".into(), message: "x".into() }, Some(2));
+        set_health(
+            &mut s,
+            &Health::Ready {
+                reason: "Updated".into(),
+                message: "x".into(),
+            },
+            Some(2),
+        );
         assert_eq!(s.condition(READY).unwrap().last_transition_time, t);
-        set_health(&mut s, &Health::Progressing { reason: "ConnectUnavailable".into(), message: "x".into() }, Some(2));
+        set_health(
+            &mut s,
+            &Health::Progressing {
+                reason: "ConnectUnavailable".into(),
+                message: "x".into(),
+            },
+            Some(2),
+        );
         assert_ne!(s.condition(READY).unwrap().last_transition_time, t);
     }
 

@@ -75,7 +75,9 @@ impl Env {
         let kube = KubeSim::start().await.expect("kube emulator");
         let crd = serde_json::to_value(ConnectUser::crd()).unwrap();
         kube.create_object(crd).expect("install CRD");
-        let connect = ConnectSim::start(options.connect).await.expect("connect emulator");
+        let connect = ConnectSim::start(options.connect)
+            .await
+            .expect("connect emulator");
         connect.seed_instance(InstanceSeed::standard(INSTANCE));
         let client = kube_client(&kube).await;
         let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
@@ -85,8 +87,12 @@ impl Env {
             "stringData": {"alice": PASSWORD, "bob": PASSWORD, "carol": PASSWORD}
         }))
         .unwrap();
-        secrets.create(&PostParams::default(), &secret).await.expect("secret");
-        let api = Arc::new(ConnectApi::for_endpoint(&connect.endpoint(), REGION, options.settings).await);
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .expect("secret");
+        let api =
+            Arc::new(ConnectApi::for_endpoint(&connect.endpoint(), REGION, options.settings).await);
         let settings = Settings {
             default_region: Some(REGION.into()),
             resync_period: options.resync,
@@ -146,10 +152,18 @@ impl Env {
     }
 
     pub async fn delete(&self, name: &str) {
-        self.api().delete(name, &DeleteParams::default()).await.expect("delete");
+        self.api()
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("delete");
     }
 
-    pub async fn wait_for(&self, name: &str, what: &str, cond: impl Fn(&ConnectUser) -> bool) -> ConnectUser {
+    pub async fn wait_for(
+        &self,
+        name: &str,
+        what: &str,
+        cond: impl Fn(&ConnectUser) -> bool,
+    ) -> ConnectUser {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(cu)) = self.api().get_opt(name).await
@@ -159,15 +173,20 @@ impl Env {
             }
             if tokio::time::Instant::now() > deadline {
                 let now = self.api().get_opt(name).await.ok().flatten();
-                panic!("timed out waiting for {name}: {what}; now: {:#?}", now.map(|c| c.status));
+                panic!(
+                    "timed out waiting for {name}: {what}; now: {:#?}",
+                    now.map(|c| c.status)
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     pub async fn wait_ready(&self, name: &str) -> ConnectUser {
-        self.wait_for(name, "Ready=True", |cu| ready(cu) == Some(("True".into(), reason(cu))))
-            .await
+        self.wait_for(name, "Ready=True", |cu| {
+            ready(cu) == Some(("True".into(), reason(cu)))
+        })
+        .await
     }
 
     pub async fn wait_reason(&self, name: &str, want: &str) -> ConnectUser {
@@ -177,7 +196,10 @@ impl Env {
     pub async fn wait_gone(&self, name: &str) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while self.api().get_opt(name).await.expect("get").is_some() {
-            assert!(tokio::time::Instant::now() < deadline, "{name} still exists");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name} still exists"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -206,11 +228,18 @@ impl Env {
     }
 
     pub async fn event_reasons(&self, name: &str) -> Vec<String> {
-        self.events(name).await.into_iter().filter_map(|e| e.reason).collect()
+        self.events(name)
+            .await
+            .into_iter()
+            .filter_map(|e| e.reason)
+            .collect()
     }
 
     pub fn user_id(cu: &ConnectUser) -> String {
-        cu.status.as_ref().and_then(|s| s.user_id.clone()).expect("status.userId")
+        cu.status
+            .as_ref()
+            .and_then(|s| s.user_id.clone())
+            .expect("status.userId")
     }
 
     pub fn uid(cu: &ConnectUser) -> String {

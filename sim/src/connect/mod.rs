@@ -1,1 +1,36 @@
+//! An Amazon Connect API emulator: restJson1 over HTTP as `aws-sdk-connect` speaks it, in
+//! memory, for the operations connect-user-operator uses (users, quick connects, tags and the
+//! instance catalog).
+//!
+//! Like the real service it validates on the server (the SDK does not), answers modeled error
+//! shapes the SDK turns into typed errors, throttles per access key, Region and operation,
+//! and pages with opaque tokens. Tests can inject faults, run hooks after a call succeeded,
+//! read the call log and edit state directly.
 
+mod arn;
+mod calls;
+mod config;
+mod errors;
+mod faults;
+mod inspect;
+mod model;
+mod ops;
+mod paging;
+mod render;
+mod routing;
+mod server;
+mod sim;
+mod state;
+mod throttle;
+mod validate;
+mod wire;
+
+pub use calls::CallRecord;
+pub use config::{ConnectConfig, InstanceSeed, Quota};
+pub use faults::{Fault, FaultKind};
+pub use model::{
+    AfterContactWorkConfig, AfterContactWorkConfigPerChannel, AutoAcceptConfig, IdentityInfo,
+    PersistentConnectionConfig, PhoneConfig, PhoneNumberConfig, SimQuickConnect, SimUser,
+    UserProficiency, VoiceEnhancementConfig,
+};
+pub use sim::ConnectSim;

@@ -1,0 +1,70 @@
+//! Test inspection over HTTP, outside the AWS paths (no auth, no quota, not logged):
+//! `GET /_sim/calls`, `POST /_sim/reset-calls`, `GET /_sim/state`.
+
+use serde_json::{Value, json};
+
+use super::render;
+use super::server::Shared;
+use super::state::{CatalogItem, State};
+
+pub fn handle(shared: &Shared, method: &str, path: &str) -> (u16, Value) {
+    match (method, path) {
+        ("GET", "calls") => (
+            200,
+            Value::Array(shared.calls.all().iter().map(|c| c.to_json()).collect()),
+        ),
+        ("POST", "reset-calls") => {
+            shared.calls.clear();
+            (200, json!({}))
+        }
+        ("GET", "state") => (200, state_json(&shared.state())),
+        _ => (
+            404,
+            json!({"message": format!("no inspection endpoint {method} /_sim/{path}")}),
+        ),
+    }
+}
+
+fn catalog(items: &[CatalogItem]) -> Value {
+    items
+        .iter()
+        .map(|i| json!({"Id": i.id, "Name": i.name, "Type": i.flow_type}))
+        .collect()
+}
+
+/// The whole state: users as DescribeUser shows them (plus proficiencies; never passwords) and
+/// quick connects as DescribeQuickConnect shows them.
+pub fn state_json(state: &State) -> Value {
+    let instances: Vec<Value> = state
+        .instances()
+        .map(|i| {
+            let users: Vec<Value> = i
+                .users()
+                .map(|(_, u)| {
+                    let mut v = render::user(u);
+                    v["Proficiencies"] = json!(u.proficiencies);
+                    v["HasPassword"] = json!(u.password.is_some());
+                    v
+                })
+                .collect();
+            let quick_connects: Vec<Value> = i
+                .quick_connects()
+                .map(|(_, q)| render::quick_connect(q))
+                .collect();
+            json!({
+                "Id": i.id,
+                "Alias": i.alias,
+                "IdentityManagementType": i.identity_management_type,
+                "Region": i.region,
+                "RoutingProfiles": catalog(&i.routing_profiles),
+                "SecurityProfiles": catalog(&i.security_profiles),
+                "HierarchyGroups": catalog(&i.hierarchy_groups),
+                "ContactFlows": catalog(&i.contact_flows),
+                "Queues": catalog(&i.queues),
+                "Users": users,
+                "QuickConnects": quick_connects,
+            })
+        })
+        .collect();
+    json!({ "Account": state.account, "Instances": instances })
+}

@@ -1,0 +1,240 @@
+//! Reading and checking the user members shared by CreateUser and the Update* operations.
+
+use std::collections::BTreeSet;
+
+use super::super::errors::{ApiError, ApiResult};
+use super::super::model::{
+    AfterContactWorkConfig, AfterContactWorkConfigPerChannel, AutoAcceptConfig, IdentityInfo,
+    PersistentConnectionConfig, PhoneConfig, PhoneNumberConfig, VoiceEnhancementConfig,
+};
+use super::super::validate::{self, CHANNELS, PHONE_TYPES, VOICE_ENHANCEMENT_MODES};
+use super::super::wire::{Field, Obj};
+
+/// `UserIdentityInfo`, with the model's constraints.
+pub fn identity(o: &Obj) -> ApiResult<IdentityInfo> {
+    let s = |name: &str| o.opt_str(name).map(|v| v.map(str::to_string));
+    let info = IdentityInfo {
+        first_name: s("FirstName")?,
+        last_name: s("LastName")?,
+        email: s("Email")?,
+        secondary_email: s("SecondaryEmail")?,
+        mobile: s("Mobile")?,
+    };
+    if let Some(v) = &info.first_name {
+        validate::length(&o.path_of("FirstName"), v, 0, 255)?;
+    }
+    if let Some(v) = &info.last_name {
+        validate::length(&o.path_of("LastName"), v, 0, 300)?;
+    }
+    if let Some(v) = &info.email {
+        validate::email(&o.path_of("Email"), v)?;
+    }
+    if let Some(v) = &info.secondary_email {
+        validate::email(&o.path_of("SecondaryEmail"), v)?;
+    }
+    if let Some(v) = &info.mobile {
+        validate::phone_number(&o.path_of("Mobile"), v)?;
+    }
+    Ok(info)
+}
+
+/// The service's identity rules per identity management type (documented on UserIdentityInfo
+/// and CreateUser): Connect-managed names are 1-255/1-256 characters, SAML users have no email.
+pub fn identity_rules(identity_management: &str, info: &IdentityInfo, path: &str) -> ApiResult<()> {
+    match identity_management {
+        "CONNECT_MANAGED" => {
+            if let Some(v) = &info.first_name {
+                validate::length(&format!("{path}.FirstName"), v, 1, 255)?;
+            }
+            if let Some(v) = &info.last_name {
+                validate::length(&format!("{path}.LastName"), v, 1, 256)?;
+            }
+        }
+        "SAML" if info.email.is_some() => {
+            return Err(ApiError::invalid_parameter(format!(
+                "'{path}.Email' cannot be set for an instance that uses SAML for identity management"
+            )));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `UserPhoneConfig`, completed the way Connect stores it: a member the SDK leaves out (it
+/// omits `false` and `0`) means SOFT_PHONE / false / 0, so a PhoneConfig always replaces the
+/// whole configuration.
+pub fn phone(o: &Obj) -> ApiResult<PhoneConfig> {
+    let phone_type = o.opt_str("PhoneType")?.unwrap_or("SOFT_PHONE");
+    validate::one_of(&o.path_of("PhoneType"), phone_type, PHONE_TYPES)?;
+    let acw = o.opt_int("AfterContactWorkTimeLimit")?.unwrap_or(0);
+    validate::range(
+        &o.path_of("AfterContactWorkTimeLimit"),
+        acw,
+        0,
+        i64::from(i32::MAX),
+    )?;
+    let desk = o.opt_str("DeskPhoneNumber")?;
+    if let Some(n) = desk {
+        validate::phone_number(&o.path_of("DeskPhoneNumber"), n)?;
+    }
+    if phone_type == "DESK_PHONE" && desk.is_none() {
+        return Err(ApiError::invalid_parameter(format!(
+            "'{}' is required when PhoneType is DESK_PHONE",
+            o.path_of("DeskPhoneNumber")
+        )));
+    }
+    Ok(PhoneConfig {
+        phone_type: Some(phone_type.to_string()),
+        auto_accept: Some(o.opt_bool("AutoAccept")?.unwrap_or(false)),
+        after_contact_work_time_limit: Some(acw as i32),
+        desk_phone_number: desk.map(str::to_string),
+        persistent_connection: o.opt_bool("PersistentConnection")?,
+    })
+}
+
+/// What a user gets when CreateUser has no PhoneConfig.
+pub fn default_phone() -> PhoneConfig {
+    PhoneConfig {
+        phone_type: Some("SOFT_PHONE".into()),
+        auto_accept: Some(false),
+        after_contact_work_time_limit: Some(0),
+        ..PhoneConfig::default()
+    }
+}
+
+/// `SecurityProfileIds`: 1 to 10 ids.
+pub fn security_profile_ids(body: &Obj) -> ApiResult<Vec<String>> {
+    let items = body.req_list("SecurityProfileIds")?;
+    validate::size("SecurityProfileIds", items.len(), 1, 10)?;
+    items.iter().map(|f| f.str().map(str::to_string)).collect()
+}
+
+/// The per-channel configuration lists of CreateUser and UpdateUserConfig; `None` = absent.
+#[derive(Default)]
+pub struct ChannelConfigs {
+    pub auto_accept: Option<Vec<AutoAcceptConfig>>,
+    pub after_contact_work: Option<Vec<AfterContactWorkConfigPerChannel>>,
+    pub phone_number: Option<Vec<PhoneNumberConfig>>,
+    pub persistent_connection: Option<Vec<PersistentConnectionConfig>>,
+    pub voice_enhancement: Option<Vec<VoiceEnhancementConfig>>,
+}
+
+impl ChannelConfigs {
+    pub fn is_empty(&self) -> bool {
+        self.auto_accept.is_none()
+            && self.after_contact_work.is_none()
+            && self.phone_number.is_none()
+            && self.persistent_connection.is_none()
+            && self.voice_enhancement.is_none()
+    }
+}
+
+pub fn channel_configs(body: &Obj) -> ApiResult<ChannelConfigs> {
+    Ok(ChannelConfigs {
+        auto_accept: list(body, "AutoAcceptConfigs", |o| {
+            Ok(AutoAcceptConfig {
+                channel: channel(o)?,
+                auto_accept: o.req_bool("AutoAccept")?,
+                agent_first_callback_auto_accept: o.opt_bool("AgentFirstCallbackAutoAccept")?,
+            })
+        })?,
+        after_contact_work: list(body, "AfterContactWorkConfigs", |o| {
+            Ok(AfterContactWorkConfigPerChannel {
+                channel: channel(o)?,
+                after_contact_work_config: after_contact_work(
+                    &o.req_obj("AfterContactWorkConfig")?,
+                )?,
+                agent_first_callback_after_contact_work_config: o
+                    .opt_obj("AgentFirstCallbackAfterContactWorkConfig")?
+                    .map(|c| after_contact_work(&c))
+                    .transpose()?,
+            })
+        })?,
+        phone_number: list(body, "PhoneNumberConfigs", |o| {
+            let phone_type = o.req_str("PhoneType")?;
+            validate::one_of(&o.path_of("PhoneType"), phone_type, PHONE_TYPES)?;
+            let number = o.opt_str("PhoneNumber")?;
+            if let Some(n) = number {
+                validate::phone_number(&o.path_of("PhoneNumber"), n)?;
+            } else if phone_type == "DESK_PHONE" {
+                return Err(ApiError::invalid_parameter(format!(
+                    "'{}' is required when PhoneType is DESK_PHONE",
+                    o.path_of("PhoneNumber")
+                )));
+            }
+            Ok(PhoneNumberConfig {
+                channel: channel(o)?,
+                phone_type: phone_type.to_string(),
+                phone_number: number.map(str::to_string),
+            })
+        })?,
+        persistent_connection: list(body, "PersistentConnectionConfigs", |o| {
+            Ok(PersistentConnectionConfig {
+                channel: channel(o)?,
+                persistent_connection: o.req_bool("PersistentConnection")?,
+            })
+        })?,
+        voice_enhancement: list(body, "VoiceEnhancementConfigs", |o| {
+            let mode = o.req_str("VoiceEnhancementMode")?;
+            validate::one_of(
+                &o.path_of("VoiceEnhancementMode"),
+                mode,
+                VOICE_ENHANCEMENT_MODES,
+            )?;
+            Ok(VoiceEnhancementConfig {
+                channel: channel(o)?,
+                voice_enhancement_mode: mode.to_string(),
+            })
+        })?,
+    })
+}
+
+fn channel(o: &Obj) -> ApiResult<String> {
+    let c = o.req_str("Channel")?;
+    validate::one_of(&o.path_of("Channel"), c, CHANNELS)?;
+    Ok(c.to_string())
+}
+
+fn after_contact_work(o: &Obj) -> ApiResult<AfterContactWorkConfig> {
+    let limit = o.opt_int("AfterContactWorkTimeLimit")?;
+    if let Some(l) = limit {
+        validate::range(
+            &o.path_of("AfterContactWorkTimeLimit"),
+            l,
+            0,
+            i64::from(i32::MAX),
+        )?;
+    }
+    Ok(AfterContactWorkConfig {
+        after_contact_work_time_limit: limit.map(|l| l as i32),
+    })
+}
+
+/// A list of per-channel structures; a channel may appear once.
+fn list<T>(
+    body: &Obj,
+    name: &str,
+    item: impl Fn(&Obj) -> ApiResult<T>,
+) -> ApiResult<Option<Vec<T>>> {
+    let Some(fields) = body.opt_list(name)? else {
+        return Ok(None);
+    };
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::with_capacity(fields.len());
+    for f in &fields {
+        let o = f.obj()?;
+        let ch = o.opt_str("Channel")?.unwrap_or_default().to_string();
+        out.push(item(&o)?);
+        if !seen.insert(ch) {
+            return Err(duplicate_channel(f));
+        }
+    }
+    Ok(Some(out))
+}
+
+fn duplicate_channel(f: &Field) -> ApiError {
+    ApiError::invalid_parameter(format!(
+        "'{}.Channel' repeats a channel already configured",
+        f.path
+    ))
+}

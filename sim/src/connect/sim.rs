@@ -1,0 +1,257 @@
+//! `ConnectSim`, the test-facing handle: start the server, seed instances, read and edit state
+//! directly ("console" edits: no quota, not in the call log), and steer quotas, faults and hooks.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::arn;
+use super::calls::CallRecord;
+use super::config::{ConnectConfig, InstanceSeed, Quota};
+use super::faults::Fault;
+use super::inspect;
+use super::model::{SimQuickConnect, SimUser};
+use super::server::{self, Shared};
+use super::state::Instance;
+
+/// A running Connect emulator. Clones share it. The server lives as long as the tokio runtime
+/// that started it.
+#[derive(Clone)]
+pub struct ConnectSim {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+}
+
+impl ConnectSim {
+    /// Starts on `127.0.0.1` with a free port.
+    pub async fn start(config: ConnectConfig) -> std::io::Result<ConnectSim> {
+        ConnectSim::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    pub async fn start_on(addr: SocketAddr, config: ConnectConfig) -> std::io::Result<ConnectSim> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(config));
+        let app = server::router(shared.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "Connect emulator stopped");
+            }
+        });
+        Ok(ConnectSim { shared, addr })
+    }
+
+    /// `http://127.0.0.1:PORT`, for `endpoint_url` / `AWS_ENDPOINT_URL_CONNECT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Creates (or replaces) an instance with its catalog.
+    pub fn seed_instance(&self, seed: InstanceSeed) {
+        self.shared.state().seed(seed);
+    }
+
+    fn read<T>(&self, instance_id: &str, f: impl FnOnce(&Instance) -> T) -> Option<T> {
+        self.shared.state().instance(instance_id).map(f)
+    }
+
+    /// Users in creation order (empty for an unknown instance).
+    pub fn users(&self, instance_id: &str) -> Vec<SimUser> {
+        self.read(instance_id, |i| i.users().map(|(_, u)| u.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn user(&self, instance_id: &str, user_id: &str) -> Option<SimUser> {
+        self.read(instance_id, |i| i.user(user_id).cloned())
+            .flatten()
+    }
+
+    pub fn user_by_name(&self, instance_id: &str, username: &str) -> Option<SimUser> {
+        self.read(instance_id, |i| i.user_by_name(username).cloned())
+            .flatten()
+    }
+
+    /// Adds a user as the console would, without validation; fills in an empty id, ARN and
+    /// modification stamp. Returns the id.
+    ///
+    /// # Panics
+    /// If the instance was not seeded (a mistake in the test).
+    pub fn insert_user(&self, instance_id: &str, mut user: SimUser) -> String {
+        let mut state = self.shared.state();
+        let seq = state.next_seq();
+        let account = state.account.clone();
+        let instance = state
+            .instance_mut(instance_id)
+            .unwrap_or_else(|| panic!("instance {instance_id} is not seeded"));
+        if user.id.is_empty() {
+            user.id = uuid::Uuid::new_v4().to_string();
+        }
+        if user.arn.is_empty() {
+            user.arn = instance.resource_arn(&account, arn::AGENT, &user.id);
+        }
+        stamp(
+            &mut user.last_modified,
+            &mut user.last_modified_region,
+            &instance.region,
+        );
+        let id = user.id.clone();
+        instance.insert_user(seq, user);
+        id
+    }
+
+    /// Edits a user in place (drift, as from the console) and stamps the modification; false
+    /// if there is no such user.
+    pub fn modify_user(
+        &self,
+        instance_id: &str,
+        user_id: &str,
+        f: impl FnOnce(&mut SimUser),
+    ) -> bool {
+        let mut state = self.shared.state();
+        let Some(instance) = state.instance_mut(instance_id) else {
+            return false;
+        };
+        let region = instance.region.clone();
+        let Some(user) = instance.user_mut(user_id) else {
+            return false;
+        };
+        f(user);
+        user.last_modified = Utc::now();
+        user.last_modified_region = region;
+        true
+    }
+
+    /// Deletes a user behind the operator's back; false if there was none.
+    pub fn remove_user(&self, instance_id: &str, user_id: &str) -> bool {
+        let mut state = self.shared.state();
+        state
+            .instance_mut(instance_id)
+            .and_then(|i| i.remove_user(user_id))
+            .is_some()
+    }
+
+    /// Adds a quick connect as the console would, without validation (it may point at a user
+    /// that does not exist); fills in an empty id and ARN. Returns the id.
+    ///
+    /// # Panics
+    /// If the instance was not seeded.
+    pub fn insert_quick_connect(&self, instance_id: &str, mut qc: SimQuickConnect) -> String {
+        let mut state = self.shared.state();
+        let seq = state.next_seq();
+        let account = state.account.clone();
+        let instance = state
+            .instance_mut(instance_id)
+            .unwrap_or_else(|| panic!("instance {instance_id} is not seeded"));
+        if qc.id.is_empty() {
+            qc.id = uuid::Uuid::new_v4().to_string();
+        }
+        if qc.arn.is_empty() {
+            qc.arn = instance.resource_arn(&account, arn::TRANSFER_DESTINATION, &qc.id);
+        }
+        stamp(
+            &mut qc.last_modified,
+            &mut qc.last_modified_region,
+            &instance.region,
+        );
+        let id = qc.id.clone();
+        instance.insert_quick_connect(seq, qc);
+        id
+    }
+
+    pub fn modify_quick_connect(
+        &self,
+        instance_id: &str,
+        id: &str,
+        f: impl FnOnce(&mut SimQuickConnect),
+    ) -> bool {
+        let mut state = self.shared.state();
+        let Some(qc) = state
+            .instance_mut(instance_id)
+            .and_then(|i| i.quick_connect_mut(id))
+        else {
+            return false;
+        };
+        f(qc);
+        qc.last_modified = Utc::now();
+        true
+    }
+
+    pub fn remove_quick_connect(&self, instance_id: &str, id: &str) -> bool {
+        let mut state = self.shared.state();
+        state
+            .instance_mut(instance_id)
+            .and_then(|i| i.remove_quick_connect(id))
+            .is_some()
+    }
+
+    /// Quick connects in creation order.
+    pub fn quick_connects(&self, instance_id: &str) -> Vec<SimQuickConnect> {
+        self.read(instance_id, |i| {
+            i.quick_connects().map(|(_, q)| q.clone()).collect()
+        })
+        .unwrap_or_default()
+    }
+
+    pub fn quick_connect(&self, instance_id: &str, id: &str) -> Option<SimQuickConnect> {
+        self.read(instance_id, |i| i.quick_connect(id).cloned())
+            .flatten()
+    }
+
+    /// The whole state as JSON (what `GET /_sim/state` answers).
+    pub fn state_json(&self) -> Value {
+        inspect::state_json(&self.shared.state())
+    }
+
+    /// Every API call so far, in order.
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.shared.calls.all()
+    }
+
+    pub fn clear_calls(&self) {
+        self.shared.calls.clear();
+    }
+
+    /// The quota of every operation that has none of its own; `None` = no throttling.
+    pub fn set_quota(&self, quota: Option<Quota>) {
+        self.shared.throttle.set_default(quota);
+    }
+
+    /// A quota for one operation; `None` returns it to the general quota.
+    pub fn set_operation_quota(&self, operation: &str, quota: Option<Quota>) {
+        self.shared.throttle.set_operation(operation, quota);
+    }
+
+    pub fn add_fault(&self, fault: Fault) {
+        self.shared.faults.add(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
+    }
+
+    /// Runs `hook` synchronously right after the `nth` (1-based, counted from now) successful
+    /// call of `operation` has changed state, before its response is written. Fires once.
+    pub fn on_success(&self, operation: &str, nth: usize, hook: impl Fn() + Send + Sync + 'static) {
+        self.shared.hooks.add(operation, nth, Arc::new(hook));
+    }
+
+    pub fn clear_hooks(&self) {
+        self.shared.hooks.clear();
+    }
+}
+
+/// Direct inserts: an unset (epoch) modification time means now, in the instance's Region.
+fn stamp(at: &mut DateTime<Utc>, region: &mut String, instance_region: &str) {
+    if at.timestamp() == 0 {
+        *at = Utc::now();
+    }
+    if region.is_empty() {
+        *region = instance_region.to_string();
+    }
+}

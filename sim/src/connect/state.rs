@@ -1,0 +1,226 @@
+//! In-memory state: instances, their catalogs, users and quick connects.
+//!
+//! Users and quick connects are keyed by a global creation sequence number, so every listing is
+//! in creation order and a page token can name "everything after seq N" (stable while records
+//! are deleted between pages).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use super::arn;
+use super::config::{DEFAULT_REGION, InstanceSeed};
+use super::errors::{ApiError, ApiResult};
+use super::model::{SimQuickConnect, SimUser};
+
+/// A routing profile, security profile, hierarchy group, contact flow or queue.
+#[derive(Clone, Debug)]
+pub struct CatalogItem {
+    pub id: String,
+    pub name: String,
+    /// ContactFlowType for flows, when known.
+    pub flow_type: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub id: String,
+    pub alias: String,
+    pub identity_management_type: String,
+    pub region: String,
+    pub created: DateTime<Utc>,
+    pub routing_profiles: Vec<CatalogItem>,
+    pub security_profiles: Vec<CatalogItem>,
+    pub hierarchy_groups: Vec<CatalogItem>,
+    pub contact_flows: Vec<CatalogItem>,
+    pub queues: Vec<CatalogItem>,
+    users: BTreeMap<u64, SimUser>,
+    user_seq: HashMap<String, u64>,
+    quick_connects: BTreeMap<u64, SimQuickConnect>,
+    quick_connect_seq: HashMap<String, u64>,
+}
+
+impl Instance {
+    fn from_seed(seed: InstanceSeed) -> Instance {
+        let items = |list: Vec<(String, String)>| -> Vec<CatalogItem> {
+            list.into_iter()
+                .map(|(id, name)| CatalogItem {
+                    id,
+                    name,
+                    flow_type: None,
+                })
+                .collect()
+        };
+        let mut contact_flows = items(seed.contact_flows);
+        for flow in &mut contact_flows {
+            flow.flow_type = seed.contact_flow_types.get(&flow.id).cloned();
+        }
+        let region = if seed.region.is_empty() {
+            DEFAULT_REGION.to_string()
+        } else {
+            seed.region
+        };
+        Instance {
+            alias: if seed.alias.is_empty() {
+                format!("sim-{}", seed.id)
+            } else {
+                seed.alias
+            },
+            id: seed.id,
+            identity_management_type: if seed.identity_management_type.is_empty() {
+                "CONNECT_MANAGED".into()
+            } else {
+                seed.identity_management_type
+            },
+            region,
+            created: Utc::now(),
+            routing_profiles: items(seed.routing_profiles),
+            security_profiles: items(seed.security_profiles),
+            hierarchy_groups: items(seed.hierarchy_groups),
+            contact_flows,
+            queues: items(seed.queues),
+            users: BTreeMap::new(),
+            user_seq: HashMap::new(),
+            quick_connects: BTreeMap::new(),
+            quick_connect_seq: HashMap::new(),
+        }
+    }
+
+    pub fn users(&self) -> impl Iterator<Item = (u64, &SimUser)> {
+        self.users.iter().map(|(s, u)| (*s, u))
+    }
+
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
+
+    pub fn user(&self, id: &str) -> Option<&SimUser> {
+        self.user_seq.get(id).and_then(|s| self.users.get(s))
+    }
+
+    pub fn user_mut(&mut self, id: &str) -> Option<&mut SimUser> {
+        let seq = self.user_seq.get(id)?;
+        self.users.get_mut(seq)
+    }
+
+    pub fn user_by_name(&self, username: &str) -> Option<&SimUser> {
+        self.users.values().find(|u| u.username == username)
+    }
+
+    pub fn insert_user(&mut self, seq: u64, user: SimUser) {
+        self.user_seq.insert(user.id.clone(), seq);
+        self.users.insert(seq, user);
+    }
+
+    pub fn remove_user(&mut self, id: &str) -> Option<SimUser> {
+        let seq = self.user_seq.remove(id)?;
+        self.users.remove(&seq)
+    }
+
+    pub fn quick_connects(&self) -> impl Iterator<Item = (u64, &SimQuickConnect)> {
+        self.quick_connects.iter().map(|(s, q)| (*s, q))
+    }
+
+    pub fn quick_connect_count(&self) -> usize {
+        self.quick_connects.len()
+    }
+
+    pub fn quick_connect(&self, id: &str) -> Option<&SimQuickConnect> {
+        self.quick_connect_seq
+            .get(id)
+            .and_then(|s| self.quick_connects.get(s))
+    }
+
+    pub fn quick_connect_mut(&mut self, id: &str) -> Option<&mut SimQuickConnect> {
+        let seq = self.quick_connect_seq.get(id)?;
+        self.quick_connects.get_mut(seq)
+    }
+
+    pub fn quick_connect_by_name(&self, name: &str) -> Option<&SimQuickConnect> {
+        self.quick_connects.values().find(|q| q.name == name)
+    }
+
+    pub fn insert_quick_connect(&mut self, seq: u64, qc: SimQuickConnect) {
+        self.quick_connect_seq.insert(qc.id.clone(), seq);
+        self.quick_connects.insert(seq, qc);
+    }
+
+    pub fn remove_quick_connect(&mut self, id: &str) -> Option<SimQuickConnect> {
+        let seq = self.quick_connect_seq.remove(id)?;
+        self.quick_connects.remove(&seq)
+    }
+
+    pub fn arn(&self, account: &str) -> String {
+        arn::instance(&self.region, account, &self.id)
+    }
+
+    pub fn resource_arn(&self, account: &str, kind: &str, id: &str) -> String {
+        arn::resource(&self.region, account, &self.id, kind, id)
+    }
+}
+
+pub fn find<'a>(items: &'a [CatalogItem], id: &str) -> Option<&'a CatalogItem> {
+    items.iter().find(|i| i.id == id)
+}
+
+/// Everything the emulator knows. One mutex guards it: every operation is one short critical
+/// section, which also makes each operation atomic as in the real service.
+#[derive(Debug)]
+pub struct State {
+    pub account: String,
+    instances: BTreeMap<String, Instance>,
+    next_seq: u64,
+}
+
+impl State {
+    pub fn new(account: String) -> State {
+        State {
+            account,
+            instances: BTreeMap::new(),
+            next_seq: 1,
+        }
+    }
+
+    pub fn seed(&mut self, seed: InstanceSeed) {
+        let instance = Instance::from_seed(seed);
+        self.instances.insert(instance.id.clone(), instance);
+    }
+
+    pub fn next_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    pub fn instances(&self) -> impl Iterator<Item = &Instance> {
+        self.instances.values()
+    }
+
+    /// Direct access (tests, inspection): any Region.
+    pub fn instance(&self, id: &str) -> Option<&Instance> {
+        self.instances.get(id)
+    }
+
+    pub fn instance_mut(&mut self, id: &str) -> Option<&mut Instance> {
+        self.instances.get_mut(id)
+    }
+
+    /// API access: an instance exists only in its own Region, as in AWS.
+    pub fn instance_in(&self, id: &str, region: &str) -> ApiResult<&Instance> {
+        match self.instances.get(id) {
+            Some(i) if i.region == region => Ok(i),
+            _ => Err(instance_not_found(id)),
+        }
+    }
+
+    pub fn instance_in_mut(&mut self, id: &str, region: &str) -> ApiResult<&mut Instance> {
+        match self.instances.get_mut(id) {
+            Some(i) if i.region == region => Ok(i),
+            _ => Err(instance_not_found(id)),
+        }
+    }
+}
+
+fn instance_not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("Instance not found: {id}"))
+}

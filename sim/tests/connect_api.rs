@@ -1,0 +1,2518 @@
+//! The Connect emulator through the real `aws-sdk-connect` client: every operation round-trips,
+//! errors arrive as the SDK's typed errors, paginators cross page boundaries, quotas throttle
+//! and the SDK retries them, faults and hooks fire, and invalid input is refused as Connect
+//! refuses it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_connect::Client;
+use aws_sdk_connect::config::retry::RetryConfig;
+use aws_sdk_connect::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_connect::types::{
+    AfterContactWorkConfig, AfterContactWorkConfigPerChannel, AutoAcceptConfig, Channel,
+    ControlPlaneTagFilter, ControlPlaneUserAttributeFilter, FlowQuickConnectConfig,
+    HierarchyGroupCondition, PhoneNumberQuickConnectConfig, PhoneType, QueueQuickConnectConfig,
+    QuickConnectConfig, QuickConnectSearchCriteria, QuickConnectSearchFilter, QuickConnectType,
+    StringComparisonType, StringCondition, TagCondition, UserIdentityInfo, UserPhoneConfig,
+    UserProficiency, UserProficiencyDisassociate, UserQuickConnectConfig, UserSearchCriteria,
+    UserSearchFilter, VoiceEnhancementConfig, VoiceEnhancementMode,
+};
+use sim::connect::{
+    CallRecord, ConnectConfig, ConnectSim, Fault, FaultKind, InstanceSeed, Quota, SimQuickConnect,
+    SimUser,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const INSTANCE: &str = "11111111-2222-3333-4444-555555555555";
+const PASSWORD: &str = "S3cret-Passw0rd-xyz";
+const OWNER_TAG: &str = "connect.userops.dev/owner";
+
+fn seed() -> InstanceSeed {
+    InstanceSeed::standard(INSTANCE)
+}
+
+fn id_of(list: &[(String, String)], name: &str) -> String {
+    list.iter()
+        .find(|(_, n)| n == name)
+        .unwrap_or_else(|| panic!("{name} seeded"))
+        .0
+        .clone()
+}
+
+fn routing(name: &str) -> String {
+    id_of(&seed().routing_profiles, name)
+}
+
+fn security(name: &str) -> String {
+    id_of(&seed().security_profiles, name)
+}
+
+fn hierarchy(name: &str) -> String {
+    id_of(&seed().hierarchy_groups, name)
+}
+
+fn flow(name: &str) -> String {
+    id_of(&seed().contact_flows, name)
+}
+
+fn client_with(sim: &ConnectSim, region: &str, access_key: &str, retry: RetryConfig) -> Client {
+    let config = aws_sdk_connect::Config::builder()
+        .endpoint_url(sim.endpoint())
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new(access_key, "secret", None, None, "test"))
+        .behavior_version(BehaviorVersion::latest())
+        .retry_config(retry)
+        .build();
+    Client::from_conf(config)
+}
+
+/// A seeded emulator and a client that does not retry (so raw errors are visible).
+async fn start() -> (ConnectSim, Client) {
+    start_with(ConnectConfig::default()).await
+}
+
+async fn start_with(config: ConnectConfig) -> (ConnectSim, Client) {
+    let sim = ConnectSim::start(config).await.expect("emulator starts");
+    sim.seed_instance(seed());
+    let client = client_with(&sim, "us-east-1", "AKIDTEST", RetryConfig::disabled());
+    (sim, client)
+}
+
+/// The error code (`x-amzn-ErrorType`) and HTTP status of a failed call.
+fn code<E: ProvideErrorMetadata, R: std::fmt::Debug>(e: &SdkError<E, R>) -> String {
+    e.code().unwrap_or("<none>").to_string()
+}
+
+fn message<E: ProvideErrorMetadata, R: std::fmt::Debug>(e: &SdkError<E, R>) -> String {
+    e.message().unwrap_or_default().to_string()
+}
+
+fn ops(calls: &[CallRecord]) -> Vec<&str> {
+    calls.iter().map(|c| c.operation.as_str()).collect()
+}
+
+async fn create_user(client: &Client, username: &str) -> (String, String) {
+    let out = client
+        .create_user()
+        .instance_id(INSTANCE)
+        .username(username)
+        .password(PASSWORD)
+        .security_profile_ids(security("Agent"))
+        .routing_profile_id(routing("Basic Routing Profile"))
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "create {username}: {}",
+                aws_sdk_connect::error::DisplayErrorContext(&e)
+            )
+        });
+    (
+        out.user_id().unwrap().to_string(),
+        out.user_arn().unwrap().to_string(),
+    )
+}
+
+fn user_qc(name: &str, user: &str) -> SimQuickConnect {
+    SimQuickConnect {
+        name: name.into(),
+        quick_connect_type: "USER".into(),
+        user_id: Some(user.into()),
+        contact_flow_id: Some(flow("Default agent transfer")),
+        ..Default::default()
+    }
+}
+
+fn sim_user(name: &str) -> SimUser {
+    SimUser {
+        username: name.into(),
+        routing_profile_id: routing("Basic Routing Profile"),
+        security_profile_ids: vec![security("Agent")],
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn every_user_operation_round_trips() {
+    let (sim, client) = start().await;
+    let created = client
+        .create_user()
+        .instance_id(INSTANCE)
+        .username("alice")
+        .password(PASSWORD)
+        .identity_info(
+            UserIdentityInfo::builder()
+                .first_name("Alice")
+                .last_name("Liddell")
+                .email("alice@example.com")
+                .mobile("+14155550100")
+                .build(),
+        )
+        .phone_config(
+            UserPhoneConfig::builder()
+                .phone_type(PhoneType::DeskPhone)
+                .auto_accept(true)
+                .after_contact_work_time_limit(30)
+                .desk_phone_number("+14155550101")
+                .build(),
+        )
+        .security_profile_ids(security("Agent"))
+        .security_profile_ids(security("QualityAnalyst"))
+        .routing_profile_id(routing("Basic Routing Profile"))
+        .hierarchy_group_id(hierarchy("Tier1"))
+        .tags(OWNER_TAG, "uid-1")
+        .tags("team", "support")
+        .auto_accept_configs(
+            AutoAcceptConfig::builder()
+                .channel(Channel::Chat)
+                .auto_accept(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let id = created.user_id().unwrap().to_string();
+    let arn = created.user_arn().unwrap().to_string();
+    assert_eq!(
+        arn,
+        format!("arn:aws:connect:us-east-1:123456789012:instance/{INSTANCE}/agent/{id}")
+    );
+
+    let user = client
+        .describe_user()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let user = user.user().unwrap();
+    assert_eq!(user.username(), Some("alice"));
+    assert_eq!(user.arn(), Some(arn.as_str()));
+    let identity = user.identity_info().unwrap();
+    assert_eq!(
+        (identity.first_name(), identity.last_name()),
+        (Some("Alice"), Some("Liddell"))
+    );
+    assert_eq!(identity.mobile(), Some("+14155550100"));
+    let phone = user.phone_config().unwrap();
+    assert_eq!(phone.phone_type(), &PhoneType::DeskPhone);
+    assert!(phone.auto_accept());
+    assert_eq!(phone.after_contact_work_time_limit(), 30);
+    assert_eq!(phone.desk_phone_number(), Some("+14155550101"));
+    assert_eq!(
+        user.security_profile_ids(),
+        [security("Agent"), security("QualityAnalyst")]
+    );
+    assert_eq!(user.hierarchy_group_id(), Some(hierarchy("Tier1").as_str()));
+    assert_eq!(
+        user.tags().unwrap().get(OWNER_TAG).map(String::as_str),
+        Some("uid-1")
+    );
+    assert_eq!(user.auto_accept_configs()[0].channel(), &Channel::Chat);
+    assert!(user.last_modified_time().is_some());
+    assert_eq!(user.last_modified_region(), Some("us-east-1"));
+    // The password is stored (tests can check it) but never returned.
+    assert_eq!(
+        sim.user(INSTANCE, &id).unwrap().password.as_deref(),
+        Some(PASSWORD)
+    );
+
+    let list = client
+        .list_users()
+        .instance_id(INSTANCE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.user_summary_list().len(), 1);
+    assert_eq!(list.user_summary_list()[0].username(), Some("alice"));
+    assert!(list.next_token().is_none());
+
+    client
+        .update_user_identity_info()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .identity_info(
+            UserIdentityInfo::builder()
+                .first_name("Alicia")
+                .last_name("L")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // The SDK leaves out `AutoAccept: false` and `AfterContactWorkTimeLimit: 0`; the update
+    // still switches them off.
+    client
+        .update_user_phone_config()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .phone_config(
+            UserPhoneConfig::builder()
+                .phone_type(PhoneType::SoftPhone)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_user_routing_profile()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .routing_profile_id(routing("Sales"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_user_security_profiles()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .security_profile_ids(security("Admin"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_user_hierarchy()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_user_config()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .auto_accept_configs(
+            AutoAcceptConfig::builder()
+                .channel(Channel::Chat)
+                .auto_accept(false)
+                .build()
+                .unwrap(),
+        )
+        .after_contact_work_configs(
+            AfterContactWorkConfigPerChannel::builder()
+                .channel(Channel::Voice)
+                .after_contact_work_config(
+                    AfterContactWorkConfig::builder()
+                        .after_contact_work_time_limit(45)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .voice_enhancement_configs(
+            VoiceEnhancementConfig::builder()
+                .channel(Channel::Voice)
+                .voice_enhancement_mode(VoiceEnhancementMode::NoiseSuppression)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let stored = sim.user(INSTANCE, &id).unwrap();
+    let identity = stored.identity_info.clone().unwrap();
+    assert_eq!(identity.first_name.as_deref(), Some("Alicia"));
+    assert_eq!(
+        identity.email, None,
+        "UpdateUserIdentityInfo replaces the whole identity"
+    );
+    let phone = stored.phone_config.clone().unwrap();
+    assert_eq!(phone.phone_type.as_deref(), Some("SOFT_PHONE"));
+    assert_eq!(
+        (phone.auto_accept, phone.after_contact_work_time_limit),
+        (Some(false), Some(0))
+    );
+    assert_eq!(phone.desk_phone_number, None);
+    assert_eq!(stored.routing_profile_id, routing("Sales"));
+    assert_eq!(stored.security_profile_ids, vec![security("Admin")]);
+    assert_eq!(
+        stored.hierarchy_group_id, None,
+        "no HierarchyGroupId removes the group"
+    );
+    assert_eq!(
+        stored.auto_accept_configs.len(),
+        1,
+        "the CHAT entry was replaced, not added"
+    );
+    assert!(!stored.auto_accept_configs[0].auto_accept);
+    assert_eq!(
+        stored.after_contact_work_configs[0]
+            .after_contact_work_config
+            .after_contact_work_time_limit,
+        Some(45)
+    );
+    assert_eq!(
+        stored.voice_enhancement_configs[0].voice_enhancement_mode,
+        "NOISE_SUPPRESSION"
+    );
+
+    client
+        .delete_user()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let gone = client
+        .describe_user()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        gone.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
+    let again = client
+        .delete_user()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        again
+            .as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
+
+    let calls = sim.calls();
+    assert_eq!(
+        ops(&calls),
+        [
+            "CreateUser",
+            "DescribeUser",
+            "ListUsers",
+            "UpdateUserIdentityInfo",
+            "UpdateUserPhoneConfig",
+            "UpdateUserRoutingProfile",
+            "UpdateUserSecurityProfiles",
+            "UpdateUserHierarchy",
+            "UpdateUserConfig",
+            "DeleteUser",
+            "DescribeUser",
+            "DeleteUser"
+        ]
+    );
+    assert_eq!(
+        calls[0].target.as_deref(),
+        Some(id.as_str()),
+        "CreateUser logs the new id"
+    );
+    assert_eq!(
+        calls[0].params.get("Username").map(String::as_str),
+        Some("alice")
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|c| !c.params.values().any(|v| v.contains(PASSWORD)))
+    );
+    assert_eq!(calls[9].target.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        (calls[11].status, calls[11].error_type.as_deref()),
+        (404, Some("ResourceNotFoundException"))
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.instance_id.as_deref() == Some(INSTANCE))
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.region == "us-east-1" && c.access_key_id == "AKIDTEST")
+    );
+}
+
+#[tokio::test]
+async fn proficiencies_round_trip() {
+    let (_sim, client) = start().await;
+    let (id, _) = create_user(&client, "alice").await;
+    let p = |name: &str, value: &str, level: f32| {
+        UserProficiency::builder()
+            .attribute_name(name)
+            .attribute_value(value)
+            .level(level)
+            .build()
+            .unwrap()
+    };
+    client
+        .associate_user_proficiencies()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .user_proficiencies(p("Language", "English", 4.0))
+        .user_proficiencies(p("Language", "French", 2.0))
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_user_proficiencies()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .user_proficiencies(p("Language", "French", 3.0))
+        .send()
+        .await
+        .unwrap();
+    let all: Vec<_> = client
+        .list_user_proficiencies()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .max_results(1)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+    let levels: Vec<(String, f32)> = all
+        .iter()
+        .map(|p| (p.attribute_value().to_string(), p.level()))
+        .collect();
+    assert_eq!(
+        levels,
+        [("English".to_string(), 4.0), ("French".to_string(), 3.0)]
+    );
+
+    let not_associated = client
+        .update_user_proficiencies()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .user_proficiencies(p("Language", "German", 3.0))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        not_associated
+            .as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+    );
+    let bad_level = client
+        .associate_user_proficiencies()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .user_proficiencies(p("Language", "German", 6.0))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        bad_level
+            .as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+    );
+    assert!(
+        message(&bad_level).contains("Level"),
+        "{}",
+        message(&bad_level)
+    );
+
+    client
+        .disassociate_user_proficiencies()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .user_proficiencies(
+            UserProficiencyDisassociate::builder()
+                .attribute_name("Language")
+                .attribute_value("English")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let left = client
+        .list_user_proficiencies()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.user_proficiency_list().len(), 1);
+    assert_eq!(left.user_proficiency_list()[0].attribute_value(), "French");
+    assert!(left.last_modified_time().is_some());
+}
+
+#[tokio::test]
+async fn every_quick_connect_operation_round_trips_and_delete_user_does_not_cascade() {
+    let (sim, client) = start().await;
+    let (alice, _) = create_user(&client, "alice").await;
+    let configs = [
+        (
+            "To Alice",
+            QuickConnectConfig::builder()
+                .quick_connect_type(QuickConnectType::User)
+                .user_config(
+                    UserQuickConnectConfig::builder()
+                        .user_id(&alice)
+                        .contact_flow_id(flow("Default agent transfer"))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        ),
+        (
+            "Sales queue",
+            QuickConnectConfig::builder()
+                .quick_connect_type(QuickConnectType::Queue)
+                .queue_config(
+                    QueueQuickConnectConfig::builder()
+                        .queue_id(id_of(&seed().queues, "Sales"))
+                        .contact_flow_id(flow("Sales transfer"))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        ),
+        (
+            "Head office",
+            QuickConnectConfig::builder()
+                .quick_connect_type(QuickConnectType::PhoneNumber)
+                .phone_config(
+                    PhoneNumberQuickConnectConfig::builder()
+                        .phone_number("+442071234567")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        ),
+        (
+            "A flow",
+            QuickConnectConfig::builder()
+                .quick_connect_type(QuickConnectType::Flow)
+                .flow_config(
+                    FlowQuickConnectConfig::builder()
+                        .contact_flow_id(flow("Sales transfer"))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (name, config) in configs {
+        let out = client
+            .create_quick_connect()
+            .instance_id(INSTANCE)
+            .name(name)
+            .description(format!("{name} (test)"))
+            .quick_connect_config(config)
+            .tags("team", "support")
+            .send()
+            .await
+            .unwrap();
+        let id = out.quick_connect_id().unwrap().to_string();
+        assert!(
+            out.quick_connect_arn()
+                .unwrap()
+                .ends_with(&format!("/transfer-destination/{id}"))
+        );
+        ids.push(id);
+    }
+
+    let described = client
+        .describe_quick_connect()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&ids[0])
+        .send()
+        .await
+        .unwrap();
+    let qc = described.quick_connect().unwrap();
+    assert_eq!(qc.name(), Some("To Alice"));
+    assert_eq!(qc.description(), Some("To Alice (test)"));
+    let config = qc.quick_connect_config().unwrap();
+    assert_eq!(config.quick_connect_type(), &QuickConnectType::User);
+    assert_eq!(config.user_config().unwrap().user_id(), alice);
+    assert_eq!(
+        qc.tags().unwrap().get("team").map(String::as_str),
+        Some("support")
+    );
+
+    // Type filter: the query key repeats (`?QuickConnectTypes=USER&QuickConnectTypes=FLOW`).
+    let filtered = client
+        .list_quick_connects()
+        .instance_id(INSTANCE)
+        .quick_connect_types(QuickConnectType::User)
+        .quick_connect_types(QuickConnectType::Flow)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<_> = filtered
+        .quick_connect_summary_list()
+        .iter()
+        .filter_map(|s| s.name())
+        .collect();
+    assert_eq!(names, ["To Alice", "A flow"]);
+    assert_eq!(
+        sim.calls()
+            .last()
+            .unwrap()
+            .params
+            .get("QuickConnectTypes")
+            .map(String::as_str),
+        Some("USER,FLOW")
+    );
+
+    // DeleteUser leaves the USER quick connect pointing at nobody, as Connect does.
+    client
+        .delete_user()
+        .instance_id(INSTANCE)
+        .user_id(&alice)
+        .send()
+        .await
+        .unwrap();
+    let dangling = client
+        .describe_quick_connect()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&ids[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        dangling
+            .quick_connect()
+            .unwrap()
+            .quick_connect_config()
+            .unwrap()
+            .user_config()
+            .unwrap()
+            .user_id(),
+        alice
+    );
+    assert_eq!(sim.quick_connects(INSTANCE).len(), 4);
+
+    for id in &ids {
+        client
+            .delete_quick_connect()
+            .instance_id(INSTANCE)
+            .quick_connect_id(id)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(sim.quick_connects(INSTANCE).is_empty());
+    let gone = client
+        .describe_quick_connect()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&ids[0])
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        gone.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
+    let again = client
+        .delete_quick_connect()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&ids[1])
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        again
+            .as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
+    let deletes: Vec<_> = sim
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "DeleteQuickConnect" && c.status == 200)
+        .collect();
+    assert_eq!(
+        deletes
+            .iter()
+            .filter_map(|c| c.target.clone())
+            .collect::<Vec<_>>(),
+        ids
+    );
+}
+
+#[tokio::test]
+async fn tags_on_users_and_quick_connects_by_arn() {
+    let (sim, client) = start().await;
+    let (id, arn) = create_user(&client, "alice").await;
+    client
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags(OWNER_TAG, "uid-1")
+        .tags("team", "support")
+        .tags("cost-center", "42")
+        .send()
+        .await
+        .unwrap();
+    // Two keys in one call: `?tagKeys=team&tagKeys=cost-center`.
+    client
+        .untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("team")
+        .tag_keys("cost-center")
+        .send()
+        .await
+        .unwrap();
+    let tags = client
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let tags = tags.tags().unwrap();
+    assert_eq!(tags.len(), 1);
+    assert_eq!(tags.get(OWNER_TAG).map(String::as_str), Some("uid-1"));
+    assert_eq!(sim.user(INSTANCE, &id).unwrap().tags.len(), 1);
+
+    let qc_id = sim.insert_quick_connect(INSTANCE, user_qc("To Alice", &id));
+    let qc_arn = sim.quick_connect(INSTANCE, &qc_id).unwrap().arn;
+    client
+        .tag_resource()
+        .resource_arn(&qc_arn)
+        .tags("k", "v")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.quick_connect(INSTANCE, &qc_id)
+            .unwrap()
+            .tags
+            .get("k")
+            .map(String::as_str),
+        Some("v")
+    );
+    let calls = sim.calls();
+    assert_eq!(
+        calls.last().unwrap().target.as_deref(),
+        Some(qc_arn.as_str())
+    );
+    assert_eq!(calls.last().unwrap().instance_id.as_deref(), Some(INSTANCE));
+
+    let reserved = client
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags("aws:cloudformation:stack", "x")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        reserved
+            .as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception(),
+        "{}",
+        code(&reserved)
+    );
+    let long_value = client
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags("k", "v".repeat(257))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        long_value
+            .as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+    );
+    let mut too_many = client.tag_resource().resource_arn(&arn);
+    for i in 0..50 {
+        too_many = too_many.tags(format!("k{i}"), "v");
+    }
+    let too_many = too_many.send().await.unwrap_err();
+    assert!(
+        too_many
+            .as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception(),
+        "51 tags in total"
+    );
+
+    let unknown = arn.replace(&id, &uuid::Uuid::new_v4().to_string());
+    let e = client
+        .list_tags_for_resource()
+        .resource_arn(&unknown)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
+    let other_region = arn.replace("us-east-1", "eu-west-2");
+    let e = client
+        .tag_resource()
+        .resource_arn(&other_region)
+        .tags("k", "v")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
+    let e = client
+        .untag_resource()
+        .resource_arn("not-an-arn")
+        .tag_keys("k")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+    );
+}
+
+#[tokio::test]
+async fn catalog_lists_page_and_describe_instance_reports_identity_management() {
+    let (_sim, client) = start().await;
+    let instance = client
+        .describe_instance()
+        .instance_id(INSTANCE)
+        .send()
+        .await
+        .unwrap();
+    let instance = instance.instance().unwrap();
+    assert_eq!(instance.id(), Some(INSTANCE));
+    assert_eq!(
+        instance.identity_management_type(),
+        Some(&aws_sdk_connect::types::DirectoryType::ConnectManaged)
+    );
+
+    let security: Vec<String> = client
+        .list_security_profiles()
+        .instance_id(INSTANCE)
+        .max_results(3)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.name().map(str::to_string))
+        .collect();
+    assert_eq!(
+        security,
+        ["Agent", "Admin", "CallCenterManager", "QualityAnalyst"]
+    );
+    let routing_profiles = client
+        .list_routing_profiles()
+        .instance_id(INSTANCE)
+        .send()
+        .await
+        .unwrap();
+    let first = &routing_profiles.routing_profile_summary_list()[0];
+    assert_eq!(first.name(), Some("Basic Routing Profile"));
+    assert_eq!(first.id(), Some(routing("Basic Routing Profile").as_str()));
+    assert!(first.arn().unwrap().ends_with(&format!(
+        "/routing-profile/{}",
+        routing("Basic Routing Profile")
+    )));
+    let groups = client
+        .list_user_hierarchy_groups()
+        .instance_id(INSTANCE)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<_> = groups
+        .user_hierarchy_group_summary_list()
+        .iter()
+        .filter_map(|g| g.name())
+        .collect();
+    assert_eq!(names, ["Tier1", "Tier2"]);
+    let flows = client
+        .list_contact_flows()
+        .instance_id(INSTANCE)
+        .contact_flow_types(aws_sdk_connect::types::ContactFlowType::AgentTransfer)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<_> = flows
+        .contact_flow_summary_list()
+        .iter()
+        .filter_map(|f| f.name())
+        .collect();
+    assert_eq!(names, ["Default agent transfer"]);
+
+    let too_big = client
+        .list_routing_profiles()
+        .instance_id(INSTANCE)
+        .max_results(1001)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        too_big
+            .as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+    );
+    assert!(message(&too_big).contains("MaxResults"));
+}
+
+#[tokio::test]
+async fn paginators_get_every_page_in_creation_order() {
+    let (sim, client) = start().await;
+    let names: Vec<String> = (0..7).map(|i| format!("user-{i}")).collect();
+    for n in &names {
+        sim.insert_user(INSTANCE, sim_user(n));
+    }
+    let listed: Vec<String> = client
+        .list_users()
+        .instance_id(INSTANCE)
+        .max_results(3)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|u| u.username().map(str::to_string))
+        .collect();
+    assert_eq!(listed, names);
+    let searched: Vec<String> = client
+        .search_users()
+        .instance_id(INSTANCE)
+        .max_results(2)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|u| u.username().map(str::to_string))
+        .collect();
+    assert_eq!(searched, names);
+    let first = client
+        .search_users()
+        .instance_id(INSTANCE)
+        .max_results(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.approximate_total_count(), Some(7));
+    assert!(first.next_token().is_some());
+
+    let target = sim.users(INSTANCE)[0].id.clone();
+    let qcs: Vec<String> = (0..5)
+        .map(|i| sim.insert_quick_connect(INSTANCE, user_qc(&format!("qc-{i}"), &target)))
+        .collect();
+    sim.clear_calls();
+    let listed: Vec<String> = client
+        .list_quick_connects()
+        .instance_id(INSTANCE)
+        .max_results(2)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|q| q.id().map(str::to_string))
+        .collect();
+    assert_eq!(listed, qcs);
+    let searched: Vec<String> = client
+        .search_quick_connects()
+        .instance_id(INSTANCE)
+        .max_results(5)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|q| q.quick_connect_id().map(str::to_string))
+        .collect();
+    assert_eq!(searched, qcs);
+    // 3 pages of 2, and exactly one page of 5: a full last page carries no NextToken.
+    assert_eq!(
+        ops(&sim.calls()),
+        [
+            "ListQuickConnects",
+            "ListQuickConnects",
+            "ListQuickConnects",
+            "SearchQuickConnects"
+        ]
+    );
+
+    // Records deleted between pages do not make the next page skip a survivor.
+    let page1 = client
+        .search_quick_connects()
+        .instance_id(INSTANCE)
+        .max_results(2)
+        .send()
+        .await
+        .unwrap();
+    sim.remove_quick_connect(INSTANCE, &qcs[0]);
+    sim.remove_quick_connect(INSTANCE, &qcs[1]);
+    let page2 = client
+        .search_quick_connects()
+        .instance_id(INSTANCE)
+        .max_results(2)
+        .next_token(page1.next_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<_> = page2
+        .quick_connects()
+        .iter()
+        .filter_map(|q| q.quick_connect_id())
+        .collect();
+    assert_eq!(ids, [qcs[2].as_str(), qcs[3].as_str()]);
+
+    let bad = client
+        .list_users()
+        .instance_id(INSTANCE)
+        .next_token("garbage")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        bad.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+    );
+}
+
+fn username_is(comparison: StringComparisonType, value: &str) -> UserSearchCriteria {
+    field_is("Username", comparison, value)
+}
+
+fn field_is(field: &str, comparison: StringComparisonType, value: &str) -> UserSearchCriteria {
+    UserSearchCriteria::builder()
+        .string_condition(
+            StringCondition::builder()
+                .field_name(field)
+                .value(value)
+                .comparison_type(comparison)
+                .build(),
+        )
+        .build()
+}
+
+fn tag(key: &str, value: &str) -> TagCondition {
+    TagCondition::builder()
+        .tag_key(key)
+        .tag_value(value)
+        .build()
+}
+
+async fn search(
+    client: &Client,
+    criteria: Option<UserSearchCriteria>,
+    filter: Option<UserSearchFilter>,
+) -> Vec<String> {
+    let out = client
+        .search_users()
+        .instance_id(INSTANCE)
+        .set_search_criteria(criteria)
+        .set_search_filter(filter)
+        .send()
+        .await
+        .unwrap();
+    out.users()
+        .iter()
+        .filter_map(|u| u.username().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn search_users_by_criteria_and_tag_filter() {
+    let (sim, client) = start().await;
+    for (name, owner, team) in [
+        ("alice", "A", "red"),
+        ("alfred", "A", "blue"),
+        ("bob", "B", "red"),
+        ("carol", "", "red"),
+    ] {
+        let mut u = sim_user(name);
+        if !owner.is_empty() {
+            u.tags.insert(OWNER_TAG.into(), owner.into());
+        }
+        u.tags.insert("team".into(), team.into());
+        u.identity_info = Some(sim::connect::IdentityInfo {
+            first_name: Some(name.to_uppercase()),
+            ..Default::default()
+        });
+        if name == "bob" {
+            u.hierarchy_group_id = Some(hierarchy("Tier2"));
+            u.routing_profile_id = routing("Sales");
+        }
+        sim.insert_user(INSTANCE, u);
+    }
+    use StringComparisonType::*;
+    assert_eq!(
+        search(&client, Some(username_is(Exact, "alice")), None).await,
+        ["alice"]
+    );
+    assert_eq!(
+        search(&client, Some(username_is(StartsWith, "al")), None).await,
+        ["alice", "alfred"]
+    );
+    assert_eq!(
+        search(&client, Some(username_is(Contains, "ro")), None).await,
+        ["carol"]
+    );
+    assert!(
+        search(&client, Some(username_is(Contains, "o")), None)
+            .await
+            .is_empty(),
+        "CONTAINS needs 2+ characters"
+    );
+    assert_eq!(
+        search(&client, Some(field_is("FirstName", Exact, "BOB")), None).await,
+        ["bob"]
+    );
+    assert_eq!(
+        search(
+            &client,
+            Some(field_is("RoutingProfileId", Exact, &routing("Sales"))),
+            None
+        )
+        .await,
+        ["bob"]
+    );
+    let alice_id = sim.user_by_name(INSTANCE, "alice").unwrap().id;
+    assert_eq!(
+        search(
+            &client,
+            Some(field_is("resourceId", Exact, &alice_id)),
+            None
+        )
+        .await,
+        ["alice"]
+    );
+    let either = UserSearchCriteria::builder()
+        .or_conditions(username_is(Exact, "bob"))
+        .or_conditions(username_is(Exact, "carol"))
+        .build();
+    assert_eq!(search(&client, Some(either), None).await, ["bob", "carol"]);
+    let both = UserSearchCriteria::builder()
+        .and_conditions(username_is(StartsWith, "al"))
+        .and_conditions(field_is("FirstName", Exact, "ALFRED"))
+        .build();
+    assert_eq!(search(&client, Some(both), None).await, ["alfred"]);
+    let in_group = UserSearchCriteria::builder()
+        .hierarchy_group_condition(
+            HierarchyGroupCondition::builder()
+                .value(hierarchy("Tier2"))
+                .build(),
+        )
+        .build();
+    assert_eq!(search(&client, Some(in_group), None).await, ["bob"]);
+
+    // The operator finds the users it owns by its ownership tag.
+    let owned_by = |owner: &str| {
+        UserSearchFilter::builder()
+            .tag_filter(
+                ControlPlaneTagFilter::builder()
+                    .tag_condition(tag(OWNER_TAG, owner))
+                    .build(),
+            )
+            .build()
+    };
+    assert_eq!(
+        search(&client, None, Some(owned_by("A"))).await,
+        ["alice", "alfred"]
+    );
+    let and = UserSearchFilter::builder()
+        .tag_filter(
+            ControlPlaneTagFilter::builder()
+                .and_conditions(tag(OWNER_TAG, "A"))
+                .and_conditions(tag("team", "red"))
+                .build(),
+        )
+        .build();
+    assert_eq!(search(&client, None, Some(and)).await, ["alice"]);
+    let or = UserSearchFilter::builder()
+        .tag_filter(
+            ControlPlaneTagFilter::builder()
+                .or_conditions(vec![tag(OWNER_TAG, "B")])
+                .or_conditions(vec![tag(OWNER_TAG, "A"), tag("team", "blue")])
+                .build(),
+        )
+        .build();
+    assert_eq!(search(&client, None, Some(or)).await, ["alfred", "bob"]);
+    let attribute = UserSearchFilter::builder()
+        .user_attribute_filter(
+            ControlPlaneUserAttributeFilter::builder()
+                .tag_condition(tag("team", "blue"))
+                .build(),
+        )
+        .build();
+    assert_eq!(search(&client, None, Some(attribute)).await, ["alfred"]);
+    assert_eq!(
+        search(
+            &client,
+            Some(username_is(StartsWith, "a")),
+            Some(owned_by("A"))
+        )
+        .await,
+        ["alice", "alfred"]
+    );
+
+    let bad_field = client
+        .search_users()
+        .instance_id(INSTANCE)
+        .search_criteria(field_is("Email", Exact, "x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        bad_field
+            .as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+    );
+    assert!(
+        message(&bad_field).contains("FieldName"),
+        "{}",
+        message(&bad_field)
+    );
+    let bad_max = client
+        .search_users()
+        .instance_id(INSTANCE)
+        .max_results(501)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        bad_max
+            .as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+    );
+}
+
+#[tokio::test]
+async fn search_quick_connects_by_name_description_id_and_tags_but_not_by_user() {
+    let (sim, client) = start().await;
+    let user = sim.insert_user(INSTANCE, sim_user("alice"));
+    let mut ids = Vec::new();
+    for (name, description, team) in [
+        ("Alice direct", "escalations", "red"),
+        ("Alice VIP", "vip line", "blue"),
+        ("Bob", "other", "red"),
+    ] {
+        let mut qc = user_qc(name, &user);
+        qc.description = Some(description.into());
+        qc.tags.insert("team".into(), team.into());
+        ids.push(sim.insert_quick_connect(INSTANCE, qc));
+    }
+    let by = |field: &str, comparison: StringComparisonType, value: &str| {
+        QuickConnectSearchCriteria::builder()
+            .string_condition(
+                StringCondition::builder()
+                    .field_name(field)
+                    .value(value)
+                    .comparison_type(comparison)
+                    .build(),
+            )
+            .build()
+    };
+    let names = |out: aws_sdk_connect::operation::search_quick_connects::SearchQuickConnectsOutput| -> Vec<String> {
+        out.quick_connects().iter().filter_map(|q| q.name().map(str::to_string)).collect()
+    };
+    let run = |criteria: Option<QuickConnectSearchCriteria>,
+               filter: Option<QuickConnectSearchFilter>| {
+        client
+            .search_quick_connects()
+            .instance_id(INSTANCE)
+            .set_search_criteria(criteria)
+            .set_search_filter(filter)
+            .send()
+    };
+    use StringComparisonType::*;
+    assert_eq!(
+        names(
+            run(Some(by("name", StartsWith, "alice")), None)
+                .await
+                .unwrap()
+        ),
+        ["Alice direct", "Alice VIP"]
+    );
+    assert_eq!(
+        names(
+            run(Some(by("description", Contains, "line")), None)
+                .await
+                .unwrap()
+        ),
+        ["Alice VIP"]
+    );
+    assert_eq!(
+        names(
+            run(Some(by("resourceID", Exact, &ids[2])), None)
+                .await
+                .unwrap()
+        ),
+        ["Bob"]
+    );
+    let red = QuickConnectSearchFilter::builder()
+        .tag_filter(
+            ControlPlaneTagFilter::builder()
+                .tag_condition(tag("team", "red"))
+                .build(),
+        )
+        .build();
+    let out = run(None, Some(red)).await.unwrap();
+    assert_eq!(out.approximate_total_count(), Some(2));
+    let full = &out.quick_connects()[0];
+    assert_eq!(
+        full.quick_connect_config()
+            .unwrap()
+            .user_config()
+            .unwrap()
+            .user_id(),
+        user,
+        "full quick connects"
+    );
+    // Connect cannot search on the target user: the caller must filter.
+    let e = run(Some(by("UserId", Exact, &user)), None)
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+    );
+    let e = client
+        .search_quick_connects()
+        .instance_id(INSTANCE)
+        .max_results(101)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+    );
+}
+
+#[tokio::test]
+async fn unknown_instances_users_and_quick_connects_are_not_found() {
+    let (_sim, client) = start().await;
+    let nowhere = "99999999-0000-0000-0000-000000000000";
+    let e = client
+        .describe_instance()
+        .instance_id(nowhere)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
+    let e = client
+        .list_users()
+        .instance_id(nowhere)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
+    let e = client
+        .search_users()
+        .instance_id(nowhere)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
+    let e = client
+        .search_quick_connects()
+        .instance_id(nowhere)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
+    let e = client
+        .list_routing_profiles()
+        .instance_id(nowhere)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
+    let e = client
+        .create_user()
+        .instance_id(nowhere)
+        .username("x")
+        .password(PASSWORD)
+        .security_profile_ids(security("Agent"))
+        .routing_profile_id(routing("Sales"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
+    let e = client
+        .describe_user()
+        .instance_id(INSTANCE)
+        .user_id("no-such-user")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
+    assert_eq!(e.raw_response().unwrap().status().as_u16(), 404);
+    let e = client
+        .update_user_routing_profile()
+        .instance_id(INSTANCE)
+        .user_id("no-such-user")
+        .routing_profile_id(routing("Sales"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
+    let e = client
+        .delete_quick_connect()
+        .instance_id(INSTANCE)
+        .quick_connect_id("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
+}
+
+#[tokio::test]
+async fn an_instance_answers_only_in_its_own_region() {
+    let (sim, _) = start().await;
+    let elsewhere = client_with(&sim, "eu-west-2", "AKIDOTHER", RetryConfig::disabled());
+    let e = elsewhere
+        .describe_instance()
+        .instance_id(INSTANCE)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+    );
+    let call = sim.calls().pop().unwrap();
+    assert_eq!(
+        (call.region.as_str(), call.access_key_id.as_str()),
+        ("eu-west-2", "AKIDOTHER")
+    );
+}
+
+#[tokio::test]
+async fn duplicates_are_refused() {
+    let (sim, client) = start().await;
+    let (alice, _) = create_user(&client, "alice").await;
+    let e = client
+        .create_user()
+        .instance_id(INSTANCE)
+        .username("alice")
+        .password(PASSWORD)
+        .security_profile_ids(security("Agent"))
+        .routing_profile_id(routing("Sales"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_duplicate_resource_exception()
+    );
+    assert_eq!(e.raw_response().unwrap().status().as_u16(), 409);
+    assert_eq!(sim.users(INSTANCE).len(), 1);
+
+    let create = |name: &str| {
+        client
+            .create_quick_connect()
+            .instance_id(INSTANCE)
+            .name(name)
+            .quick_connect_config(
+                QuickConnectConfig::builder()
+                    .quick_connect_type(QuickConnectType::User)
+                    .user_config(
+                        UserQuickConnectConfig::builder()
+                            .user_id(&alice)
+                            .contact_flow_id(flow("Default agent transfer"))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    create("To Alice").await.unwrap();
+    let e = create("To Alice").await.unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_duplicate_resource_exception()
+    );
+}
+
+#[tokio::test]
+async fn per_instance_limits_answer_limit_exceeded() {
+    let config = ConnectConfig {
+        max_users_per_instance: Some(1),
+        max_quick_connects_per_instance: Some(0),
+        ..Default::default()
+    };
+    let (sim, client) = start_with(config).await;
+    let (alice, _) = create_user(&client, "alice").await;
+    let e = valid_create(&client).send().await.unwrap_err();
+    assert!(e.as_service_error().unwrap().is_limit_exceeded_exception());
+    assert_eq!(e.raw_response().unwrap().status().as_u16(), 429);
+    let e = client
+        .create_quick_connect()
+        .instance_id(INSTANCE)
+        .name("qc")
+        .quick_connect_config(
+            QuickConnectConfig::builder()
+                .quick_connect_type(QuickConnectType::User)
+                .user_config(
+                    UserQuickConnectConfig::builder()
+                        .user_id(&alice)
+                        .contact_flow_id(flow("Default agent transfer"))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.as_service_error().unwrap().is_limit_exceeded_exception());
+    assert_eq!(sim.users(INSTANCE).len(), 1);
+}
+
+/// A CreateUser call with every required member, to break one member at a time.
+fn valid_create(
+    client: &Client,
+) -> aws_sdk_connect::operation::create_user::builders::CreateUserFluentBuilder {
+    client
+        .create_user()
+        .instance_id(INSTANCE)
+        .username("valid")
+        .password(PASSWORD)
+        .security_profile_ids(security("Agent"))
+        .routing_profile_id(routing("Basic Routing Profile"))
+}
+
+#[tokio::test]
+async fn create_user_validation_names_the_member() {
+    let (sim, client) = start().await;
+    let unknown_uuid = "00000000-0000-0000-0000-000000000000";
+    let bad_channel = AutoAcceptConfig::builder()
+        .channel(Channel::from("PIGEON"))
+        .auto_accept(true)
+        .build()
+        .unwrap();
+    let desk_without_number = UserPhoneConfig::builder()
+        .phone_type(PhoneType::DeskPhone)
+        .build();
+    let cases: Vec<(
+        &str,
+        aws_sdk_connect::operation::create_user::builders::CreateUserFluentBuilder,
+        &str,
+        &str,
+    )> = vec![
+        (
+            "missing username",
+            valid_create(&client).set_username(None),
+            "InvalidRequestException",
+            "Username",
+        ),
+        (
+            "long username",
+            valid_create(&client).username("u".repeat(101)),
+            "InvalidParameterException",
+            "Username",
+        ),
+        (
+            "weak password",
+            valid_create(&client).password("password"),
+            "InvalidParameterException",
+            "Password",
+        ),
+        (
+            "no password",
+            valid_create(&client).set_password(None),
+            "InvalidParameterException",
+            "Password",
+        ),
+        (
+            "directory id",
+            valid_create(&client).directory_user_id("d-1"),
+            "InvalidParameterException",
+            "DirectoryUserId",
+        ),
+        (
+            "no security profile",
+            valid_create(&client).set_security_profile_ids(Some(vec![])),
+            "InvalidParameterException",
+            "SecurityProfileIds",
+        ),
+        (
+            "eleven security profiles",
+            valid_create(&client).set_security_profile_ids(Some(vec![security("Agent"); 11])),
+            "InvalidParameterException",
+            "SecurityProfileIds",
+        ),
+        (
+            "missing routing profile",
+            valid_create(&client).set_routing_profile_id(None),
+            "InvalidRequestException",
+            "RoutingProfileId",
+        ),
+        (
+            "unknown routing profile",
+            valid_create(&client).routing_profile_id(unknown_uuid),
+            "ResourceNotFoundException",
+            "RoutingProfileId",
+        ),
+        (
+            "malformed routing profile",
+            valid_create(&client).routing_profile_id("Sales"),
+            "InvalidParameterException",
+            "RoutingProfileId",
+        ),
+        (
+            "unknown security profile",
+            valid_create(&client).security_profile_ids(unknown_uuid),
+            "ResourceNotFoundException",
+            "SecurityProfileIds[1]",
+        ),
+        (
+            "unknown hierarchy group",
+            valid_create(&client).hierarchy_group_id(unknown_uuid),
+            "ResourceNotFoundException",
+            "HierarchyGroupId",
+        ),
+        (
+            "desk phone without number",
+            valid_create(&client).phone_config(desk_without_number),
+            "InvalidParameterException",
+            "DeskPhoneNumber",
+        ),
+        (
+            "desk phone not E.164",
+            valid_create(&client).phone_config(
+                UserPhoneConfig::builder()
+                    .phone_type(PhoneType::DeskPhone)
+                    .desk_phone_number("555-0100")
+                    .build(),
+            ),
+            "InvalidParameterException",
+            "PhoneConfig.DeskPhoneNumber",
+        ),
+        (
+            "mobile not E.164",
+            valid_create(&client)
+                .identity_info(UserIdentityInfo::builder().mobile("0415555").build()),
+            "InvalidParameterException",
+            "IdentityInfo.Mobile",
+        ),
+        (
+            "bad email",
+            valid_create(&client).identity_info(UserIdentityInfo::builder().email("alice").build()),
+            "InvalidParameterException",
+            "IdentityInfo.Email",
+        ),
+        (
+            "empty first name",
+            valid_create(&client).identity_info(UserIdentityInfo::builder().first_name("").build()),
+            "InvalidParameterException",
+            "IdentityInfo.FirstName",
+        ),
+        (
+            "unknown phone type",
+            valid_create(&client).phone_config(
+                UserPhoneConfig::builder()
+                    .phone_type(PhoneType::from("FAX"))
+                    .build(),
+            ),
+            "InvalidParameterException",
+            "PhoneType",
+        ),
+        (
+            "aws: tag",
+            valid_create(&client).tags("aws:x", "v"),
+            "InvalidParameterException",
+            "Tags",
+        ),
+        (
+            "empty tag key",
+            valid_create(&client).tags("", "v"),
+            "InvalidParameterException",
+            "Tags",
+        ),
+        (
+            "bad channel",
+            valid_create(&client).auto_accept_configs(bad_channel),
+            "InvalidParameterException",
+            "AutoAcceptConfigs[0].Channel",
+        ),
+    ];
+    for (what, call, want, member) in cases {
+        let e = call.send().await.expect_err(what);
+        assert_eq!(code(&e), want, "{what}: {}", message(&e));
+        assert!(
+            message(&e).contains(member),
+            "{what}: message {:?} does not name {member}",
+            message(&e)
+        );
+        assert!(
+            !message(&e).contains("password\""),
+            "{what}: a password is never echoed"
+        );
+        match want {
+            "InvalidParameterException" => assert!(
+                e.as_service_error()
+                    .unwrap()
+                    .is_invalid_parameter_exception()
+            ),
+            "InvalidRequestException" => {
+                assert!(e.as_service_error().unwrap().is_invalid_request_exception())
+            }
+            _ => assert!(
+                e.as_service_error()
+                    .unwrap()
+                    .is_resource_not_found_exception()
+            ),
+        }
+    }
+    assert!(sim.users(INSTANCE).is_empty(), "nothing invalid was stored");
+    valid_create(&client)
+        .send()
+        .await
+        .expect("the unbroken request is valid");
+}
+
+#[tokio::test]
+async fn identity_management_type_decides_password_directory_id_and_email() {
+    let (sim, client) = start().await;
+    let saml = "22222222-2222-3333-4444-555555555555";
+    let directory = "33333333-2222-3333-4444-555555555555";
+    for (id, kind) in [(saml, "SAML"), (directory, "EXISTING_DIRECTORY")] {
+        sim.seed_instance(InstanceSeed {
+            identity_management_type: kind.into(),
+            ..InstanceSeed::standard(id)
+        });
+    }
+    let create = |instance: &str| {
+        let s = InstanceSeed::standard(instance);
+        client
+            .create_user()
+            .instance_id(instance)
+            .username("u")
+            .security_profile_ids(s.security_profiles[0].0.clone())
+            .routing_profile_id(s.routing_profiles[0].0.clone())
+    };
+    let e = create(saml).password(PASSWORD).send().await.unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+            && message(&e).contains("Password")
+    );
+    let e = create(saml)
+        .identity_info(UserIdentityInfo::builder().email("u@example.com").build())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+            && message(&e).contains("Email")
+    );
+    let e = create(saml)
+        .directory_user_id("d-1")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(message(&e).contains("DirectoryUserId"));
+    create(saml)
+        .send()
+        .await
+        .expect("SAML users need no password");
+    let u = create(directory)
+        .directory_user_id("d-1")
+        .send()
+        .await
+        .expect("directory user id is allowed");
+    // The directory owns the names: they cannot change through Connect.
+    let e = client
+        .update_user_identity_info()
+        .instance_id(directory)
+        .user_id(u.user_id().unwrap())
+        .identity_info(UserIdentityInfo::builder().first_name("New").build())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error().unwrap().is_invalid_request_exception(),
+        "{}",
+        code(&e)
+    );
+}
+
+#[tokio::test]
+async fn update_and_quick_connect_validation() {
+    let (_sim, client) = start().await;
+    let (alice, _) = create_user(&client, "alice").await;
+    let e = client
+        .update_user_security_profiles()
+        .instance_id(INSTANCE)
+        .user_id(&alice)
+        .set_security_profile_ids(Some(vec![]))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+            && message(&e).contains("SecurityProfileIds")
+    );
+    let e = client
+        .update_user_hierarchy()
+        .instance_id(INSTANCE)
+        .user_id(&alice)
+        .hierarchy_group_id("00000000-0000-0000-0000-000000000001")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+            && message(&e).contains("HierarchyGroupId")
+    );
+    let e = client
+        .update_user_phone_config()
+        .instance_id(INSTANCE)
+        .user_id(&alice)
+        .phone_config(
+            UserPhoneConfig::builder()
+                .phone_type(PhoneType::DeskPhone)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+            && message(&e).contains("DeskPhoneNumber")
+    );
+    let e = client
+        .update_user_identity_info()
+        .instance_id(INSTANCE)
+        .user_id(&alice)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error().unwrap().is_invalid_request_exception()
+            && message(&e).contains("IdentityInfo")
+    );
+
+    let user_qc = |user: &str, flow_id: String| {
+        client
+            .create_quick_connect()
+            .instance_id(INSTANCE)
+            .name("qc")
+            .quick_connect_config(
+                QuickConnectConfig::builder()
+                    .quick_connect_type(QuickConnectType::User)
+                    .user_config(
+                        UserQuickConnectConfig::builder()
+                            .user_id(user)
+                            .contact_flow_id(flow_id)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+    };
+    let e = user_qc(
+        "44444444-0000-0000-0000-000000000000",
+        flow("Default agent transfer"),
+    )
+    .send()
+    .await
+    .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception()
+            && message(&e).contains("UserId")
+    );
+    let e = user_qc(&alice, flow("Sales transfer"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception(),
+        "a USER quick connect needs an agent transfer flow"
+    );
+    let e = user_qc(&alice, flow("Default agent transfer"))
+        .name("")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+            && message(&e).contains("Name")
+    );
+    let e = user_qc(&alice, flow("Default agent transfer"))
+        .description("d".repeat(251))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+            && message(&e).contains("Description")
+    );
+    let no_user_config = QuickConnectConfig::builder()
+        .quick_connect_type(QuickConnectType::User)
+        .build()
+        .unwrap();
+    let e = client
+        .create_quick_connect()
+        .instance_id(INSTANCE)
+        .name("qc")
+        .quick_connect_config(no_user_config)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+            && message(&e).contains("UserConfig")
+    );
+    let e = client
+        .create_quick_connect()
+        .instance_id(INSTANCE)
+        .name("qc")
+        .quick_connect_config(
+            QuickConnectConfig::builder()
+                .quick_connect_type(QuickConnectType::PhoneNumber)
+                .phone_config(
+                    PhoneNumberQuickConnectConfig::builder()
+                        .phone_number("020 7123 4567")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+            && message(&e).contains("PhoneNumber")
+    );
+}
+
+#[tokio::test]
+async fn quotas_burst_then_throttle_then_refill_per_key_and_operation() {
+    let (sim, client) = start().await;
+    sim.set_operation_quota(
+        "ListSecurityProfiles",
+        Some(Quota {
+            rate_per_sec: 4.0,
+            burst: 3,
+        }),
+    );
+    let call = |c: &Client| c.list_security_profiles().instance_id(INSTANCE).send();
+    for _ in 0..3 {
+        call(&client).await.expect("within the burst");
+    }
+    let e = call(&client).await.unwrap_err();
+    assert!(e.as_service_error().unwrap().is_throttling_exception());
+    assert_eq!(e.raw_response().unwrap().status().as_u16(), 429);
+    assert_eq!(message(&e), "Rate exceeded");
+    // Other operations and other access keys have their own buckets.
+    client
+        .list_routing_profiles()
+        .instance_id(INSTANCE)
+        .send()
+        .await
+        .expect("another operation");
+    let other_key = client_with(&sim, "us-east-1", "AKIDOTHER", RetryConfig::disabled());
+    call(&other_key).await.expect("another access key");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    call(&client).await.expect("refilled at 4/s");
+    assert!(call(&client).await.is_err(), "and only by one token");
+
+    sim.set_operation_quota("ListSecurityProfiles", None);
+    call(&client).await.expect("no quota any more");
+    sim.set_quota(Some(Quota {
+        rate_per_sec: 0.01,
+        burst: 1,
+    }));
+    client
+        .list_routing_profiles()
+        .instance_id(INSTANCE)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        client
+            .list_routing_profiles()
+            .instance_id(INSTANCE)
+            .send()
+            .await
+            .is_err(),
+        "the general quota applies"
+    );
+    assert_eq!(
+        Quota::default(),
+        Quota {
+            rate_per_sec: 2.0,
+            burst: 5
+        }
+    );
+}
+
+#[tokio::test]
+async fn the_sdk_retries_throttles_and_server_errors() {
+    let config = ConnectConfig {
+        quota: Some(Quota {
+            rate_per_sec: 20.0,
+            burst: 1,
+        }),
+        ..Default::default()
+    };
+    let (sim, _) = start_with(config).await;
+    let retrying = client_with(
+        &sim,
+        "us-east-1",
+        "AKIDTEST",
+        RetryConfig::standard()
+            .with_max_attempts(10)
+            .with_initial_backoff(Duration::from_millis(100)),
+    );
+    // The first call empties the bucket: the second is throttled at first, a retry succeeds.
+    retrying
+        .list_routing_profiles()
+        .instance_id(INSTANCE)
+        .send()
+        .await
+        .unwrap();
+    retrying
+        .list_routing_profiles()
+        .instance_id(INSTANCE)
+        .send()
+        .await
+        .expect("throttled, then retried");
+    let statuses: Vec<u16> = sim.calls().iter().map(|c| c.status).collect();
+    assert_eq!(statuses.first(), Some(&200));
+    assert_eq!(statuses.last(), Some(&200));
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(
+        sim.calls()
+            .iter()
+            .all(|c| c.operation == "ListRoutingProfiles")
+    );
+
+    sim.set_quota(None);
+    for status in [500, 503] {
+        sim.clear_faults();
+        sim.add_fault(Fault::on(
+            "DescribeInstance",
+            FaultKind::FailNth { n: 1, status },
+        ));
+        sim.clear_calls();
+        retrying
+            .describe_instance()
+            .instance_id(INSTANCE)
+            .send()
+            .await
+            .expect("transient error retried");
+        let statuses: Vec<u16> = sim.calls().iter().map(|c| c.status).collect();
+        assert_eq!(statuses, [status, 200]);
+    }
+}
+
+#[tokio::test]
+async fn faults_error_rate_fail_nth_and_latency() {
+    let (sim, client) = start().await;
+    let describe = || {
+        client
+            .describe_user()
+            .instance_id(INSTANCE)
+            .user_id("nobody")
+            .send()
+    };
+    let instance = || client.describe_instance().instance_id(INSTANCE).send();
+
+    sim.add_fault(Fault::on(
+        "DescribeInstance",
+        FaultKind::ErrorRate {
+            rate: 1.0,
+            status: 500,
+        },
+    ));
+    let e = instance().await.unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_internal_service_exception()
+    );
+    assert!(
+        describe()
+            .await
+            .unwrap_err()
+            .as_service_error()
+            .unwrap()
+            .is_resource_not_found_exception(),
+        "other operations unaffected"
+    );
+    sim.clear_faults();
+    sim.add_fault(Fault::all(FaultKind::ErrorRate {
+        rate: 1.0,
+        status: 503,
+    }));
+    let e = instance().await.unwrap_err();
+    assert_eq!(
+        (
+            code(&e).as_str(),
+            e.raw_response().unwrap().status().as_u16()
+        ),
+        ("ServiceUnavailableException", 503)
+    );
+    sim.clear_faults();
+    sim.add_fault(Fault::on(
+        "DescribeUser",
+        FaultKind::ErrorRate {
+            rate: 1.0,
+            status: 429,
+        },
+    ));
+    assert!(
+        describe()
+            .await
+            .unwrap_err()
+            .as_service_error()
+            .unwrap()
+            .is_throttling_exception()
+    );
+    sim.clear_faults();
+    sim.add_fault(Fault::all(FaultKind::ErrorRate {
+        rate: 0.0,
+        status: 500,
+    }));
+    for _ in 0..5 {
+        instance().await.expect("rate 0 never fails");
+    }
+
+    sim.clear_faults();
+    sim.add_fault(Fault::on(
+        "DescribeInstance",
+        FaultKind::FailNth { n: 2, status: 500 },
+    ));
+    let outcomes = vec![
+        instance().await.is_ok(),
+        instance().await.is_ok(),
+        instance().await.is_ok(),
+    ];
+    assert_eq!(outcomes, [true, false, true]);
+
+    sim.clear_faults();
+    sim.add_fault(Fault::on(
+        "DescribeInstance",
+        FaultKind::Latency(Duration::from_millis(300)),
+    ));
+    let t = Instant::now();
+    instance().await.unwrap();
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    let t = Instant::now();
+    describe().await.unwrap_err();
+    assert!(
+        t.elapsed() < Duration::from_millis(300),
+        "latency only where configured"
+    );
+    let injected = sim.calls().into_iter().filter(|c| c.status >= 500).count();
+    assert_eq!(injected, 3, "injected failures are in the call log");
+}
+
+#[tokio::test]
+async fn on_success_hook_runs_after_the_change_and_before_the_response() {
+    let (sim, client) = start().await;
+    let responded = Arc::new(AtomicBool::new(false));
+    let responded_before_hook = Arc::new(AtomicBool::new(true));
+    let seen = Arc::new(AtomicUsize::new(usize::MAX));
+    let (r, before, s, view) = (
+        responded.clone(),
+        responded_before_hook.clone(),
+        seen.clone(),
+        sim.clone(),
+    );
+    sim.on_success("CreateUser", 2, move || {
+        before.store(r.load(Ordering::SeqCst), Ordering::SeqCst);
+        s.store(view.users(INSTANCE).len(), Ordering::SeqCst);
+    });
+    create_user(&client, "first").await;
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        usize::MAX,
+        "not on the first success"
+    );
+    // A failed call does not count.
+    valid_create(&client)
+        .username("first")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(seen.load(Ordering::SeqCst), usize::MAX);
+    create_user(&client, "second").await;
+    responded.store(true, Ordering::SeqCst);
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        2,
+        "the hook saw the second user already stored"
+    );
+    assert!(
+        !responded_before_hook.load(Ordering::SeqCst),
+        "the hook ran before the client had its answer"
+    );
+    create_user(&client, "third").await;
+    assert_eq!(seen.load(Ordering::SeqCst), 2, "fires once");
+}
+
+/// Sends one raw HTTP/1.1 request; returns status, headers (lower-case names) and body.
+async fn raw(sim: &ConnectSim, request: &str) -> (u16, Vec<(String, String)>, String) {
+    let mut stream = tokio::net::TcpStream::connect(sim.addr()).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers, body.to_string())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+const AUTH: &str = "Authorization: AWS4-HMAC-SHA256 Credential=AKIDRAW/20260101/us-east-1/connect/aws4_request, SignedHeaders=host, Signature=00\r\n";
+
+fn request(method: &str, path: &str, auth: &str, body: &str) -> String {
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[tokio::test]
+async fn raw_requests_unsigned_malformed_unknown_never_panic() {
+    let (sim, client) = start().await;
+    let (status, headers, body) = raw(
+        &sim,
+        &request("GET", &format!("/instance/{INSTANCE}"), "", ""),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        header(&headers, "x-amzn-errortype"),
+        Some("MissingAuthenticationTokenException")
+    );
+    assert!(body.contains("Missing Authentication Token"));
+    let wrong_service = AUTH.replace("/connect/", "/s3/");
+    let (status, headers, _) = raw(
+        &sim,
+        &request("GET", &format!("/instance/{INSTANCE}"), &wrong_service, ""),
+    )
+    .await;
+    assert_eq!(
+        (status, header(&headers, "x-amzn-errortype")),
+        (403, Some("InvalidSignatureException"))
+    );
+
+    let (status, headers, body) = raw(
+        &sim,
+        &request("PUT", &format!("/users/{INSTANCE}"), AUTH, "{not json"),
+    )
+    .await;
+    assert_eq!(
+        (status, header(&headers, "x-amzn-errortype")),
+        (400, Some("SerializationException"))
+    );
+    let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(parsed["__type"], "SerializationException");
+    assert!(header(&headers, "x-amzn-requestid").is_some());
+    let (status, _, body) = raw(
+        &sim,
+        &request(
+            "PUT",
+            &format!("/users/{INSTANCE}"),
+            AUTH,
+            r#"{"Username": 5}"#,
+        ),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("Username"), "{body}");
+    let (status, _, _) = raw(
+        &sim,
+        &request("PUT", &format!("/users/{INSTANCE}"), AUTH, "[1,2]"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, headers, _) = raw(&sim, &request("GET", "/no/such/route", AUTH, "")).await;
+    assert_eq!(
+        (status, header(&headers, "x-amzn-errortype")),
+        (404, Some("UnknownOperationException"))
+    );
+    let deep = format!(
+        r#"{{"InstanceId":"{INSTANCE}","SearchCriteria":{}}}"#,
+        "{\"OrConditions\":[".repeat(200) + &"]}".repeat(200)
+    );
+    let (status, _, _) = raw(&sim, &request("POST", "/search-users", AUTH, &deep)).await;
+    assert_eq!(status, 400, "too deep to parse, refused without a crash");
+
+    // The emulator still serves, and logged what it refused.
+    client
+        .describe_instance()
+        .instance_id(INSTANCE)
+        .send()
+        .await
+        .unwrap();
+    let calls = sim.calls();
+    assert_eq!(calls[0].status, 403);
+    assert_eq!(calls[2].operation, "CreateUser");
+    assert_eq!(calls[2].access_key_id, "AKIDRAW");
+}
+
+#[tokio::test]
+async fn inspection_endpoints_show_calls_and_state() {
+    let (sim, client) = start().await;
+    let (id, _) = create_user(&client, "alice").await;
+    sim.insert_quick_connect(INSTANCE, user_qc("To Alice", &id));
+    let (status, _, body) = raw(&sim, &request("GET", "/_sim/calls", "", "")).await;
+    assert_eq!(status, 200);
+    let calls: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(calls[0]["operation"], "CreateUser");
+    assert_eq!(calls[0]["target"], id.as_str());
+    let (_, _, body) = raw(&sim, &request("GET", "/_sim/state", "", "")).await;
+    let state: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let instance = &state["Instances"][0];
+    assert_eq!(instance["Users"][0]["Username"], "alice");
+    assert_eq!(instance["Users"][0]["HasPassword"], true);
+    assert!(!body.contains(PASSWORD), "the state never shows passwords");
+    assert_eq!(
+        instance["QuickConnects"][0]["QuickConnectConfig"]["UserConfig"]["UserId"],
+        id.as_str()
+    );
+    assert_eq!(sim.state_json(), state);
+    let (status, _, _) = raw(&sim, &request("POST", "/_sim/reset-calls", "", "")).await;
+    assert_eq!(status, 200);
+    assert!(sim.calls().is_empty(), "inspection itself is not logged");
+}
+
+#[tokio::test]
+async fn direct_state_access_is_unlogged_and_stamps_changes() {
+    let (sim, _) = start().await;
+    let id = sim.insert_user(INSTANCE, sim_user("console"));
+    let user = sim.user(INSTANCE, &id).unwrap();
+    assert_eq!(
+        user.arn,
+        format!("arn:aws:connect:us-east-1:123456789012:instance/{INSTANCE}/agent/{id}")
+    );
+    let before = user.last_modified;
+    assert!(before.timestamp() > 0);
+    std::thread::sleep(Duration::from_millis(5));
+    assert!(sim.modify_user(INSTANCE, &id, |u| u.routing_profile_id = routing("Sales")));
+    let after = sim.user(INSTANCE, &id).unwrap();
+    assert!(after.last_modified > before);
+    assert_eq!(
+        sim.user_by_name(INSTANCE, "console")
+            .unwrap()
+            .routing_profile_id,
+        routing("Sales")
+    );
+    assert!(!sim.modify_user(INSTANCE, "nobody", |_| {}));
+    assert!(sim.remove_user(INSTANCE, &id));
+    assert!(sim.users(INSTANCE).is_empty());
+    assert!(sim.users("unknown-instance").is_empty());
+    assert!(sim.calls().is_empty());
+}
