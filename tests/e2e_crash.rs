@@ -20,7 +20,8 @@ use sim::connect::{ConnectConfig, ConnectSim, InstanceSeed, SimQuickConnect, Sim
 use sim::kube::KubeSim;
 
 struct Bed {
-    kube: KubeSim,
+    // Held so the emulator keeps serving: dropping the last handle stops it.
+    _kube: KubeSim,
     connect: ConnectSim,
     client: kube::Client,
     dir: tempfile::TempDir,
@@ -46,7 +47,7 @@ impl Bed {
         kube.write_kubeconfig(&dir.path().join("kubeconfig"))
             .unwrap();
         Bed {
-            kube,
+            _kube: kube,
             connect,
             client,
             dir,

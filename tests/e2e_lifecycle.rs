@@ -149,7 +149,7 @@ async fn each_spec_change_sends_exactly_the_matching_update_call() {
         ),
         (
             "UntagResource",
-            serde_json::json!({"tags": {"team": "sales"}}),
+            serde_json::json!({"tags": {"cost-center": null}}),
         ),
     ];
     for (op, spec) in changes {
@@ -193,7 +193,8 @@ async fn drift_in_every_field_group_is_corrected_within_one_resync() {
     let cu = env.wait_ready("alice").await;
     let id = Env::user_id(&cu);
     let original = env.connect.user(INSTANCE, &id).unwrap();
-    let drifts: Vec<(&str, Box<dyn Fn(&mut SimUser)>)> = vec![
+    type Drift = Box<dyn Fn(&mut SimUser)>;
+    let drifts: Vec<(&str, Drift)> = vec![
         (
             "UpdateUserIdentityInfo",
             Box::new(|u| u.identity_info.as_mut().unwrap().last_name = Some("Changed".into())),

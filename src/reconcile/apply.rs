@@ -125,10 +125,12 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
         .as_ref()
         .and_then(|s| s.condition(status::READY))
         .is_some_and(|c| c.status == "True");
-    if reason == "InSync" && !spec_changed && was_ready {
-        if let Some(synced) = in_sync_by_summary(cu, ctx, &at, &uid, &user_id, &desired).await? {
-            return Ok(synced);
-        }
+    if reason == "InSync"
+        && !spec_changed
+        && was_ready
+        && let Some(synced) = in_sync_by_summary(cu, ctx, &at, &uid, &user_id, &desired).await?
+    {
+        return Ok(synced);
     }
 
     let observed = match ctx.connect.describe_user(&at, &user_id).await {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::registry::{Column, CustomInfo, Flavor, ResourceType};
-use super::schema_api::VersionSchema;
+use super::schema::VersionSchema;
 use super::status::Cause;
 
 fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {

@@ -22,16 +22,12 @@ mod ops;
 mod patch;
 mod registry;
 mod reqinfo;
-mod schema_stub;
 mod selectors;
 mod server;
 mod status;
 mod store;
 mod table;
 mod watch;
-
-// Switch to `schema` once it provides VersionSchema/FieldCause.
-use schema_stub as schema_api;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};

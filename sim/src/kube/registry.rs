@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::schema_api::VersionSchema;
+use super::schema::VersionSchema;
 
 /// Kinds with behaviour beyond the generic object rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
