@@ -1,0 +1,147 @@
+//! The `sim` binary: starts both emulators, seeds the instance, applies files, and prints what a
+//! shell needs to point kubectl / the operator / the SDK at them.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(args: &[&str]) -> (Running, BTreeMap<String, String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn sim");
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+    let mut vars = BTreeMap::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("read sim output");
+        if line == "ready" {
+            return (running, vars);
+        }
+        if let Some((k, v)) = line.split_once('=')
+            && !line.starts_with('#')
+        {
+            vars.insert(k.to_string(), v.to_string());
+        }
+    }
+    panic!("sim exited before printing ready: {vars:?}");
+}
+
+const CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.sim.dev}
+spec:
+  group: example.sim.dev
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: contact-center}
+"#;
+
+#[tokio::test]
+async fn the_binary_serves_seeds_and_applies_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let crd = dir.path().join("crd.yaml");
+    std::fs::write(&crd, CRD).unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let (_sim, vars) = start(&[
+        "--users",
+        "3",
+        "--quick-connects-per-user",
+        "2",
+        "--quota",
+        "off",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--apply",
+        crd.to_str().unwrap(),
+    ]);
+    assert_eq!(vars["KUBECONFIG"], kubeconfig.to_str().unwrap());
+
+    // The real kubectl sees what --apply created.
+    let out = Command::new("kubectl")
+        .args(["--kubeconfig", &vars["KUBECONFIG"], "get", "widgets", "-A"])
+        .output()
+        .expect("kubectl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new("kubectl")
+        .args([
+            "--kubeconfig",
+            &vars["KUBECONFIG"],
+            "get",
+            "namespaces",
+            "-o",
+            "name",
+        ])
+        .output()
+        .expect("kubectl");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("namespace/contact-center"));
+
+    // The SDK sees the seeded users and quick connects.
+    let conf = aws_sdk_connect::Config::builder()
+        .behavior_version(aws_sdk_connect::config::BehaviorVersion::latest())
+        .region(aws_sdk_connect::config::Region::new("us-east-1"))
+        .endpoint_url(&vars["AWS_ENDPOINT_URL_CONNECT"])
+        .credentials_provider(aws_sdk_connect::config::Credentials::new(
+            "sim", "sim", None, None, "test",
+        ))
+        .build();
+    let client = aws_sdk_connect::Client::from_conf(conf);
+    let instance = &vars["CONNECT_INSTANCE_ID"];
+    let users = client
+        .search_users()
+        .instance_id(instance)
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<_> = users
+        .users()
+        .iter()
+        .filter_map(|u| u.username().map(str::to_string))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["agent00000", "agent00001", "agent00002"]);
+    let qcs = client
+        .list_quick_connects()
+        .instance_id(instance)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(qcs.quick_connect_summary_list().len(), 6);
+}
+
+#[test]
+fn a_bad_quota_is_refused_naming_the_flag() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(["--quota", "fast"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--quota"), "{err}");
+}
