@@ -45,6 +45,15 @@ struct Args {
     /// shared, naive, or both.
     #[arg(long, default_value = "both")]
     strategy: String,
+    /// The naive deletion costs Q DescribeQuickConnect calls per deleted user (Q/2 s of quota
+    /// each), so deleting all N would take days: it deletes this many resources one by one and
+    /// projects the per-user cost to N, labelled as a projection.
+    #[arg(long, default_value_t = 1)]
+    naive_delete_sample: usize,
+    /// Resources deleted one at a time with quotas and latency off, to measure
+    /// `kubectl delete` -> finalizer released (0 = skip).
+    #[arg(long, default_value_t = 30)]
+    latency_samples: usize,
 }
 
 #[derive(Default, Debug, Clone)]
@@ -61,6 +70,8 @@ struct Report {
     delete_s: f64,
     delete_calls: BTreeMap<String, usize>,
     delete_total: usize,
+    /// Deleted only `naive_delete_sample` resources; the figures are scaled to N.
+    delete_projected_from: Option<usize>,
     peak_rss_mib: f64,
     cpu_s: f64,
 }
@@ -84,6 +95,17 @@ fn main() -> BenchResult<()> {
             reports.push(run(&args, s).await?);
         }
         print_reports(&args, &reports);
+        if args.latency_samples > 0 {
+            let samples = delete_latency(&args).await?;
+            let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize] * 1000.0;
+            println!(
+                "\nkubectl delete -> finalizer released ({} resources with 2 quick connects each, quotas and latency off): median {:.0} ms, p90 {:.0} ms, max {:.0} ms",
+                samples.len(),
+                at(0.5),
+                at(0.9),
+                at(1.0)
+            );
+        }
         Ok(())
     })
 }
@@ -107,41 +129,13 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
         "== {strategy}: {} users, {} quick connects, quota {}/s burst {}",
         args.users, args.quick_connects, args.quota_rate, args.quota_burst
     );
-    let kube = KubeSim::start().await?;
     let quota = Quota {
         rate_per_sec: args.quota_rate,
         burst: args.quota_burst,
     };
-    let connect = ConnectSim::start(ConnectConfig {
-        quota: Some(quota),
-        ..Default::default()
-    })
-    .await?;
-    connect.seed_instance(InstanceSeed::standard(INSTANCE));
-    kube.create_object(serde_json::to_value(ConnectUser::crd())?)
-        .map_err(|s| format!("{s}"))?;
-    let client = kube::Client::try_from(kube::Config::new(kube.url().parse()?))?;
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    namespaces
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": NS}}))?,
-        )
-        .await?;
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
-    secrets
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(
-                json!({"metadata": {"name": "pw"}, "stringData": {"p": "Bench-Passw0rd"}}),
-            )?,
-        )
-        .await?;
-    let dir = tempfile::tempdir()?;
-    let kubeconfig = dir.path().join("kubeconfig");
-    kube.write_kubeconfig(&kubeconfig)?;
-
-    let mut child = spawn_operator(args, strategy, &kubeconfig, &connect.endpoint())?;
+    let bed = Bed::start(Some(quota)).await?;
+    let (connect, client) = (&bed.connect, bed.client.clone());
+    let mut child = spawn_operator(args, strategy, Some(quota), &bed)?;
     let pid = child.id();
     let mut report = Report {
         strategy: strategy.into(),
@@ -155,15 +149,9 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
         .for_each_concurrent(32, |i| {
             let api = api.clone();
             async move {
-                let cu: ConnectUser = serde_json::from_value(json!({
-                    "apiVersion": "connect.userops.dev/v1alpha1", "kind": "ConnectUser",
-                    "metadata": {"name": format!("agent-{i:05}")},
-                    "spec": {"instanceId": INSTANCE, "username": format!("agent{i:05}"),
-                             "passwordSecretRef": {"name": "pw", "key": "p"},
-                             "securityProfiles": [{"name": "Agent"}], "routingProfile": {"name": "Basic Routing Profile"}}
-                }))
-                .expect("manifest");
-                api.create(&PostParams::default(), &cu).await.expect("create ConnectUser");
+                api.create(&PostParams::default(), &manifest(i))
+                    .await
+                    .expect("create ConnectUser");
             }
         })
         .await;
@@ -238,27 +226,48 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
         );
     }
     connect.clear_calls();
-    let t0 = Instant::now();
-    api.delete_collection(&DeleteParams::default(), &ListParams::default())
-        .await?;
-    loop {
-        if api
-            .list(&ListParams::default().limit(1))
-            .await?
-            .items
-            .is_empty()
-        {
-            break;
+    if strategy == "naive" && args.naive_delete_sample < args.users {
+        let sample = args.naive_delete_sample.max(1);
+        let t0 = Instant::now();
+        for i in 0..sample {
+            let name = format!("agent-{i:05}");
+            api.delete(&name, &DeleteParams::default()).await?;
+            while api.get_opt(&name).await?.is_some() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    report.delete_s = t0.elapsed().as_secs_f64();
-    let calls = connect.calls();
-    report.delete_calls = by_operation(&calls);
-    report.delete_total = calls.len();
-    let left = connect.quick_connects(INSTANCE).len();
-    if left != 0 || !connect.users(INSTANCE).is_empty() {
-        return Err(format!("cleanup incomplete: {left} quick connects left").into());
+        let scale = args.users as f64 / sample as f64;
+        report.delete_s = t0.elapsed().as_secs_f64() * scale;
+        let calls = connect.calls();
+        report.delete_calls = by_operation(&calls)
+            .into_iter()
+            .map(|(op, n)| (op, (n as f64 * scale).round() as usize))
+            .collect();
+        report.delete_total = report.delete_calls.values().sum();
+        report.delete_projected_from = Some(sample);
+    } else {
+        let t0 = Instant::now();
+        api.delete_collection(&DeleteParams::default(), &ListParams::default())
+            .await?;
+        loop {
+            if api
+                .list(&ListParams::default().limit(1))
+                .await?
+                .items
+                .is_empty()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        report.delete_s = t0.elapsed().as_secs_f64();
+        let calls = connect.calls();
+        report.delete_calls = by_operation(&calls);
+        report.delete_total = calls.len();
+        let left = connect.quick_connects(INSTANCE).len();
+        if left != 0 || !connect.users(INSTANCE).is_empty() {
+            return Err(format!("cleanup incomplete: {left} quick connects left").into());
+        }
     }
 
     let (rss, cpu) = proc_usage(pid);
@@ -269,12 +278,137 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
     Ok(report)
 }
 
+/// Both emulators, the CRD, the namespace and the password Secret.
+struct Bed {
+    _kube: KubeSim,
+    connect: ConnectSim,
+    client: kube::Client,
+    _dir: tempfile::TempDir,
+    kubeconfig: std::path::PathBuf,
+}
+
+impl Bed {
+    async fn start(quota: Option<Quota>) -> BenchResult<Bed> {
+        let kube = KubeSim::start().await?;
+        let connect = ConnectSim::start(ConnectConfig {
+            quota,
+            ..Default::default()
+        })
+        .await?;
+        connect.seed_instance(InstanceSeed::standard(INSTANCE));
+        kube.create_object(serde_json::to_value(ConnectUser::crd())?)
+            .map_err(|s| format!("{s}"))?;
+        let client = kube::Client::try_from(kube::Config::new(kube.url().parse()?))?;
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        namespaces
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": NS}}))?,
+            )
+            .await?;
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
+        secrets
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(
+                    json!({"metadata": {"name": "pw"}, "stringData": {"p": "Bench-Passw0rd"}}),
+                )?,
+            )
+            .await?;
+        let dir = tempfile::tempdir()?;
+        let kubeconfig = dir.path().join("kubeconfig");
+        kube.write_kubeconfig(&kubeconfig)?;
+        Ok(Bed {
+            _kube: kube,
+            connect,
+            client,
+            _dir: dir,
+            kubeconfig,
+        })
+    }
+}
+
+fn manifest(i: usize) -> ConnectUser {
+    serde_json::from_value(json!({
+        "apiVersion": "connect.userops.dev/v1alpha1", "kind": "ConnectUser",
+        "metadata": {"name": format!("agent-{i:05}")},
+        "spec": {"instanceId": INSTANCE, "username": format!("agent{i:05}"),
+                 "passwordSecretRef": {"name": "pw", "key": "p"},
+                 "securityProfiles": [{"name": "Agent"}], "routingProfile": {"name": "Basic Routing Profile"}}
+    }))
+    .expect("manifest")
+}
+
+/// `kubectl delete` -> resource gone, one resource at a time, each with 2 quick connects, quotas
+/// and latency off: what a person waiting on `kubectl delete` sees.
+async fn delete_latency(args: &Args) -> BenchResult<Vec<f64>> {
+    let bed = Bed::start(None).await?;
+    let mut child = spawn_operator(args, "shared", None, &bed)?;
+    let api: Api<ConnectUser> = Api::namespaced(bed.client.clone(), NS);
+    for i in 0..args.latency_samples {
+        api.create(&PostParams::default(), &manifest(i)).await?;
+    }
+    let t0 = Instant::now();
+    while bed.connect.users(INSTANCE).len() < args.latency_samples
+        || api
+            .list(&ListParams::default())
+            .await?
+            .items
+            .iter()
+            .any(|cu| {
+                cu.status
+                    .as_ref()
+                    .and_then(|s| s.condition("Ready"))
+                    .is_none_or(|c| c.status != "True")
+            })
+    {
+        if t0.elapsed() > Duration::from_secs(120) {
+            return Err("latency probe: users not Ready within 120 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let flow = InstanceSeed::standard(INSTANCE).contact_flows[0].0.clone();
+    for u in bed.connect.users(INSTANCE) {
+        for q in 0..2 {
+            bed.connect.insert_quick_connect(
+                INSTANCE,
+                SimQuickConnect {
+                    name: format!("{} {q}", u.username),
+                    quick_connect_type: "USER".into(),
+                    user_id: Some(u.id.clone()),
+                    contact_flow_id: Some(flow.clone()),
+                    ..Default::default()
+                },
+            );
+        }
+    }
+    let mut samples = Vec::new();
+    for i in 0..args.latency_samples {
+        let name = format!("agent-{i:05}");
+        let t = Instant::now();
+        api.delete(&name, &DeleteParams::default()).await?;
+        while api.get_opt(&name).await?.is_some() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        samples.push(t.elapsed().as_secs_f64());
+    }
+    if !bed.connect.quick_connects(INSTANCE).is_empty() {
+        return Err("latency probe: quick connects left behind".into());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    samples.sort_by(f64::total_cmp);
+    Ok(samples)
+}
+
 fn spawn_operator(
     args: &Args,
     strategy: &str,
-    kubeconfig: &std::path::Path,
-    endpoint: &str,
+    quota: Option<Quota>,
+    bed: &Bed,
 ) -> BenchResult<Child> {
+    // With the emulator's quota off, the operator's limiter is effectively off too.
+    let (rate, burst) = quota.map_or((100_000.0, 100_000), |q| (q.rate_per_sec, q.burst));
     Ok(Command::new(std::env::current_exe()?)
         .args([
             "--as-operator",
@@ -294,12 +428,12 @@ fn spawn_operator(
         ])
         .args([
             "--connect-rate",
-            &args.quota_rate.to_string(),
+            &rate.to_string(),
             "--connect-burst",
-            &args.quota_burst.to_string(),
+            &burst.to_string(),
         ])
-        .env("KUBECONFIG", kubeconfig)
-        .env("AWS_ENDPOINT_URL_CONNECT", endpoint)
+        .env("KUBECONFIG", &bed.kubeconfig)
+        .env("AWS_ENDPOINT_URL_CONNECT", bed.connect.endpoint())
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "AKIDBENCH")
         .env("AWS_SECRET_ACCESS_KEY", "bench-secret")
@@ -380,9 +514,16 @@ fn print_reports(args: &Args, reports: &[Report]) {
             "  steady state per resync       {:>10} reads ({} SearchUsers), {} writes",
             r.steady_reads, r.steady_search_users, r.steady_writes
         );
-        println!("  time to delete all            {:>10.1} s", r.delete_s);
+        let projected = match r.delete_projected_from {
+            Some(k) => format!("  (projected from {k} deletion(s))"),
+            None => String::new(),
+        };
         println!(
-            "  calls to delete all           {:>10} {:?}",
+            "  time to delete all            {:>10.1} s{projected}",
+            r.delete_s
+        );
+        println!(
+            "  calls to delete all           {:>10} {:?}{projected}",
             r.delete_total, r.delete_calls
         );
         println!(
