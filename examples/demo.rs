@@ -74,7 +74,12 @@ async fn main() -> DemoResult {
 
     step("Applying deploy/examples/ (namespace, password Secret, two ConnectUsers)");
     let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples");
-    for file in ["namespace.yaml", "secret.yaml", "alice.yaml", "bob.yaml"] {
+    for file in [
+        "00-namespace.yaml",
+        "01-secret.yaml",
+        "alice.yaml",
+        "bob.yaml",
+    ] {
         let text = std::fs::read_to_string(format!("{examples}/{file}"))?;
         let obj: DynamicObject = serde_yaml::from_str(&text)?;
         apply(&client, &obj).await?;
