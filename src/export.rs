@@ -5,10 +5,10 @@
 //! manifests name profiles and groups by name where the name is unique, carry
 //! `adoptExisting: true`, and no password: an adopted user keeps the one it has.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use serde_json::{Map, Value, json};
+use serde_yaml::{Mapping, Value};
 
 use crate::cli::{DeletionPolicyArg, ExportArgs};
 use crate::connect::{ConnectApi, ConnectError, ConnectSettings, Rate};
@@ -145,14 +145,13 @@ pub fn render(
         for note in notes {
             let _ = writeln!(out, "# {note}");
         }
-        out.push_str(
-            &serde_yaml::to_string(&manifest).expect("a JSON value always serializes to YAML"),
-        );
+        out.push_str(&serde_yaml::to_string(&manifest).expect("a YAML value always serializes"));
     }
     Ok(out)
 }
 
-/// One user's manifest and the notes to print above it.
+/// One user's manifest and the notes to print above it. Built as a YAML mapping (which keeps
+/// insertion order) so that the fields read in a natural order.
 fn manifest(
     user: &ObservedUser,
     name: &str,
@@ -161,17 +160,21 @@ fn manifest(
 ) -> (Value, Vec<String>) {
     let f = &user.fields;
     let mut notes = Vec::new();
-    let mut metadata = Map::new();
-    metadata.insert("name".into(), json!(name));
+    let mut metadata = Mapping::new();
+    put(&mut metadata, "name", name);
     if let Some(ns) = &options.namespace {
-        metadata.insert("namespace".into(), json!(ns));
+        put(&mut metadata, "namespace", ns.as_str());
     }
-    let mut spec = Map::new();
-    spec.insert("instanceId".into(), json!(options.instance.instance_id));
-    spec.insert("region".into(), json!(options.instance.region));
-    spec.insert("username".into(), json!(user.username));
+    let mut spec = Mapping::new();
+    put(
+        &mut spec,
+        "instanceId",
+        options.instance.instance_id.as_str(),
+    );
+    put(&mut spec, "region", options.instance.region.as_str());
+    put(&mut spec, "username", user.username.as_str());
     let identity = f.identity.normalized();
-    let mut info = Map::new();
+    let mut info = Mapping::new();
     for (key, value) in [
         ("firstName", &identity.first_name),
         ("lastName", &identity.last_name),
@@ -180,44 +183,44 @@ fn manifest(
         ("mobile", &identity.mobile),
     ] {
         if let Some(v) = value {
-            info.insert(key.into(), json!(v));
+            put(&mut info, key, v.as_str());
         }
     }
     if !info.is_empty() {
-        spec.insert("identityInfo".into(), Value::Object(info));
+        put(&mut spec, "identityInfo", info);
     }
     let phone = f.phone.normalized();
-    let mut phone_config = Map::new();
-    phone_config.insert("phoneType".into(), json!(phone.phone_type));
-    phone_config.insert("autoAccept".into(), json!(phone.auto_accept));
-    phone_config.insert(
-        "afterContactWorkTimeLimit".into(),
-        json!(phone.after_contact_work_time_limit),
+    let mut phone_config = Mapping::new();
+    put(&mut phone_config, "phoneType", phone.phone_type.as_str());
+    put(&mut phone_config, "autoAccept", phone.auto_accept);
+    put(
+        &mut phone_config,
+        "afterContactWorkTimeLimit",
+        phone.after_contact_work_time_limit,
     );
     if let Some(desk) = &phone.desk_phone_number {
-        phone_config.insert("deskPhoneNumber".into(), json!(desk));
+        put(&mut phone_config, "deskPhoneNumber", desk.as_str());
     }
-    spec.insert("phoneConfig".into(), Value::Object(phone_config));
-    spec.insert(
-        "securityProfiles".into(),
-        Value::Array(
-            f.security_profile_ids
-                .iter()
-                .map(|id| reference(&names.security_profiles, id))
-                .collect(),
-        ),
-    );
-    spec.insert(
-        "routingProfile".into(),
+    put(&mut spec, "phoneConfig", phone_config);
+    let profiles: Vec<Value> = f
+        .security_profile_ids
+        .iter()
+        .map(|id| reference(&names.security_profiles, id))
+        .collect();
+    put(&mut spec, "securityProfiles", profiles);
+    put(
+        &mut spec,
+        "routingProfile",
         reference(&names.routing_profiles, &f.routing_profile_id),
     );
     if let Some(group) = f.hierarchy_group_id.as_ref().filter(|g| !g.is_empty()) {
-        spec.insert(
-            "hierarchyGroup".into(),
+        put(
+            &mut spec,
+            "hierarchyGroup",
             reference(&names.hierarchy_groups, group),
         );
     }
-    let mut tags = BTreeMap::new();
+    let mut tags = Mapping::new();
     for (k, v) in &f.tags {
         if k == OWNER_TAG {
             continue;
@@ -229,33 +232,38 @@ fn manifest(
             ));
             continue;
         }
-        tags.insert(k.clone(), v.clone());
+        put(&mut tags, k, v.as_str());
     }
     if !tags.is_empty() {
-        spec.insert("tags".into(), json!(tags));
+        put(&mut spec, "tags", tags);
     }
-    spec.insert("deletionPolicy".into(), json!(options.deletion_policy));
-    spec.insert("adoptExisting".into(), json!(true));
-    let manifest = json!({
-        "apiVersion": format!("{GROUP}/{VERSION}"),
-        "kind": "ConnectUser",
-        "metadata": metadata,
-        "spec": spec,
-    });
-    (manifest, notes)
+    put(&mut spec, "deletionPolicy", options.deletion_policy);
+    put(&mut spec, "adoptExisting", true);
+    let mut manifest = Mapping::new();
+    put(&mut manifest, "apiVersion", format!("{GROUP}/{VERSION}"));
+    put(&mut manifest, "kind", "ConnectUser");
+    put(&mut manifest, "metadata", metadata);
+    put(&mut manifest, "spec", spec);
+    (Value::Mapping(manifest), notes)
+}
+
+fn put(map: &mut Mapping, key: &str, value: impl Into<Value>) {
+    map.insert(Value::from(key), value.into());
 }
 
 /// `{name: ...}` when the id has a name no other object of its kind shares, else `{id: ...}`.
 fn reference(known: &[NamedId], id: &str) -> Value {
-    let Some(found) = known.iter().find(|k| k.id == id) else {
-        return json!({ "id": id });
-    };
-    let unique = known.iter().filter(|k| k.name == found.name).count() == 1;
-    if unique && !found.name.is_empty() {
-        json!({ "name": found.name })
-    } else {
-        json!({ "id": id })
+    let mut r = Mapping::new();
+    match known.iter().find(|k| k.id == id) {
+        Some(found)
+            if !found.name.is_empty()
+                && known.iter().filter(|k| k.name == found.name).count() == 1 =>
+        {
+            put(&mut r, "name", found.name.as_str());
+        }
+        _ => put(&mut r, "id", id),
     }
+    Value::Mapping(r)
 }
 
 /// The resource name for a username: the username itself when it already is a DNS-1123 label,
