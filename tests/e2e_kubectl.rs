@@ -255,3 +255,95 @@ async fn stalled_then_ready_with_kubectl_wait_and_describe() {
         );
     }
 }
+
+/// The guide's troubleshooting commands, as written there: a deletion blocked by NotOwned is
+/// released with `kubectl patch` to Retain without touching Connect, and with the operator gone
+/// the finalizer can be removed by hand (nothing in Connect is cleaned up then).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guide_troubleshooting_commands_release_stuck_deletions() {
+    use connect_user_operator::crd::OWNER_TAG;
+    let mut env = Env::start().await;
+    let k = Kubectl::new(&env);
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["alice", "bob"] {
+        let file = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&file, manifest(name, "")).unwrap();
+        k.ok(&["apply", "-f", file.to_str().unwrap()]).await;
+    }
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "connectuser/alice",
+        "connectuser/bob",
+        "--timeout=60s",
+    ])
+    .await;
+    let alice = env.connect.user_by_name(INSTANCE, "alice").unwrap();
+    env.connect.modify_user(INSTANCE, &alice.id, |u| {
+        u.tags.insert(OWNER_TAG.into(), "someone-else".into());
+    });
+    env.connect.clear_calls();
+
+    // `kubectl delete` would block: delete without waiting, as a stuck deletion looks.
+    k.ok(&["delete", "cu", "alice", "--wait=false"]).await;
+    env.wait_reason("alice", "NotOwned").await;
+    let reason = k
+        .ok(&[
+            "get",
+            "cu",
+            "alice",
+            "-o",
+            r#"jsonpath={.status.conditions[?(@.type=="Ready")].reason}: {.status.conditions[?(@.type=="Ready")].message}"#,
+        ])
+        .await;
+    assert!(
+        reason.starts_with("NotOwned: deletion blocked")
+            && reason.contains("deletionPolicy: Retain"),
+        "{reason}"
+    );
+    let events = k
+        .ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=alice",
+        ])
+        .await;
+    assert!(events.contains("NotOwned"), "{events}");
+
+    k.ok(&[
+        "patch",
+        "cu",
+        "alice",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"deletionPolicy":"Retain"}}"#,
+    ])
+    .await;
+    k.ok(&["wait", "--for=delete", "cu/alice", "--timeout=60s"])
+        .await;
+    assert!(env.writes().is_empty(), "{:?}", env.write_ops());
+    assert!(env.connect.user(INSTANCE, &alice.id).is_some());
+
+    // The operator is gone; the finalizer is removed deliberately.
+    env.stop_operator().await;
+    let bob = env.connect.user_by_name(INSTANCE, "bob").unwrap();
+    k.ok(&["delete", "cu", "bob", "--wait=false"]).await;
+    k.ok(&[
+        "patch",
+        "cu",
+        "bob",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+    ])
+    .await;
+    k.ok(&["wait", "--for=delete", "cu/bob", "--timeout=30s"])
+        .await;
+    assert!(
+        env.connect.user(INSTANCE, &bob.id).is_some(),
+        "no cleanup happens without the finalizer"
+    );
+}
