@@ -22,7 +22,48 @@ pub enum Command {
     /// Run the controller (in-cluster config or KUBECONFIG; AWS default credential chain).
     Run(RunArgs),
     /// Print the ConnectUser CustomResourceDefinition as YAML.
-    Crd,
+    Crd(CrdArgs),
+    /// Print ConnectUser manifests (multi-document YAML) that adopt an instance's existing users.
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CrdArgs {
+    /// Print the Markdown field reference (docs/reference.md) instead of the YAML.
+    #[arg(long)]
+    pub reference: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ExportArgs {
+    /// The Amazon Connect instance id.
+    #[arg(long)]
+    pub instance_id: String,
+    /// AWS region of the instance (default: AWS_REGION / the AWS config).
+    #[arg(long, env = "AWS_REGION")]
+    pub region: Option<String>,
+    /// metadata.namespace of the manifests; omitted (kubectl's current namespace) when empty.
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// spec.deletionPolicy of the manifests. Retain by default, so that deleting or pruning an
+    /// exported resource never deletes a user that existed before the operator.
+    #[arg(long, value_enum, default_value_t = DeletionPolicyArg::Retain)]
+    pub deletion_policy: DeletionPolicyArg,
+    /// Also export users that carry an ownership tag already (otherwise they are listed as
+    /// comments only).
+    #[arg(long, default_value_t = false)]
+    pub include_owned: bool,
+    /// Client-side Connect request rate per operation (0 disables the limiter).
+    #[arg(long, env = "CONNECT_RATE", default_value_t = 2.0)]
+    pub connect_rate: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeletionPolicyArg {
+    #[value(name = "Retain")]
+    Retain,
+    #[value(name = "Delete")]
+    Delete,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -1,15 +1,29 @@
 use clap::Parser;
 use connect_user_operator::cli::{Cli, Command};
-use connect_user_operator::{crd, runner, telemetry};
+use connect_user_operator::{crd, crd_reference, export, runner, telemetry};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Crd => {
-            print!("{}", crd::crd_yaml());
+        Command::Crd(args) => {
+            if args.reference {
+                print!("{}", crd_reference::reference_markdown());
+            } else {
+                print!("{}", crd::crd_yaml());
+            }
             std::process::ExitCode::SUCCESS
         }
+        Command::Export(args) => match export::run(&args).await {
+            Ok(yaml) => {
+                print!("{yaml}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("connect-user-operator export: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Command::Run(args) => {
             telemetry::init(args.log_format);
             match runner::run(args).await {

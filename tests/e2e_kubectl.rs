@@ -142,3 +142,207 @@ async fn apply_get_wait_describe_delete_with_kubectl() {
     );
     assert!(env.connect.user_by_name(INSTANCE, "bob").is_some());
 }
+
+/// kstatus as GitOps tools read it, through kubectl: a spec that cannot be applied is Stalled
+/// (Ready=False) for the current generation, `kubectl wait --for=condition=Ready` succeeds once
+/// the fix is applied, and `kubectl describe` shows the conditions and both Events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_then_ready_with_kubectl_wait_and_describe() {
+    let env = Env::start().await;
+    let k = Kubectl::new(&env);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("carol.yaml");
+    let write = |profile: &str| {
+        std::fs::write(
+            &file,
+            manifest("carol", "").replace("{name: Agent}", &format!("{{name: {profile}}}")),
+        )
+        .unwrap();
+    };
+    let path = file.to_str().unwrap().to_string();
+
+    write("NoSuchProfile");
+    k.ok(&["apply", "-f", &path]).await;
+    k.ok(&[
+        "wait",
+        "--for=condition=Stalled",
+        "connectuser/carol",
+        "--timeout=60s",
+    ])
+    .await;
+    let conditions = |out: &str| -> serde_json::Value {
+        let cu: serde_json::Value = serde_json::from_str(out).unwrap();
+        cu["status"]["conditions"].clone()
+    };
+    let cu = k.ok(&["get", "cu", "carol", "-o", "json"]).await;
+    let value: serde_json::Value = serde_json::from_str(&cu).unwrap();
+    assert_eq!(
+        value["status"]["observedGeneration"],
+        value["metadata"]["generation"]
+    );
+    let ready = conditions(&cu)
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .cloned()
+        .unwrap();
+    assert_eq!(ready["status"], "False");
+    assert_eq!(ready["reason"], "InvalidSpec");
+    assert_eq!(ready["observedGeneration"], value["metadata"]["generation"]);
+    // Not Ready: a bounded wait for Ready must time out, not succeed.
+    let (ok, _, _) = k
+        .run(&[
+            "wait",
+            "--for=condition=Ready",
+            "connectuser/carol",
+            "--timeout=1s",
+        ])
+        .await;
+    assert!(!ok, "kubectl wait reported a stalled resource Ready");
+
+    write("Agent");
+    k.ok(&["apply", "-f", &path]).await;
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "connectuser/carol",
+        "--timeout=60s",
+    ])
+    .await;
+    let cu = k.ok(&["get", "cu", "carol", "-o", "json"]).await;
+    let types: Vec<String> = conditions(&cu)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{}={}",
+                c["type"].as_str().unwrap(),
+                c["status"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(types, ["Ready=True"], "Stalled is removed once Ready");
+    let value: serde_json::Value = serde_json::from_str(&cu).unwrap();
+    assert_eq!(value["metadata"]["generation"], 2);
+    assert_eq!(value["status"]["observedGeneration"], 2);
+
+    let described = k.ok(&["describe", "connectuser", "carol"]).await;
+    // kubectl aligns columns; compare with whitespace runs collapsed.
+    let flat = described.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (status, events) = flat
+        .split_once(" Events: ")
+        .unwrap_or_else(|| panic!("no Events section:\n{described}"));
+    for needle in [
+        "Conditions:",
+        "Observed Generation: 2 Reason: Created Status: True Type: Ready",
+    ] {
+        assert!(
+            status.contains(needle),
+            "describe lacks {needle:?}:\n{described}"
+        );
+    }
+    for needle in [
+        "Warning InvalidSpec",
+        "spec.securityProfiles[0].name: no security profile named \"NoSuchProfile\"",
+        "Normal Created",
+    ] {
+        assert!(
+            events.contains(needle),
+            "Events lack {needle:?}:\n{described}"
+        );
+    }
+}
+
+/// The guide's troubleshooting commands, as written there: a deletion blocked by NotOwned is
+/// released with `kubectl patch` to Retain without touching Connect, and with the operator gone
+/// the finalizer can be removed by hand (nothing in Connect is cleaned up then).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guide_troubleshooting_commands_release_stuck_deletions() {
+    use connect_user_operator::crd::OWNER_TAG;
+    let mut env = Env::start().await;
+    let k = Kubectl::new(&env);
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["alice", "bob"] {
+        let file = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&file, manifest(name, "")).unwrap();
+        k.ok(&["apply", "-f", file.to_str().unwrap()]).await;
+    }
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "connectuser/alice",
+        "connectuser/bob",
+        "--timeout=60s",
+    ])
+    .await;
+    let alice = env.connect.user_by_name(INSTANCE, "alice").unwrap();
+    env.connect.modify_user(INSTANCE, &alice.id, |u| {
+        u.tags.insert(OWNER_TAG.into(), "someone-else".into());
+    });
+    env.connect.clear_calls();
+
+    // `kubectl delete` would block: delete without waiting, as a stuck deletion looks.
+    k.ok(&["delete", "cu", "alice", "--wait=false"]).await;
+    env.wait_reason("alice", "NotOwned").await;
+    let reason = k
+        .ok(&[
+            "get",
+            "cu",
+            "alice",
+            "-o",
+            r#"jsonpath={.status.conditions[?(@.type=="Ready")].reason}: {.status.conditions[?(@.type=="Ready")].message}"#,
+        ])
+        .await;
+    assert!(
+        reason.starts_with("NotOwned: deletion blocked")
+            && reason.contains("deletionPolicy: Retain"),
+        "{reason}"
+    );
+    let events = k
+        .ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=alice",
+        ])
+        .await;
+    assert!(events.contains("NotOwned"), "{events}");
+
+    k.ok(&[
+        "patch",
+        "cu",
+        "alice",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"deletionPolicy":"Retain"}}"#,
+    ])
+    .await;
+    k.ok(&["wait", "--for=delete", "cu/alice", "--timeout=60s"])
+        .await;
+    assert!(env.writes().is_empty(), "{:?}", env.write_ops());
+    assert!(env.connect.user(INSTANCE, &alice.id).is_some());
+
+    // The operator is gone; the finalizer is removed deliberately.
+    env.stop_operator().await;
+    let bob = env.connect.user_by_name(INSTANCE, "bob").unwrap();
+    k.ok(&["delete", "cu", "bob", "--wait=false"]).await;
+    k.ok(&[
+        "patch",
+        "cu",
+        "bob",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+    ])
+    .await;
+    k.ok(&["wait", "--for=delete", "cu/bob", "--timeout=30s"])
+        .await;
+    assert!(
+        env.connect.user(INSTANCE, &bob.id).is_some(),
+        "no cleanup happens without the finalizer"
+    );
+}
