@@ -2613,7 +2613,11 @@ mod errors_and_faults {
             .unwrap();
         sim.fail_next("*", "", 1_000_000, 503);
         sim.fail_next("*", "", 1_000_000, 500);
-        let raw = get_json(&sim, "/apis/example.sim.dev/v1/namespaces/default/widgets/a").await;
+        let raw = get_json(
+            &sim,
+            "/apis/example.sim.dev/v1/namespaces/default/widgets/a",
+        )
+        .await;
         assert_eq!(raw.status, 503);
         sim.clear_faults();
         assert_eq!(api.get("a").await.unwrap().data["spec"]["color"], "red");
