@@ -119,10 +119,8 @@ async fn two_resources_created_at_once_yield_one_user_and_one_conflict() {
         1
     );
     assert!(
-        writes
-            .iter()
-            .all(|c| c.operation == "CreateUser"
-                && (c.status == 200 || c.error_type.as_deref() == Some("DuplicateResourceException"))),
+        writes.iter().all(|c| c.operation == "CreateUser"
+            && (c.status == 200 || c.error_type.as_deref() == Some("DuplicateResourceException"))),
         "{writes:?}"
     );
 }
@@ -158,11 +156,19 @@ async fn a_recreated_resource_does_not_take_over_a_retained_user_unless_adopting
             "{}",
             condition_message(&cu)
         );
-        assert!(env.writes().is_empty(), "stale={stale_tag}: {:?}", env.write_ops());
+        assert!(
+            env.writes().is_empty(),
+            "stale={stale_tag}: {:?}",
+            env.write_ops()
+        );
         // Deleting it (policy Delete) must not delete a user it never owned.
         env.delete("alice").await;
         env.wait_gone("alice").await;
-        assert!(env.writes().is_empty(), "stale={stale_tag}: {:?}", env.write_ops());
+        assert!(
+            env.writes().is_empty(),
+            "stale={stale_tag}: {:?}",
+            env.write_ops()
+        );
         assert_eq!(env.connect.user(INSTANCE, &id), Some(before));
     }
 
