@@ -152,7 +152,9 @@ async fn run_and_search(format: &str) {
     eprintln!(
         "{format}: {} log lines, {} mention the Secret by name, {} the CreateUser operation",
         log.lines().count(),
-        log.lines().filter(|l| l.contains("agent-passwords")).count(),
+        log.lines()
+            .filter(|l| l.contains("agent-passwords"))
+            .count(),
         log.lines().filter(|l| l.contains("CreateUser")).count()
     );
     assert!(
