@@ -182,3 +182,76 @@ mod tests {
         assert_eq!(diff(&d, &o), vec![UserUpdate::Hierarchy(None)]);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::model::arb;
+    use proptest::prelude::*;
+
+    /// What Connect holds after the update calls succeed (the test's model of the API).
+    fn apply(observed: &mut UserFields, updates: &[UserUpdate]) {
+        for u in updates {
+            match u {
+                UserUpdate::IdentityInfo(i) => observed.identity = i.clone(),
+                UserUpdate::PhoneConfig(p) => observed.phone = p.clone(),
+                UserUpdate::RoutingProfile(id) => observed.routing_profile_id = id.clone(),
+                UserUpdate::SecurityProfiles(ids) => {
+                    observed.security_profile_ids = ids.iter().cloned().collect()
+                }
+                UserUpdate::Hierarchy(id) => observed.hierarchy_group_id = id.clone(),
+                UserUpdate::Tag(tags) => observed.tags.extend(tags.clone()),
+                UserUpdate::Untag(keys) => keys.iter().for_each(|k| {
+                    observed.tags.remove(k);
+                }),
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn a_user_never_differs_from_itself(x in arb::fields()) {
+            prop_assert!(diff(&x, &x).is_empty());
+            // A SearchUsers summary of the same user lacks email, secondary email and mobile.
+            let mut summary = x.clone();
+            summary.identity.email = None;
+            summary.identity.secondary_email = None;
+            summary.identity.mobile = None;
+            prop_assert!(summary_matches(&x, &summary));
+        }
+
+        #[test]
+        fn applying_the_updates_leaves_nothing_to_do(desired in arb::fields(), observed in arb::fields()) {
+            let updates = diff(&desired, &observed);
+            let mut after = observed.clone();
+            apply(&mut after, &updates);
+            prop_assert!(diff(&desired, &after).is_empty(), "left: {:?}", diff(&desired, &after));
+        }
+
+        #[test]
+        fn at_most_one_call_per_field_group_and_only_when_needed(desired in arb::fields(), observed in arb::fields()) {
+            let updates = diff(&desired, &observed);
+            let mut kinds: Vec<_> = updates.iter().map(std::mem::discriminant).collect();
+            let n = kinds.len();
+            kinds.dedup();
+            prop_assert_eq!(kinds.len(), n);
+            prop_assert!(updates.len() <= 7);
+            // No call at all when only Connect's blanks differ from absent values.
+            let mut blanked = desired.clone();
+            for f in [
+                &mut blanked.identity.first_name,
+                &mut blanked.identity.email,
+                &mut blanked.phone.desk_phone_number,
+                &mut blanked.hierarchy_group_id,
+            ] {
+                if f.is_none() {
+                    *f = Some(String::new());
+                }
+            }
+            prop_assert!(diff(&desired, &blanked).is_empty());
+            prop_assert_eq!(changed_fields(&updates).is_empty(), updates.is_empty());
+        }
+    }
+}

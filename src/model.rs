@@ -182,3 +182,99 @@ pub struct InstanceRef {
     pub region: String,
     pub instance_id: String,
 }
+
+/// Generators for property tests: arbitrary strings (empty, unicode, control characters
+/// included), since Connect and a spec can hold any of them.
+#[cfg(test)]
+pub(crate) mod arb {
+    use super::*;
+    use proptest::collection::{btree_map, btree_set};
+    use proptest::option;
+    use proptest::prelude::*;
+
+    /// Any short string, biased towards the interesting ones.
+    pub fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            "[a-zA-Z0-9 ._@+-]{1,12}",
+            "\\PC{0,12}",
+            any::<String>().prop_map(|s| s.chars().take(16).collect()),
+        ]
+    }
+
+    pub fn identity() -> impl Strategy<Value = Identity> {
+        (
+            option::of(text()),
+            option::of(text()),
+            option::of(text()),
+            option::of(text()),
+            option::of(text()),
+        )
+            .prop_map(
+                |(first_name, last_name, email, secondary_email, mobile)| Identity {
+                    first_name,
+                    last_name,
+                    email,
+                    secondary_email,
+                    mobile,
+                },
+            )
+    }
+
+    pub fn phone() -> impl Strategy<Value = Phone> {
+        (
+            prop_oneof![
+                Just("SOFT_PHONE".to_string()),
+                Just("DESK_PHONE".to_string())
+            ],
+            any::<bool>(),
+            any::<i32>(),
+            option::of(text()),
+        )
+            .prop_map(
+                |(phone_type, auto_accept, after_contact_work_time_limit, desk_phone_number)| {
+                    Phone {
+                        phone_type,
+                        auto_accept,
+                        after_contact_work_time_limit,
+                        desk_phone_number,
+                    }
+                },
+            )
+    }
+
+    /// Ids from a small pool, so that two generated values often share some.
+    fn id() -> impl Strategy<Value = String> {
+        prop_oneof!["[a-c]", text()]
+    }
+
+    pub fn fields() -> impl Strategy<Value = UserFields> {
+        (
+            identity(),
+            phone(),
+            id(),
+            btree_set(id(), 0..4),
+            option::of(id()),
+            btree_map(prop_oneof!["[a-d]", text()], text(), 0..5),
+        )
+            .prop_map(
+                |(
+                    identity,
+                    phone,
+                    routing_profile_id,
+                    security_profile_ids,
+                    hierarchy_group_id,
+                    tags,
+                )| {
+                    UserFields {
+                        identity,
+                        phone,
+                        routing_profile_id,
+                        security_profile_ids,
+                        hierarchy_group_id,
+                        tags,
+                    }
+                },
+            )
+    }
+}

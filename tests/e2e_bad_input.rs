@@ -316,3 +316,324 @@ async fn a_secret_that_appears_later_is_picked_up() {
     secrets.create(&PostParams::default(), &s).await.unwrap();
     env.wait_ready("late").await;
 }
+
+/// More hostile manifests: lengths, patterns, unicode edge cases, wrong JSON types. Together with
+/// the tables above, well over 30 invalid or hostile inputs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_manifests_are_rejected_at_admission_naming_the_field() {
+    let env = Env::start().await;
+    let many_tags: serde_json::Map<String, Value> =
+        (0..50).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "non-ASCII username",
+            with(&["username"], json!("álice")),
+            "spec.username",
+        ),
+        (
+            "zero-width space in username",
+            with(&["username"], json!("ali\u{200B}ce")),
+            "spec.username",
+        ),
+        (
+            "right-to-left override in username",
+            with(&["username"], json!("alice\u{202E}gpj")),
+            "spec.username",
+        ),
+        (
+            "empty username",
+            with(&["username"], json!("")),
+            "spec.username",
+        ),
+        (
+            "newline in username",
+            with(&["username"], json!("alice\nbob")),
+            "spec.username",
+        ),
+        (
+            "empty instanceId",
+            with(&["instanceId"], json!("")),
+            "spec.instanceId",
+        ),
+        (
+            "instanceId too long",
+            with(&["instanceId"], json!("i".repeat(101))),
+            "spec.instanceId",
+        ),
+        (
+            "region not a region",
+            with(&["region"], json!("US-EAST-1")),
+            "spec.region",
+        ),
+        (
+            "first name too long",
+            with(&["identityInfo"], json!({"firstName": "x".repeat(256)})),
+            "spec.identityInfo.firstName",
+        ),
+        (
+            "last name too long",
+            with(&["identityInfo"], json!({"lastName": "é".repeat(301)})),
+            "spec.identityInfo.lastName",
+        ),
+        (
+            "email with a space",
+            with(&["identityInfo"], json!({"email": "a b@example.com"})),
+            "spec.identityInfo.email",
+        ),
+        (
+            "mobile in full-width digits",
+            with(
+                &["identityInfo"],
+                json!({"mobile": "+１４１５５５５０１００"}),
+            ),
+            "spec.identityInfo.mobile",
+        ),
+        (
+            "tag value too long",
+            with(&["tags"], json!({"team": "v".repeat(257)})),
+            "spec.tags",
+        ),
+        (
+            "tag key too long",
+            with(&["tags"], json!({"k".repeat(129): "v"})),
+            "spec.tags",
+        ),
+        (
+            "50 tags",
+            with(&["tags"], Value::Object(many_tags)),
+            "spec.tags",
+        ),
+        (
+            "after-contact work over the maximum",
+            with(
+                &["phoneConfig"],
+                json!({"afterContactWorkTimeLimit": 2_000_001}),
+            ),
+            "spec.phoneConfig.afterContactWorkTimeLimit",
+        ),
+        (
+            "after-contact work as a string",
+            with(&["phoneConfig"], json!({"afterContactWorkTimeLimit": "30"})),
+            "spec.phoneConfig.afterContactWorkTimeLimit",
+        ),
+        (
+            "autoAccept as a string",
+            with(&["phoneConfig"], json!({"autoAccept": "yes"})),
+            "spec.phoneConfig.autoAccept",
+        ),
+        (
+            "adoptExisting as a string",
+            with(&["adoptExisting"], json!("true")),
+            "spec.adoptExisting",
+        ),
+        (
+            "empty Secret name",
+            with(&["passwordSecretRef"], json!({"name": "", "key": "alice"})),
+            "spec.passwordSecretRef.name",
+        ),
+        (
+            "Secret key missing",
+            with(&["passwordSecretRef"], json!({"name": "agent-passwords"})),
+            "spec.passwordSecretRef.key",
+        ),
+        (
+            "profile name too long",
+            with(&["securityProfiles"], json!([{"name": "p".repeat(128)}])),
+            "spec.securityProfiles[0].name",
+        ),
+        (
+            "empty profile id",
+            with(&["securityProfiles"], json!([{"id": ""}])),
+            "spec.securityProfiles[0].id",
+        ),
+        (
+            "hierarchy group with id and name",
+            with(&["hierarchyGroup"], json!({"id": "x", "name": "Tier1"})),
+            "spec.hierarchyGroup",
+        ),
+        (
+            "directoryUserId too long",
+            with(&["directoryUserId"], json!("d".repeat(257))),
+            "spec.directoryUserId",
+        ),
+        (
+            "securityProfiles as an object",
+            with(&["securityProfiles"], json!({"name": "Agent"})),
+            "spec.securityProfiles",
+        ),
+        (
+            "username as a number",
+            with(&["username"], json!(42)),
+            "spec.username",
+        ),
+    ];
+    let mut spec_missing = base();
+    spec_missing.as_object_mut().unwrap().remove("spec");
+    let mut cases = cases;
+    cases.push(("no spec at all", spec_missing, "spec"));
+    for (what, manifest, field) in cases {
+        let err = env.create_raw(manifest).await.expect_err(what);
+        let kube::Error::Api(status) = err else {
+            panic!("{what}: unexpected error {err}")
+        };
+        assert_eq!(status.code, 422, "{what}: {status:?}");
+        assert!(
+            status.message.contains(field),
+            "{what}: {} does not name {field}",
+            status.message
+        );
+    }
+    assert!(env.connect.calls().is_empty(), "nothing reached Connect");
+}
+
+/// A Secret reference can only name a Secret in the resource's own namespace, and hostile
+/// Secret contents are refused on the field without quoting them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_secret_references_and_contents_are_refused_naming_the_field() {
+    let env = Env::start().await;
+    let put = |ns: &'static str, value: Value| {
+        let client = env.client.clone();
+        async move {
+            let api: Api<Secret> = Api::namespaced(client, ns);
+            let s: Secret = serde_json::from_value(value).unwrap();
+            api.create(&PostParams::default(), &s).await.unwrap();
+        }
+    };
+    // A valid password, but in another namespace.
+    put(
+        "kube-system",
+        json!({"metadata": {"name": "cross"}, "stringData": {"password": PASSWORD}}),
+    )
+    .await;
+    put(
+        NS,
+        json!({"metadata": {"name": "odd"}, "data": {"binary": "/w==", "nul": "UGFzc3cwcmQAeA=="},
+               "stringData": {"spaced": "Pass w0rd1", "long": format!("Pa1{}", "x".repeat(62))}}),
+    )
+    .await;
+    let cases: Vec<(&str, &str, &str, &str, &str)> = vec![
+        (
+            "slash-in-name",
+            "{name: kube-system/cross, key: password}",
+            "InvalidSpec",
+            "spec.passwordSecretRef.name",
+            "namespace",
+        ),
+        (
+            "dotdot-name",
+            "{name: ../../kube-system/secrets/cross, key: password}",
+            "InvalidSpec",
+            "spec.passwordSecretRef.name",
+            "namespace",
+        ),
+        (
+            "upper-case-name",
+            "{name: Agent-Passwords, key: alice}",
+            "InvalidSpec",
+            "spec.passwordSecretRef.name",
+            "Secret name",
+        ),
+        (
+            "dotdot-key",
+            "{name: agent-passwords, key: ../alice}",
+            "InvalidSpec",
+            "spec.passwordSecretRef.key",
+            "Secret key",
+        ),
+        (
+            // The unknown `namespace` field is pruned by the apiserver: the Secret is looked up
+            // in the resource's own namespace, where it does not exist.
+            "namespace-field",
+            "{name: cross, key: password, namespace: kube-system}",
+            "SecretNotFound",
+            "spec.passwordSecretRef.name",
+            "default/cross",
+        ),
+        (
+            "binary-value",
+            "{name: odd, key: binary}",
+            "InvalidSpec",
+            "spec.passwordSecretRef.key",
+            "UTF-8",
+        ),
+        (
+            "nul-in-value",
+            "{name: odd, key: nul}",
+            "InvalidSpec",
+            "spec.passwordSecretRef.key",
+            "control characters",
+        ),
+        (
+            "space-in-value",
+            "{name: odd, key: spaced}",
+            "InvalidSpec",
+            "spec.passwordSecretRef.key",
+            "whitespace",
+        ),
+        (
+            "65-characters",
+            "{name: odd, key: long}",
+            "InvalidSpec",
+            "spec.passwordSecretRef.key",
+            "8 to 64",
+        ),
+    ];
+    for (name, secret_ref, want_reason, field, says) in &cases {
+        let m = manifest(name, "").replace(
+            "{name: agent-passwords, key: alice}",
+            &format!("{{name: x, key: y}}\n# {secret_ref}"),
+        );
+        // Built as JSON so that a field the Rust type lacks (`namespace`) is really sent.
+        let mut v: Value = serde_yaml::from_str(&m).unwrap();
+        v["spec"]["passwordSecretRef"] = serde_yaml::from_str(secret_ref).unwrap();
+        env.create_raw(v).await.unwrap();
+        let cu = env.wait_reason(name, want_reason).await;
+        let ready = cu
+            .status
+            .as_ref()
+            .unwrap()
+            .condition("Ready")
+            .unwrap()
+            .clone();
+        assert_eq!(ready.status, "False", "{name}");
+        assert!(
+            ready.message.contains(field) && ready.message.contains(says),
+            "{name}: {:?} should name {field} and say {says:?}",
+            ready.message
+        );
+        for secret in ["Pass w0rd1", "xxxxxxxxxx", PASSWORD] {
+            assert!(!ready.message.contains(secret), "{name}: quotes the value");
+        }
+    }
+    let stored = env.api().get("namespace-field").await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&stored.spec.password_secret_ref).unwrap(),
+        json!({"name": "cross", "key": "password"}),
+        "the unknown field was pruned"
+    );
+    // A client asking for strict field validation is refused outright, naming the field.
+    let mut v: Value = serde_yaml::from_str(&manifest("strict", "")).unwrap();
+    v["spec"]["passwordSecretRef"]["namespace"] = json!("kube-system");
+    let err = env
+        .api()
+        .patch(
+            "strict",
+            &kube::api::PatchParams::apply("test").validation_strict(),
+            &kube::api::Patch::Apply(&v),
+        )
+        .await
+        .expect_err("strict validation");
+    let kube::Error::Api(status) = err else {
+        panic!("{err}")
+    };
+    assert!(
+        (400..500).contains(&status.code)
+            && status.message.contains("spec.passwordSecretRef.namespace"),
+        "{status:?}"
+    );
+    assert!(
+        env.writes().is_empty(),
+        "no Connect write with invalid data: {:?}",
+        env.write_ops()
+    );
+}

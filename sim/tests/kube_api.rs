@@ -2605,6 +2605,27 @@ mod errors_and_faults {
     }
 
     #[tokio::test]
+    async fn clear_faults_ends_an_outage_early() {
+        let (sim, c) = with_crd().await;
+        let api = widgets(&c, "default");
+        api.create(&PostParams::default(), &widget("a", "red"))
+            .await
+            .unwrap();
+        sim.fail_next("*", "", 1_000_000, 503);
+        sim.fail_next("*", "", 1_000_000, 500);
+        let raw = get_json(
+            &sim,
+            "/apis/example.sim.dev/v1/namespaces/default/widgets/a",
+        )
+        .await;
+        assert_eq!(raw.status, 503);
+        sim.clear_faults();
+        assert_eq!(api.get("a").await.unwrap().data["spec"]["color"], "red");
+        let served: Vec<u16> = sim.requests().iter().map(|r| r.status).collect();
+        assert_eq!(served.last(), Some(&200), "{served:?}");
+    }
+
+    #[tokio::test]
     async fn in_process_access_matches_http() {
         let (sim, c) = with_crd().await;
         let created = sim

@@ -93,3 +93,48 @@ pub fn summary_from_sdk(user: &UserSearchSummary) -> UserSummary {
         },
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::model::arb;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// What the operator sends is exactly what it means: every identity and phone field
+        /// reaches the SDK request unchanged, whatever the characters.
+        #[test]
+        fn identity_and_phone_reach_the_request_unchanged(i in arb::identity(), p in arb::phone()) {
+            let sdk = identity_to_sdk(&i);
+            prop_assert_eq!(sdk.first_name(), i.first_name.as_deref());
+            prop_assert_eq!(sdk.last_name(), i.last_name.as_deref());
+            prop_assert_eq!(sdk.email(), i.email.as_deref());
+            prop_assert_eq!(sdk.secondary_email(), i.secondary_email.as_deref());
+            prop_assert_eq!(sdk.mobile(), i.mobile.as_deref());
+            prop_assert_eq!(phone_from_sdk(Some(&phone_to_sdk(&p))), p);
+        }
+
+        /// A user read back from Connect converts to the same fields that were written, so the
+        /// diff of a freshly written user is empty.
+        #[test]
+        fn a_described_user_converts_back_to_its_fields(f in arb::fields(), id in arb::text()) {
+            let user = User::builder()
+                .id(&id)
+                .arn(format!("arn:aws:connect:us-east-1:1:instance/i/agent/{id}"))
+                .username("u")
+                .identity_info(identity_to_sdk(&f.identity))
+                .phone_config(phone_to_sdk(&f.phone))
+                .set_security_profile_ids(Some(f.security_profile_ids.iter().cloned().collect()))
+                .routing_profile_id(&f.routing_profile_id)
+                .set_hierarchy_group_id(f.hierarchy_group_id.clone())
+                .set_tags(Some(f.tags.clone().into_iter().collect()))
+                .build();
+            let observed = observed_from_sdk(&user);
+            prop_assert_eq!(&observed.id, &id);
+            prop_assert_eq!(&observed.fields, &f);
+            prop_assert!(crate::diff::diff(&f, &observed.fields).is_empty());
+        }
+    }
+}

@@ -204,3 +204,110 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::crd::{IdentityInfo, PhoneConfig, PhoneType};
+    use crate::model::{IdentityManagement, arb};
+    use proptest::collection::{btree_map, vec};
+    use proptest::option;
+    use proptest::prelude::*;
+
+    fn catalog() -> InstanceCatalog {
+        let n = |id: &str, name: &str| NamedId {
+            id: id.into(),
+            name: name.into(),
+        };
+        InstanceCatalog {
+            fetched: std::time::Instant::now(),
+            identity_management: IdentityManagement::ConnectManaged,
+            security_profiles: vec![n("sp-1", "Agent"), n("sp-2", "Admin")],
+            routing_profiles: vec![n("rp-1", "Basic")],
+            hierarchy_groups: vec![n("hg-1", "Tier1")],
+        }
+    }
+
+    /// A reference by id or by name (or both, or neither), known or not.
+    fn reference() -> impl Strategy<Value = ProfileRef> {
+        let part = || {
+            option::of(prop_oneof![
+                "sp-1|sp-2|rp-1|hg-1|Agent|Admin|Basic|Tier1",
+                arb::text()
+            ])
+        };
+        (part(), part()).prop_map(|(id, name)| ProfileRef { id, name })
+    }
+
+    fn spec() -> impl Strategy<Value = ConnectUserSpec> {
+        (
+            vec(reference(), 0..4),
+            reference(),
+            option::of(reference()),
+            option::of((
+                arb::identity(),
+                any::<bool>(),
+                any::<i32>(),
+                option::of(arb::text()),
+            )),
+            btree_map(arb::text(), arb::text(), 0..4),
+        )
+            .prop_map(|(sps, rp, hg, extra, tags)| {
+                let mut s: ConnectUserSpec = serde_yaml::from_str(
+                    "instanceId: i\nusername: u\nsecurityProfiles: []\nroutingProfile: {id: rp-1}",
+                )
+                .unwrap();
+                s.security_profiles = sps;
+                s.routing_profile = rp;
+                s.hierarchy_group = hg;
+                if let Some((i, desk, acw, number)) = extra {
+                    s.identity_info = Some(IdentityInfo {
+                        first_name: i.first_name,
+                        last_name: i.last_name,
+                        email: i.email,
+                        secondary_email: i.secondary_email,
+                        mobile: i.mobile,
+                    });
+                    s.phone_config = PhoneConfig {
+                        phone_type: if desk {
+                            PhoneType::DeskPhone
+                        } else {
+                            PhoneType::SoftPhone
+                        },
+                        auto_accept: desk,
+                        after_contact_work_time_limit: acw,
+                        desk_phone_number: number,
+                    };
+                }
+                s.tags = tags;
+                s
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any spec (the CRD's admission rules not assumed) resolves to fields that carry the
+        /// ownership tag and only catalog ids, or fails naming a spec field; it never panics.
+        #[test]
+        fn any_spec_resolves_or_names_the_field(s in spec(), uid in "[a-f0-9-]{1,36}") {
+            let c = catalog();
+            match fields_from(&c, &s, &uid) {
+                Ok(f) => {
+                    prop_assert_eq!(f.tags.get(OWNER_TAG), Some(&uid));
+                    prop_assert_eq!(f.tags.len(), s.tags.len() + usize::from(!s.tags.contains_key(OWNER_TAG)));
+                    prop_assert!(f.security_profile_ids.iter().all(|id| id.starts_with("sp-")));
+                    prop_assert!(f.security_profile_ids.len() <= s.security_profiles.len());
+                    prop_assert_eq!(f.routing_profile_id.as_str(), "rp-1");
+                    prop_assert!(f.hierarchy_group_id.as_deref().is_none_or(|h| h == "hg-1"));
+                    prop_assert_eq!(&f.identity, &f.identity.normalized());
+                    prop_assert!(crate::diff::diff(&f, &f).is_empty());
+                }
+                Err(crate::error::Error::InvalidSpec { field, .. }) => {
+                    prop_assert!(field.starts_with("spec."), "{}", field);
+                }
+                Err(e) => prop_assert!(false, "unexpected error class: {}", e),
+            }
+        }
+    }
+}

@@ -15,6 +15,7 @@ pub async fn read_password(
     namespace: &str,
     r: &SecretKeyRef,
 ) -> Result<Password> {
+    check_reference(r)?;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let secret = secrets
         .get_opt(&r.name)
@@ -59,6 +60,47 @@ pub async fn read_password(
     Ok(Password::new(value))
 }
 
+/// A Secret name is a DNS subdomain and a key `[-._a-zA-Z0-9]+`. Checked before any API call:
+/// kube pastes the name into the request path unchecked, so `kube-system/x` or
+/// `../../kube-system/secrets/x` would address another path than a Secret of this namespace.
+fn check_reference(r: &SecretKeyRef) -> Result<()> {
+    let name_ok = (1..=253).contains(&r.name.len())
+        && r.name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    if !name_ok {
+        return Err(Error::invalid(
+            format!("{FIELD}.name"),
+            format!(
+                "{:?} is not a Secret name (a DNS subdomain: lowercase letters, digits, '-' and '.'); the Secret must be in the resource's namespace",
+                r.name
+            ),
+        ));
+    }
+    let key_ok = (1..=253).contains(&r.key.len())
+        && r.key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && r.key != "."
+        && r.key != "..";
+    if !key_ok {
+        return Err(Error::invalid(
+            format!("{FIELD}.key"),
+            format!(
+                "{:?} is not a Secret key (letters, digits, '-', '_' and '.')",
+                r.key
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Connect's rule (model pattern `^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[a-zA-Z\d\S]{8,64}$`), checked
 /// here so a bad password is reported on the field instead of as a rejected CreateUser. The
 /// reason never quotes the value.
@@ -73,6 +115,11 @@ pub fn check_password_rules(p: &str) -> std::result::Result<(), &'static str> {
     if p.chars().any(char::is_whitespace) {
         return Err("must not contain whitespace");
     }
+    // Stricter than Connect (whose `\S` admits them): nobody can type a NUL or an escape at the
+    // login page, so such a value is a binary file or an encoding accident, not a password.
+    if p.chars().any(char::is_control) {
+        return Err("must not contain control characters");
+    }
     if !p.chars().any(|c| c.is_ascii_lowercase())
         || !p.chars().any(|c| c.is_ascii_uppercase())
         || !p.chars().any(|c| c.is_ascii_digit())
@@ -84,7 +131,35 @@ pub fn check_password_rules(p: &str) -> std::result::Result<(), &'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::check_password_rules;
+    use super::{check_password_rules, check_reference};
+    use crate::crd::SecretKeyRef;
+
+    #[test]
+    fn references_stay_in_the_namespace_and_name_valid_keys() {
+        let r = |name: &str, key: &str| SecretKeyRef {
+            name: name.into(),
+            key: key.into(),
+        };
+        assert!(check_reference(&r("agent-passwords", "alice")).is_ok());
+        assert!(check_reference(&r("a.b-c", "A_b.c-1")).is_ok());
+        for (name, key, field) in [
+            ("other-ns/secret", "k", "spec.passwordSecretRef.name"),
+            (
+                "../../kube-system/secrets/x",
+                "k",
+                "spec.passwordSecretRef.name",
+            ),
+            ("Upper", "k", "spec.passwordSecretRef.name"),
+            ("-lead", "k", "spec.passwordSecretRef.name"),
+            ("a..b", "k", "spec.passwordSecretRef.name"),
+            ("s", "../etc", "spec.passwordSecretRef.key"),
+            ("s", "..", "spec.passwordSecretRef.key"),
+            ("s", "k\u{200b}", "spec.passwordSecretRef.key"),
+        ] {
+            let e = check_reference(&r(name, key)).unwrap_err();
+            assert!(e.to_string().starts_with(field), "{name} {key}: {e}");
+        }
+    }
 
     #[test]
     fn password_rules_follow_connect() {
@@ -97,5 +172,10 @@ mod tests {
         assert!(check_password_rules("PASSWORD1").is_err());
         assert!(check_password_rules("Password").is_err());
         assert!(check_password_rules("Pass word1").is_err());
+        assert_eq!(
+            check_password_rules("Passw0rd\0x"),
+            Err("must not contain control characters")
+        );
+        assert!(check_password_rules("Passw0rd\u{1b}").is_err());
     }
 }
