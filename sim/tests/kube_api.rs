@@ -2605,6 +2605,24 @@ mod errors_and_faults {
     }
 
     #[tokio::test]
+    async fn clear_faults_disarms_pending_failures() {
+        let (sim, c) = with_crd().await;
+        let api = widgets(&c, "default");
+        sim.fail_next("POST", "widgets", 1000, 500);
+        assert!(
+            api.create(&PostParams::default(), &widget("a", "red"))
+                .await
+                .is_err()
+        );
+        sim.clear_faults();
+        api.create(&PostParams::default(), &widget("a", "red"))
+            .await
+            .unwrap();
+        let statuses: Vec<u16> = sim.requests().iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [500, 201]);
+    }
+
+    #[tokio::test]
     async fn in_process_access_matches_http() {
         let (sim, c) = with_crd().await;
         let created = sim

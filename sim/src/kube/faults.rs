@@ -52,6 +52,11 @@ impl Faults {
         }
     }
 
+    /// Disarms every pending failure rule (latency and the request log stay).
+    pub fn clear(&mut self) {
+        self.rules.clear();
+    }
+
     /// The status to fail this request with, consuming one use of the first matching rule.
     pub fn take(&mut self, method: &str, path_and_query: &str) -> Option<u16> {
         let rule = self.rules.iter_mut().find(|r| {

@@ -215,6 +215,11 @@ impl KubeSim {
         self.inner.faults().add(method, path_contains, n, status);
     }
 
+    /// Disarms every pending `fail_next` rule, so requests succeed again.
+    pub fn clear_faults(&self) {
+        self.inner.faults().clear();
+    }
+
     /// Ends every open watch stream abruptly (as a dropped connection would).
     pub fn drop_watches(&self) {
         self.inner.store.drops.send_modify(|n| *n += 1);
