@@ -17,28 +17,23 @@ const CRD_COPIES: &[&str] = &[
 ];
 
 /// What the operator does with the Kubernetes API where it watches ConnectUsers (src/controller.rs,
-/// src/reconcile/: watch/list/get, finalizer JSON patches, status server-side apply, Secret get,
-/// events.k8s.io Events create/patch) plus `connectusers/finalizers` update for clusters with
-/// OwnerReferencesPermissionEnforcement. Nothing else.
+/// src/reconcile/: list/watch, finalizer JSON patches, status server-side apply, Secret get,
+/// events.k8s.io Events create/patch). Nothing else: tests/e2e_rbac.rs checks these against the
+/// requests the running operator makes. (No `connectusers/finalizers` update: the operator sets
+/// no ownerReferences, so OwnerReferencesPermissionEnforcement never asks for it.)
 fn operator_rules() -> Vec<Rule> {
     let mut rules = vec![
         rule(
             "connect.userops.dev",
             &["connectusers"],
             &[],
-            &["get", "list", "watch", "patch"],
+            &["list", "watch", "patch"],
         ),
         rule(
             "connect.userops.dev",
             &["connectusers/status"],
             &[],
             &["patch"],
-        ),
-        rule(
-            "connect.userops.dev",
-            &["connectusers/finalizers"],
-            &[],
-            &["update"],
         ),
         rule("", &["secrets"], &[], &["get"]),
         rule("events.k8s.io", &["events"], &[], &["create", "patch"]),
