@@ -6,7 +6,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
@@ -214,17 +214,29 @@ fn trigger_hash(cu: &ConnectUser) -> Option<u64> {
 /// Runs the controller until `shutdown` resolves; in-flight reconciles finish first.
 pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
     let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
-    let mut readers = Vec::new();
-    let controllers: Vec<_> = ctx
-        .settings
-        .namespaces_or_all(&ctx.client)
+    let apis = ctx.settings.namespaces_or_all(&ctx.client);
+    // /readyz: ready once every watched namespace has been listed. Readiness is read off each
+    // watch stream's first InitDone rather than `Store::wait_until_ready`: the store's ready
+    // signal wakes only one waiter, and the Controller already waits on it, so a second waiter
+    // could sleep forever (the leader would never turn ready).
+    ctx.metrics
+        .ready
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    let synced = Arc::new(SyncedNamespaces::new(apis.len(), ctx.metrics.clone()));
+    let controllers: Vec<_> = apis
         .into_iter()
-        .map(|api| {
+        .enumerate()
+        .map(|(i, api)| {
             let (reader, writer) = reflector::store();
-            readers.push(reader.clone());
+            let synced = synced.clone();
             let stream = watcher(api, watcher::Config::default())
                 .default_backoff()
                 .reflect(writer)
+                .inspect_ok(move |event| {
+                    if matches!(event, watcher::Event::InitDone) {
+                        synced.done(i);
+                    }
+                })
                 .applied_objects()
                 .predicate_filter(trigger_hash, Default::default());
             Controller::for_stream(stream, reader)
@@ -240,21 +252,32 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
                 })
         })
         .collect();
-    // /readyz: ready once every watched namespace has been listed.
-    ctx.metrics
-        .ready
-        .store(false, std::sync::atomic::Ordering::Relaxed);
-    let metrics = ctx.metrics.clone();
-    let synced = tokio::spawn(async move {
-        for reader in readers {
-            if reader.wait_until_ready().await.is_err() {
-                return;
-            }
-        }
-        metrics
-            .ready
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-    });
     futures::future::join_all(controllers).await;
-    synced.abort();
+}
+
+/// Which watched namespaces (one watch stream each) have completed their first list.
+struct SyncedNamespaces {
+    done: Mutex<Vec<bool>>,
+    metrics: Arc<Metrics>,
+}
+
+impl SyncedNamespaces {
+    fn new(streams: usize, metrics: Arc<Metrics>) -> Self {
+        SyncedNamespaces {
+            done: Mutex::new(vec![false; streams]),
+            metrics,
+        }
+    }
+
+    fn done(&self, stream: usize) {
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(d) = done.get_mut(stream) {
+            *d = true;
+        }
+        if done.iter().all(|d| *d) {
+            self.metrics
+                .ready
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }

@@ -2,6 +2,8 @@
 //! operator's own controller running in-process exactly as `connect-user-operator run` runs it.
 #![allow(dead_code)]
 
+pub mod operator;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -69,22 +69,18 @@ Name of the leader-election Lease (in the release namespace).
 What the operator does with the Kubernetes API in the namespaces it watches (a ClusterRole, or
 a Role in each watched namespace). Kept free of template logic: tests/deploy.rs parses it and
 compares it with the kustomize base.
-  - connectusers: watch (list/watch), get, finalizer JSON patches.
+  - connectusers: watch (list/watch) and finalizer JSON patches.
   - connectusers/status: server-side apply.
-  - connectusers/finalizers: update, for clusters with OwnerReferencesPermissionEnforcement.
   - secrets: get, the initial password named by spec.passwordSecretRef.
   - events.k8s.io events: create, and patch for repeated events.
 */}}
 {{- define "connect-user-operator.rules" -}}
 - apiGroups: ["connect.userops.dev"]
   resources: ["connectusers"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
 - apiGroups: ["connect.userops.dev"]
   resources: ["connectusers/status"]
   verbs: ["patch"]
-- apiGroups: ["connect.userops.dev"]
-  resources: ["connectusers/finalizers"]
-  verbs: ["update"]
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get"]

@@ -1,0 +1,341 @@
+//! RBAC against reality: the real operator binary, configured from the rendered kustomize
+//! Deployment (or as the Helm chart's namespaced mode configures it), runs a realistic life
+//! cycle at the Kubernetes emulator; every request it made is mapped to RBAC terms (verb, API
+//! group, resource/subresource, namespace, name) and must be allowed by the shipped rules, and
+//! every permission the rules grant must have been used.
+
+mod common;
+mod deploy_support;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::operator::{Cluster, Operator, user_quick_connect};
+use common::*;
+use deploy_support::*;
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::Api;
+use kube::api::Patch;
+use serde_json::json;
+use sim::kube::RequestRecord;
+
+/// Where a set of rules applies: a ClusterRole through a ClusterRoleBinding (everywhere), or a
+/// Role in one namespace.
+struct Grant {
+    what: String,
+    namespace: Option<String>,
+    rules: Vec<Rule>,
+}
+
+/// A request in RBAC terms.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Access {
+    verb: String,
+    group: String,
+    /// `resource` or `resource/subresource`, as rules name it.
+    resource: String,
+    namespace: Option<String>,
+    name: Option<String>,
+}
+
+fn access(r: &RequestRecord) -> Access {
+    assert!(
+        !r.resource.is_empty(),
+        "the operator requested a non-resource URL {} {} (not covered by the shipped RBAC)",
+        r.method,
+        r.path
+    );
+    Access {
+        verb: r.verb.clone(),
+        group: r.api_group.clone(),
+        resource: match &r.subresource {
+            Some(sub) => format!("{}/{sub}", r.resource),
+            None => r.resource.clone(),
+        },
+        namespace: r.namespace.clone(),
+        name: r.name.clone(),
+    }
+}
+
+fn rule_allows(rule: &Rule, a: &Access) -> bool {
+    rule.api_groups.contains(&a.group)
+        && rule.resources.contains(&a.resource)
+        && rule.verbs.contains(&a.verb)
+        && (rule.resource_names.is_empty()
+            || a.name
+                .as_ref()
+                .is_some_and(|n| rule.resource_names.contains(n)))
+}
+
+fn grant_allows(g: &Grant, a: &Access) -> bool {
+    (g.namespace.is_none() || g.namespace == a.namespace)
+        && g.rules.iter().any(|r| rule_allows(r, a))
+}
+
+/// Every access is allowed by some grant, and every (group, resource, verb) each grant's rules
+/// name was used within that grant's scope.
+fn assert_exact(grants: &[Grant], accesses: &BTreeSet<Access>) {
+    let denied: Vec<&Access> = accesses
+        .iter()
+        .filter(|a| !grants.iter().any(|g| grant_allows(g, a)))
+        .collect();
+    assert!(
+        denied.is_empty(),
+        "the operator made requests the shipped RBAC denies:\n{denied:#?}"
+    );
+    let mut unused = Vec::new();
+    for g in grants {
+        for rule in &g.rules {
+            for group in &rule.api_groups {
+                for resource in &rule.resources {
+                    for verb in &rule.verbs {
+                        let used = accesses.iter().any(|a| {
+                            &a.group == group
+                                && &a.resource == resource
+                                && &a.verb == verb
+                                && grant_allows(g, a)
+                                && rule_allows(rule, a)
+                        });
+                        if !used {
+                            unused.push(format!("{}: {verb} {group}/{resource}", g.what));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        unused.is_empty(),
+        "granted but never used in the life cycle:\n{}",
+        unused.join("\n")
+    );
+}
+
+async fn wait_ready(
+    cluster: &Cluster,
+    ns: &str,
+    name: &str,
+) -> connect_user_operator::crd::ConnectUser {
+    for _ in 0..600 {
+        if let Some(cu) = cluster.api(ns).get_opt(name).await.unwrap()
+            && ready(&cu).is_some_and(|(s, _)| s == "True")
+            && cu.status.as_ref().and_then(|s| s.observed_generation) == cu.metadata.generation
+        {
+            return cu;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{ns}/{name} never became Ready");
+}
+
+async fn wait_gone(cluster: &Cluster, ns: &str, name: &str) {
+    for _ in 0..600 {
+        if cluster.api(ns).get_opt(name).await.unwrap().is_none() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{ns}/{name} was never deleted");
+}
+
+async fn wait_lease_holder(cluster: &Cluster, ns: &str, lease: &str, holder: &str) {
+    let api: Api<Lease> = Api::namespaced(cluster.client.clone(), ns);
+    for _ in 0..600 {
+        if let Some(l) = api.get_opt(lease).await.unwrap()
+            && l.spec.and_then(|s| s.holder_identity).as_deref() == Some(holder)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{holder} never held lease {ns}/{lease}");
+}
+
+/// Create (with tags and a hierarchy group), update twice, a resource stalled on a missing
+/// Secret key, then delete with a quick connect to clean up, in each namespace.
+async fn life_cycle(cluster: &Cluster, namespaces: &[&str]) {
+    // Usernames are unique per Connect instance: one per namespace.
+    for ns in namespaces {
+        let alice = format!("alice-{ns}");
+        cluster
+            .create(
+                ns,
+                &alice,
+                "  identityInfo: {firstName: Alice, lastName: L}\n  hierarchyGroup: {name: Tier1}\n  tags: {team: a}\n",
+            )
+            .await;
+        let bad: connect_user_operator::crd::ConnectUser =
+            serde_yaml::from_str(&manifest("nokey", "").replace("key: alice", "key: nobody"))
+                .unwrap();
+        cluster
+            .api(ns)
+            .create(&Default::default(), &bad)
+            .await
+            .unwrap();
+        wait_ready(cluster, ns, &alice).await;
+        for first in ["Alicia", "Ali"] {
+            cluster
+                .api(ns)
+                .patch(
+                    &alice,
+                    &Default::default(),
+                    &Patch::Merge(json!({"spec": {"identityInfo": {"firstName": first}}})),
+                )
+                .await
+                .unwrap();
+            wait_ready(cluster, ns, &alice).await;
+        }
+    }
+    for ns in namespaces {
+        let alice = format!("alice-{ns}");
+        let cu = wait_ready(cluster, ns, &alice).await;
+        let id = Env::user_id(&cu);
+        cluster
+            .connect
+            .insert_quick_connect(INSTANCE, user_quick_connect(&format!("qc-{ns}"), &id));
+        for name in [alice.as_str(), "nokey"] {
+            cluster
+                .api(ns)
+                .delete(name, &Default::default())
+                .await
+                .unwrap();
+        }
+        wait_gone(cluster, ns, &alice).await;
+        wait_gone(cluster, ns, "nokey").await;
+        assert!(cluster.connect.user(INSTANCE, &id).is_none());
+    }
+    assert!(cluster.connect.quick_connects(INSTANCE).is_empty());
+}
+
+async fn stop(op: &Operator) {
+    op.terminate();
+    let status = op
+        .wait_exit(Duration::from_secs(30))
+        .await
+        .expect("the operator exits on SIGTERM");
+    assert!(status.success(), "exit status {status}");
+}
+
+fn accesses(cluster: &Cluster) -> BTreeSet<Access> {
+    let requests = cluster.operator_requests();
+    assert!(
+        requests.len() > 10,
+        "only {} operator requests recorded: is the filter wrong?",
+        requests.len()
+    );
+    requests.iter().map(access).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kustomize_rbac_allows_every_request_of_a_life_cycle_and_nothing_unused() {
+    let docs = kustomize_build();
+    let deployment = one_of_kind(&docs, "Deployment");
+    let env = env_of(operator_container(deployment));
+    let lease = env["LEASE_NAME"].clone().unwrap();
+    let cluster = Cluster::start(&["default", "team-b", NAMESPACE]).await;
+    // The Deployment's own settings; the downward API values as the kubelet fills them in.
+    let mut vars: Vec<(&str, &str)> = env
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.as_deref()?)))
+        .collect();
+    vars.extend([("POD_NAME", "operator-0"), ("POD_NAMESPACE", NAMESPACE)]);
+    let op = cluster.spawn("kustomize", &[], &vars);
+    wait_lease_holder(&cluster, NAMESPACE, &lease, "operator-0").await;
+    life_cycle(&cluster, &["default", "team-b"]).await;
+    stop(&op).await;
+
+    let accesses = accesses(&cluster);
+    let cluster_role = rules_of(get(one_of_kind(&docs, "ClusterRole"), "rules"));
+    let role = one_of_kind(&docs, "Role");
+    let grants = [
+        Grant {
+            what: "ClusterRole".into(),
+            namespace: None,
+            rules: cluster_role.clone(),
+        },
+        Grant {
+            what: "Role".into(),
+            namespace: Some(get_str(role, "metadata.namespace").to_string()),
+            rules: rules_of(get(role, "rules")),
+        },
+    ];
+    assert_exact(&grants, &accesses);
+
+    // The chart's cluster-wide mode grants the same rules (tests/deploy.rs checks the chart's
+    // helpers against the kustomize base; here against what the operator did).
+    let helpers = read(&format!("{CHART}/templates/_helpers.tpl"));
+    let chart_rules = rules_of(
+        &serde_yaml::from_str(&define_body(&helpers, "connect-user-operator.rules")).unwrap(),
+    );
+    let lease_body = define_body(&helpers, "connect-user-operator.leaseRules").replace(
+        "{{ include \"connect-user-operator.leaseName\" . | quote }}",
+        &format!("{lease:?}"),
+    );
+    let chart_grants = [
+        Grant {
+            what: "chart ClusterRole".into(),
+            namespace: None,
+            rules: chart_rules,
+        },
+        Grant {
+            what: "chart leader-election Role".into(),
+            namespace: Some(NAMESPACE.into()),
+            rules: rules_of(&serde_yaml::from_str(&lease_body).unwrap()),
+        },
+    ];
+    assert_exact(&chart_grants, &accesses);
+}
+
+/// The chart with `watchNamespaces` renders the rules as a Role in each watched namespace and
+/// no ClusterRole: the operator started with WATCH_NAMESPACES must stay inside them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chart_namespaced_mode_roles_allow_every_request_and_nothing_cluster_wide() {
+    let helpers = read(&format!("{CHART}/templates/_helpers.tpl"));
+    let rules = rules_of(
+        &serde_yaml::from_str(&define_body(&helpers, "connect-user-operator.rules")).unwrap(),
+    );
+    let lease = "ops-connect-user-operator";
+    let lease_body = define_body(&helpers, "connect-user-operator.leaseRules").replace(
+        "{{ include \"connect-user-operator.leaseName\" . | quote }}",
+        &format!("{lease:?}"),
+    );
+    let watched = ["team-a", "team-b"];
+    let cluster = Cluster::start(&["team-a", "team-b", "team-c", "ops"]).await;
+    let op = cluster.spawn(
+        "namespaced",
+        &[],
+        &[
+            ("WATCH_NAMESPACES", "team-a,team-b"),
+            ("LEADER_ELECTION", "true"),
+            ("LEASE_NAME", lease),
+            ("POD_NAME", "operator-0"),
+            ("POD_NAMESPACE", "ops"),
+        ],
+    );
+    wait_lease_holder(&cluster, "ops", lease, "operator-0").await;
+    // A resource outside the watched namespaces is not the operator's business.
+    cluster.create("team-c", "alice", "").await;
+    life_cycle(&cluster, &watched).await;
+    let outside = cluster.api("team-c").get("alice").await.unwrap();
+    assert!(
+        outside.status.is_none() && outside.metadata.finalizers.is_none(),
+        "team-c is not watched: {outside:?}"
+    );
+    stop(&op).await;
+
+    let accesses = accesses(&cluster);
+    let mut grants: Vec<Grant> = watched
+        .iter()
+        .map(|ns| Grant {
+            what: format!("Role in {ns}"),
+            namespace: Some(ns.to_string()),
+            rules: rules.clone(),
+        })
+        .collect();
+    grants.push(Grant {
+        what: "leader-election Role in ops".into(),
+        namespace: Some("ops".into()),
+        rules: rules_of(&serde_yaml::from_str(&lease_body).unwrap()),
+    });
+    assert_exact(&grants, &accesses);
+}
