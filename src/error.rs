@@ -61,6 +61,7 @@ impl Error {
                 ErrorKind::Invalid => ErrorClass::Invalid,
                 ErrorKind::Duplicate => ErrorClass::Transient,
                 ErrorKind::NotFound => ErrorClass::NotFound,
+                ErrorKind::Denied | ErrorKind::QuotaExceeded => ErrorClass::Blocked,
             },
             Error::Kube(kube::Error::Api(status)) if status.code == 429 => ErrorClass::Throttled,
             Error::Kube(_) => ErrorClass::Transient,
@@ -84,6 +85,8 @@ impl Error {
                 ErrorKind::Invalid => "ConnectRejected",
                 ErrorKind::Duplicate => "UserExists",
                 ErrorKind::NotFound => "ConnectNotFound",
+                ErrorKind::Denied => "AccessDenied",
+                ErrorKind::QuotaExceeded => "ConnectQuotaExceeded",
             },
             Error::Kube(_) => "KubernetesError",
             Error::InvalidSpec { .. } => "InvalidSpec",
@@ -108,6 +111,54 @@ impl Error {
         Error::InvalidSpec {
             field: field.into(),
             message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connect::kind_of_code;
+
+    fn connect(code: &str) -> Error {
+        Error::Connect(ConnectError {
+            operation: "CreateUser",
+            kind: kind_of_code(code),
+            code: code.into(),
+            message: String::new(),
+        })
+    }
+
+    #[test]
+    fn connect_errors_decide_retry_and_reason() {
+        let cases = [
+            ("ThrottlingException", ErrorClass::Throttled, "Throttled"),
+            (
+                "InternalServiceException",
+                ErrorClass::Transient,
+                "ConnectUnavailable",
+            ),
+            (
+                "InvalidParameterException",
+                ErrorClass::Invalid,
+                "ConnectRejected",
+            ),
+            (
+                "ResourceNotFoundException",
+                ErrorClass::NotFound,
+                "ConnectNotFound",
+            ),
+            // Not a rate: a per-instance quota, so no fast retry and a visible Stalled reason.
+            (
+                "LimitExceededException",
+                ErrorClass::Blocked,
+                "ConnectQuotaExceeded",
+            ),
+            ("AccessDeniedException", ErrorClass::Blocked, "AccessDenied"),
+        ];
+        for (code, class, reason) in cases {
+            let e = connect(code);
+            assert_eq!((e.class(), e.reason()), (class, reason), "{code}");
         }
     }
 }

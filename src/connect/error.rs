@@ -13,6 +13,11 @@ pub enum ErrorKind {
     Invalid,
     /// A user or quick connect with that name already exists.
     Duplicate,
+    /// The credentials or IAM policy do not allow the call: an operator fixes IAM, not the spec.
+    Denied,
+    /// A service quota (users or quick connects per instance) is used up: retrying soon cannot
+    /// help; someone must raise the quota or free capacity.
+    QuotaExceeded,
     /// Network, timeout or 5xx: retry with backoff.
     Transient,
 }
@@ -77,9 +82,15 @@ where
 pub fn kind_of_code(code: &str) -> ErrorKind {
     match code {
         "ResourceNotFoundException" => ErrorKind::NotFound,
-        "ThrottlingException" | "TooManyRequestsException" | "LimitExceededException" => {
-            ErrorKind::Throttled
-        }
+        "ThrottlingException" | "TooManyRequestsException" => ErrorKind::Throttled,
+        // Connect's LimitExceededException is a resource quota ("the allowed limit for the
+        // resource has been exceeded"), not a request rate.
+        "LimitExceededException" | "ServiceQuotaExceededException" => ErrorKind::QuotaExceeded,
+        "AccessDeniedException"
+        | "UnrecognizedClientException"
+        | "InvalidSignatureException"
+        | "ExpiredTokenException"
+        | "InvalidClientTokenId" => ErrorKind::Denied,
         "InvalidParameterException" | "InvalidRequestException" | "ValidationException" => {
             ErrorKind::Invalid
         }
@@ -99,7 +110,11 @@ mod tests {
             ErrorKind::NotFound
         );
         assert_eq!(kind_of_code("ThrottlingException"), ErrorKind::Throttled);
-        assert_eq!(kind_of_code("LimitExceededException"), ErrorKind::Throttled);
+        assert_eq!(
+            kind_of_code("LimitExceededException"),
+            ErrorKind::QuotaExceeded
+        );
+        assert_eq!(kind_of_code("AccessDeniedException"), ErrorKind::Denied);
         assert_eq!(
             kind_of_code("InvalidParameterException"),
             ErrorKind::Invalid

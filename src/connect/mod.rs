@@ -19,7 +19,7 @@ use aws_sdk_connect::types::{
     DirectoryType, QuickConnectType, StringComparisonType, StringCondition, UserSearchCriteria,
 };
 
-pub use error::{ConnectError, ErrorKind};
+pub use error::{ConnectError, ErrorKind, kind_of_code};
 pub use quick_connect_index::QuickConnectIndex;
 pub use rate_limit::{Rate, RateLimiter};
 pub use user_directory::UserDirectory;
@@ -156,6 +156,8 @@ impl ConnectApi {
                 ErrorKind::Invalid => "invalid",
                 ErrorKind::Duplicate => "duplicate",
                 ErrorKind::Transient => "transient",
+                ErrorKind::Denied => "denied",
+                ErrorKind::QuotaExceeded => "quota_exceeded",
             },
         };
         *self
