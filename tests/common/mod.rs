@@ -132,6 +132,31 @@ impl Env {
         }
     }
 
+    /// Stops the controller and starts a new one with empty caches and a new Connect client, as
+    /// a restarted process would.
+    pub async fn restart_fresh(&mut self, connect: ConnectSettings) {
+        self.stop_operator().await;
+        let api =
+            Arc::new(ConnectApi::for_endpoint(&self.connect.endpoint(), REGION, connect).await);
+        self.ctx = Arc::new(Context::new(
+            self.client.clone(),
+            api,
+            self.ctx.settings.clone(),
+        ));
+        self.start_operator();
+    }
+
+    /// Reconciles finished by this Env's current controller (any result).
+    pub fn reconciles(&self) -> u64 {
+        self.ctx
+            .metrics
+            .encode()
+            .lines()
+            .filter(|l| l.starts_with("connect_user_operator_reconciles_total"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    }
+
     pub fn api(&self) -> Api<ConnectUser> {
         Api::namespaced(self.client.clone(), NS)
     }

@@ -1,0 +1,224 @@
+//! Scale behaviour, asserted by call counts (the figures are in BENCHMARKS.md): bulk drift
+//! detection, a restart that costs no writes, coalesced quick-connect cleanup, and the client-side
+//! rate limiter keeping Connect from ever answering 429.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use connect_user_operator::connect::{ConnectSettings, Rate};
+use sim::connect::{ConnectConfig, InstanceSeed, Quota, SimQuickConnect};
+
+/// The id of a seeded catalog object by name.
+fn seeded(list: fn(&InstanceSeed) -> &Vec<(String, String)>, name: &str) -> String {
+    let seed = InstanceSeed::standard(INSTANCE);
+    list(&seed)
+        .iter()
+        .find(|(_, n)| n == name)
+        .expect("seeded name")
+        .0
+        .clone()
+}
+
+fn count(env: &Env, op: &str) -> usize {
+    env.connect
+        .calls()
+        .iter()
+        .filter(|c| c.operation == op)
+        .count()
+}
+
+async fn create_ready(env: &Env, names: &[String]) {
+    for n in names {
+        env.create(&manifest(n, "")).await.unwrap();
+    }
+    for n in names {
+        env.wait_ready(n).await;
+    }
+}
+
+async fn wait_reconciles(env: &Env, at_least: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while env.reconciles() < at_least {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of {at_least} reconciles",
+            env.reconciles()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_with_in_sync_resources_reads_one_bulk_scan_and_writes_nothing() {
+    let mut env = Env::start().await;
+    let names: Vec<String> = (0..30).map(|i| format!("agent-{i:02}")).collect();
+    create_ready(&env, &names).await;
+    // Let the first pass after creation (the Created -> InSync check) finish.
+    wait_reconciles(&env, 60).await;
+
+    env.connect.clear_calls();
+    env.restart_fresh(ConnectSettings::default()).await;
+    wait_reconciles(&env, names.len() as u64).await;
+
+    assert!(env.writes().is_empty(), "writes: {:?}", env.write_ops());
+    assert_eq!(count(&env, "DescribeUser"), 0, "no per-user describe");
+    // ceil(30/500) = 1 page; the catalog is read once.
+    assert_eq!(count(&env, "SearchUsers"), 1);
+    for op in [
+        "ListRoutingProfiles",
+        "ListSecurityProfiles",
+        "ListUserHierarchyGroups",
+    ] {
+        assert!(count(&env, op) <= 1, "{op} read {} times", count(&env, op));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resync_compares_every_user_with_one_scan_and_describes_only_the_drifted() {
+    let env = Env::start_with(Options {
+        resync: Duration::from_secs(2),
+        ..Default::default()
+    })
+    .await;
+    let names: Vec<String> = (0..12).map(|i| format!("agent-{i:02}")).collect();
+    create_ready(&env, &names).await;
+    let drifted = Env::user_id(&env.api().get("agent-03").await.unwrap());
+    env.connect.clear_calls();
+    env.connect.modify_user(INSTANCE, &drifted, |u| {
+        u.security_profile_ids = vec![seeded(|s| &s.security_profiles, "Admin")];
+    });
+    env.wait_for("agent-03", "drift corrected", |cu| {
+        reason(cu) == "DriftCorrected"
+    })
+    .await;
+    let describes: Vec<_> = env
+        .connect
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "DescribeUser")
+        .collect();
+    assert!(
+        describes
+            .iter()
+            .all(|c| c.target.as_deref() == Some(&drifted)),
+        "DescribeUser only for the drifted user: {:?}",
+        describes.iter().map(|c| &c.target).collect::<Vec<_>>()
+    );
+    assert_eq!(env.write_ops(), ["UpdateUserSecurityProfiles"]);
+    let scans = count(&env, "SearchUsers");
+    assert!(
+        (1..=3).contains(&scans),
+        "one shared scan per resync, not one per user: {scans}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletions_in_flight_share_quick_connect_scans() {
+    let env = Env::start().await;
+    let names: Vec<String> = (0..10).map(|i| format!("agent-{i:02}")).collect();
+    create_ready(&env, &names).await;
+    let flow = InstanceSeed::standard(INSTANCE).contact_flows[0].0.clone();
+    let mut ids = Vec::new();
+    for n in &names {
+        ids.push(Env::user_id(&env.api().get(n).await.unwrap()));
+    }
+    // 250 quick connects: 20 per managed user, 50 to someone else.
+    let other = env.connect.insert_user(
+        INSTANCE,
+        sim::connect::SimUser {
+            username: "someone-else".into(),
+            routing_profile_id: seeded(|s| &s.routing_profiles, "Basic Routing Profile"),
+            security_profile_ids: vec![seeded(|s| &s.security_profiles, "Agent")],
+            ..Default::default()
+        },
+    );
+    for q in 0..250 {
+        let target = if q < 200 { &ids[q % 10] } else { &other };
+        env.connect.insert_quick_connect(
+            INSTANCE,
+            SimQuickConnect {
+                name: format!("qc-{q:03}"),
+                quick_connect_type: "USER".into(),
+                user_id: Some(target.clone()),
+                contact_flow_id: Some(flow.clone()),
+                ..Default::default()
+            },
+        );
+    }
+    env.connect.clear_calls();
+    for n in &names {
+        env.delete(n).await;
+    }
+    for n in &names {
+        env.wait_gone(n).await;
+    }
+    assert_eq!(count(&env, "DeleteUser"), 10);
+    assert_eq!(count(&env, "DeleteQuickConnect"), 200);
+    assert_eq!(count(&env, "DescribeQuickConnect"), 0);
+    // One complete scan of 250 is ceil(250/100) = 3 pages. Ten deletions each scanning on its own
+    // would cost 3+3+3+2+2+2+2+2+1+1 = 21 pages (the count shrinks by 20 per deletion); shared
+    // scans serve every deletion waiting when they start.
+    let pages = count(&env, "SearchQuickConnects");
+    assert!(
+        (3..=12).contains(&pages),
+        "{pages} SearchQuickConnects pages for 10 deletions"
+    );
+    let left = env.connect.quick_connects(INSTANCE);
+    assert_eq!(left.len(), 50);
+    assert!(
+        left.iter()
+            .all(|q| q.user_id.as_deref() == Some(other.as_str()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limiter_keeps_connect_from_throttling() {
+    let quota = Quota {
+        rate_per_sec: 4.0,
+        burst: 3,
+    };
+    let mut env = Env::start_with(Options {
+        connect: ConnectConfig {
+            quota: Some(quota),
+            ..Default::default()
+        },
+        // A little under the quota: the first request's connection set-up delays its arrival,
+        // which shifts the server's bucket against ours by a few milliseconds.
+        settings: ConnectSettings {
+            rate: Some(Rate {
+                per_second: 3.6,
+                burst: 2,
+            }),
+            // No SDK retries: a 429 would surface as an error the test can see.
+            max_attempts: Some(1),
+        },
+        ..Default::default()
+    })
+    .await;
+    let names: Vec<String> = (0..16).map(|i| format!("agent-{i:02}")).collect();
+    create_ready(&env, &names).await;
+    let throttled: Vec<_> = env
+        .connect
+        .calls()
+        .into_iter()
+        .filter(|c| c.status == 429)
+        .map(|c| c.operation)
+        .collect();
+    assert!(throttled.is_empty(), "429s: {throttled:?}");
+    assert_eq!(count(&env, "CreateUser"), 16);
+    // Without the limiter the same load bounces off the quota (so the test above means something).
+    env.connect.clear_calls();
+    env.restart_fresh(ConnectSettings {
+        rate: None,
+        max_attempts: Some(1),
+    })
+    .await;
+    let more: Vec<String> = (16..32).map(|i| format!("agent-{i:02}")).collect();
+    create_ready(&env, &more).await;
+    assert!(
+        env.connect.calls().iter().any(|c| c.status == 429),
+        "unlimited client was never throttled"
+    );
+}
