@@ -231,6 +231,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
             let synced = synced.clone();
             let stream = watcher(api, watcher::Config::default())
                 .default_backoff()
+                .modify(strip_for_cache)
                 .reflect(writer)
                 .inspect_ok(move |event| {
                     if matches!(event, watcher::Event::InitDone) {
@@ -253,6 +254,15 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         })
         .collect();
     futures::future::join_all(controllers).await;
+}
+
+/// Drops what reconcile never reads from every cached object: managedFields and kubectl's
+/// last-applied copy of the manifest are larger than the rest of a ConnectUser, and at 10,000
+/// resources they are most of the cache.
+fn strip_for_cache(cu: &mut ConnectUser) {
+    cu.managed_fields_mut().clear();
+    cu.annotations_mut()
+        .remove("kubectl.kubernetes.io/last-applied-configuration");
 }
 
 /// Which watched namespaces (one watch stream each) have completed their first list.
