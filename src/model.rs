@@ -37,6 +37,8 @@ pub struct Phone {
     pub auto_accept: bool,
     pub after_contact_work_time_limit: i32,
     pub desk_phone_number: Option<String>,
+    /// Desired: `None` = not managed. Observed: `None` = Connect did not say (counts as false).
+    pub persistent_connection: Option<bool>,
 }
 
 impl Default for Phone {
@@ -46,6 +48,7 @@ impl Default for Phone {
             auto_accept: false,
             after_contact_work_time_limit: 0,
             desk_phone_number: None,
+            persistent_connection: None,
         }
     }
 }
@@ -59,11 +62,56 @@ impl Phone {
     }
 }
 
+/// Auto-accept and after-contact work of one channel; `None` = not managed (desired) or not
+/// reported (observed).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ChannelSettings {
+    pub auto_accept: Option<bool>,
+    pub after_contact_work_time_limit: Option<i32>,
+}
+
+/// The per-channel configuration of UpdateUserConfig that the operator manages.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Channels {
+    /// Channel (VOICE, CHAT, TASK, EMAIL) -> settings. Desired: only managed channels.
+    pub per_channel: BTreeMap<String, ChannelSettings>,
+    /// VOICE enhancement mode (VOICE_ISOLATION, NOISE_SUPPRESSION, NONE).
+    pub voice_enhancement: Option<String>,
+}
+
+impl Channels {
+    pub fn is_empty(&self) -> bool {
+        self.voice_enhancement.is_none()
+            && self
+                .per_channel
+                .values()
+                .all(|c| c.auto_accept.is_none() && c.after_contact_work_time_limit.is_none())
+    }
+}
+
+/// A proficiency level in hundredths (1.0 -> 100), so levels compare exactly.
+pub type Level = u32;
+
+pub fn level_from_f64(level: f64) -> Level {
+    (level * 100.0).round().clamp(0.0, 1000.0) as Level
+}
+
+pub fn level_to_f32(level: Level) -> f32 {
+    level as f32 / 100.0
+}
+
+/// (attribute name, attribute value) -> level.
+pub type Proficiencies = BTreeMap<(String, String), Level>;
+
 /// The fields of a Connect user that the operator manages, with every reference as an id.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct UserFields {
     pub identity: Identity,
     pub phone: Phone,
+    pub channels: Channels,
+    /// Desired: `None` = not managed. Observed: `None` = not read (DescribeUser and SearchUsers
+    /// do not show them; ListUserProficiencies does).
+    pub proficiencies: Option<Proficiencies>,
     pub routing_profile_id: String,
     pub security_profile_ids: BTreeSet<String>,
     pub hierarchy_group_id: Option<String>,
@@ -158,6 +206,11 @@ pub enum UserUpdate {
     RoutingProfile(String),
     SecurityProfiles(Vec<String>),
     Hierarchy(Option<String>),
+    /// UpdateUserConfig with every managed per-channel setting.
+    ChannelConfig(Channels),
+    AssociateProficiencies(Proficiencies),
+    UpdateProficiencies(Proficiencies),
+    DisassociateProficiencies(Vec<(String, String)>),
     Tag(BTreeMap<String, String>),
     Untag(Vec<String>),
 }
@@ -171,6 +224,10 @@ impl UserUpdate {
             UserUpdate::RoutingProfile(_) => "routingProfile",
             UserUpdate::SecurityProfiles(_) => "securityProfiles",
             UserUpdate::Hierarchy(_) => "hierarchyGroup",
+            UserUpdate::ChannelConfig(_) => "channelConfig",
+            UserUpdate::AssociateProficiencies(_)
+            | UserUpdate::UpdateProficiencies(_)
+            | UserUpdate::DisassociateProficiencies(_) => "proficiencies",
             UserUpdate::Tag(_) | UserUpdate::Untag(_) => "tags",
         }
     }

@@ -133,7 +133,7 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
         return Ok(synced);
     }
 
-    let observed = match ctx.connect.describe_user(&at, &user_id).await {
+    let mut observed = match ctx.connect.describe_user(&at, &user_id).await {
         Ok(u) => u,
         Err(e) if e.is_not_found() => {
             // Deleted behind our back. It was ours (its id is in our status), so recreate it.
@@ -174,6 +174,11 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
         )));
     }
 
+    // Proficiencies are only read when managed: DescribeUser does not show them.
+    if desired.proficiencies.is_some() {
+        observed.fields.proficiencies =
+            Some(ctx.connect.list_user_proficiencies(&at, &observed.id).await?);
+    }
     let updates = diff(&desired, &observed.fields);
     for update in &updates {
         ctx.connect
@@ -228,8 +233,9 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
 }
 
 /// The periodic check of an in-sync user: the shared SearchUsers snapshot shows every managed
-/// field except email, secondary email and mobile, which a full DescribeUser checks every
-/// `full_describe_every` resyncs. None means "describe it".
+/// field except email, secondary email, mobile and proficiencies, which a full DescribeUser
+/// (plus ListUserProficiencies when managed) checks every `full_describe_every` resyncs.
+/// None means "describe it".
 async fn in_sync_by_summary(
     cu: &ConnectUser,
     ctx: &Context,
@@ -333,6 +339,12 @@ async fn find_or_create(
         fields: desired.clone(),
     };
     let (id, arn) = ctx.connect.create_user(at, &new_user).await?;
+    // CreateUser takes no proficiencies. If this fails, the next pass finds the user by its
+    // ownership tag and compares it like any other.
+    if let Some(p) = desired.proficiencies.as_ref().filter(|p| !p.is_empty()) {
+        let associate = UserUpdate::AssociateProficiencies(p.clone());
+        ctx.connect.apply_update(at, &id, &arn, &associate).await?;
+    }
     publish(
         ctx,
         cu,
