@@ -232,9 +232,7 @@ pub struct ChannelSettings {
     pub after_contact_work_time_limit: Option<i32>,
 }
 
-#[derive(
-    schemars::JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Hash,
-)]
+#[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum VoiceEnhancementMode {
     #[serde(rename = "VOICE_ISOLATION")]
     VoiceIsolation,

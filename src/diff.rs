@@ -80,7 +80,11 @@ fn channels_match(desired: &Channels, observed: &Channels) -> bool {
     };
     voice
         && desired.per_channel.iter().all(|(channel, want)| {
-            let have = observed.per_channel.get(channel).cloned().unwrap_or_default();
+            let have = observed
+                .per_channel
+                .get(channel)
+                .cloned()
+                .unwrap_or_default();
             want.auto_accept
                 .is_none_or(|a| have.auto_accept.unwrap_or(false) == a)
                 && want

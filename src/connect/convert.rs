@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_connect::error::BuildError;
 use aws_sdk_connect::types::{
-    AfterContactWorkConfig, AfterContactWorkConfigPerChannel, AutoAcceptConfig, Channel,
-    PhoneType, User, UserIdentityInfo, UserPhoneConfig, UserProficiency,
-    UserProficiencyDisassociate, UserSearchSummary, VoiceEnhancementConfig, VoiceEnhancementMode,
+    AfterContactWorkConfig, AfterContactWorkConfigPerChannel, AutoAcceptConfig, Channel, PhoneType,
+    User, UserIdentityInfo, UserPhoneConfig, UserProficiency, UserProficiencyDisassociate,
+    UserSearchSummary, VoiceEnhancementConfig, VoiceEnhancementMode,
 };
 
 use crate::model::{

@@ -477,8 +477,8 @@ impl ConnectApi {
                 .await?;
             }
             UserUpdate::ChannelConfig(channels) => {
-                let lists = convert::channels_to_sdk(channels)
-                    .map_err(build_error("UpdateUserConfig"))?;
+                let lists =
+                    convert::channels_to_sdk(channels).map_err(build_error("UpdateUserConfig"))?;
                 self.call(region, "UpdateUserConfig", |c| {
                     c.update_user_config()
                         .instance_id(instance)
@@ -681,7 +681,9 @@ impl ConnectApi {
 
 /// A request the SDK refused to build (a required member missing): a bug in the conversion,
 /// reported as an invalid request rather than a panic.
-fn build_error(operation: &'static str) -> impl Fn(aws_sdk_connect::error::BuildError) -> ConnectError {
+fn build_error(
+    operation: &'static str,
+) -> impl Fn(aws_sdk_connect::error::BuildError) -> ConnectError {
     move |e| ConnectError {
         operation,
         kind: ErrorKind::Invalid,

@@ -176,8 +176,11 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
 
     // Proficiencies are only read when managed: DescribeUser does not show them.
     if desired.proficiencies.is_some() {
-        observed.fields.proficiencies =
-            Some(ctx.connect.list_user_proficiencies(&at, &observed.id).await?);
+        observed.fields.proficiencies = Some(
+            ctx.connect
+                .list_user_proficiencies(&at, &observed.id)
+                .await?,
+        );
     }
     let updates = diff(&desired, &observed.fields);
     for update in &updates {
