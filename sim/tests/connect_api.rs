@@ -2807,3 +2807,159 @@ async fn proficiency_operations_validate_members_and_users() {
     assert_eq!(code(&missing), "ResourceNotFoundException");
     assert!(sim.user(INSTANCE, &id).unwrap().proficiencies.is_empty());
 }
+
+#[tokio::test]
+async fn quick_connect_name_and_config_updates() {
+    let (sim, client) = start().await;
+    let (alice, _) = create_user(&client, "alice").await;
+    let (bob, _) = create_user(&client, "bob").await;
+    let user_config = |user: &str, flow_id: &str| {
+        QuickConnectConfig::builder()
+            .quick_connect_type(QuickConnectType::User)
+            .user_config(
+                UserQuickConnectConfig::builder()
+                    .user_id(user)
+                    .contact_flow_id(flow_id)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    let qc = client
+        .create_quick_connect()
+        .instance_id(INSTANCE)
+        .name("To Alice")
+        .quick_connect_config(user_config(&alice, &flow("Default agent transfer")))
+        .send()
+        .await
+        .unwrap()
+        .quick_connect_id()
+        .unwrap()
+        .to_string();
+    client
+        .create_quick_connect()
+        .instance_id(INSTANCE)
+        .name("Taken")
+        .quick_connect_config(user_config(&bob, &flow("Default agent transfer")))
+        .send()
+        .await
+        .unwrap();
+
+    client
+        .update_quick_connect_name()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .description("Alice, tier 1")
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_quick_connect_name()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .name("Transfer to Alice")
+        .send()
+        .await
+        .unwrap();
+    let stored = sim.quick_connect(INSTANCE, &qc).unwrap();
+    assert_eq!(stored.name, "Transfer to Alice");
+    assert_eq!(
+        stored.description.as_deref(),
+        Some("Alice, tier 1"),
+        "a member left out keeps its value"
+    );
+
+    client
+        .update_quick_connect_config()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .quick_connect_config(user_config(&bob, &flow("Default agent transfer")))
+        .send()
+        .await
+        .unwrap();
+    let described = client
+        .describe_quick_connect()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .send()
+        .await
+        .unwrap();
+    let config = described
+        .quick_connect()
+        .unwrap()
+        .quick_connect_config()
+        .unwrap();
+    assert_eq!(config.user_config().unwrap().user_id(), bob);
+
+    let neither = client
+        .update_quick_connect_name()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&neither), "InvalidRequestException");
+    let taken = client
+        .update_quick_connect_name()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .name("Taken")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&taken), "InvalidRequestException");
+    let too_long = client
+        .update_quick_connect_name()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .name("n".repeat(128))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&too_long), "InvalidParameterException");
+    assert!(message(&too_long).contains("Name"));
+    let wrong_flow_type = client
+        .update_quick_connect_config()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .quick_connect_config(user_config(&alice, &flow("Sales transfer")))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&wrong_flow_type), "InvalidParameterException");
+    assert!(message(&wrong_flow_type).contains("AGENT_TRANSFER"));
+    let no_user = client
+        .update_quick_connect_config()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .quick_connect_config(user_config(uuid_like(), &flow("Default agent transfer")))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&no_user), "ResourceNotFoundException");
+    let gone = client
+        .update_quick_connect_config()
+        .instance_id(INSTANCE)
+        .quick_connect_id(uuid_like())
+        .quick_connect_config(user_config(&alice, &flow("Default agent transfer")))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&gone), "ResourceNotFoundException");
+    assert_eq!(
+        sim.quick_connect(INSTANCE, &qc)
+            .unwrap()
+            .user_id
+            .as_deref(),
+        Some(bob.as_str()),
+        "refused updates change nothing"
+    );
+    let ops: Vec<String> = sim
+        .calls()
+        .iter()
+        .map(|c| c.operation.clone())
+        .filter(|o| o.starts_with("UpdateQuickConnect"))
+        .collect();
+    assert_eq!(ops.len(), 9, "every call is logged, refused ones too");
+}
