@@ -118,6 +118,11 @@ pub struct ConnectUserSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
 
+    /// A USER quick connect to this user, created, kept in sync and deleted with it (removing
+    /// this field deletes it). Checked against Connect on the full-describe cadence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quick_connect: Option<QuickConnectSpec>,
+
     /// What happens to the Connect user when this resource is deleted.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
@@ -125,6 +130,21 @@ pub struct ConnectUserSpec {
     /// Take over an existing Connect user with this username instead of failing with UserExists.
     #[serde(default)]
     pub adopt_existing: bool,
+}
+
+/// The managed quick connect: agents transfer contacts to this user through it.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct QuickConnectSpec {
+    /// Unique among the instance's quick connects.
+    #[schemars(length(min = 1, max = 127))]
+    pub name: String,
+    /// Not managed when omitted (Connect cannot clear a description).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 250))]
+    pub description: Option<String>,
+    /// The transfer flow, of type AGENT_TRANSFER, by id or by name.
+    pub contact_flow: ProfileRef,
 }
 
 /// A key of a Secret in the resource's namespace.
@@ -318,6 +338,9 @@ pub struct ConnectUserStatus {
     pub user_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_arn: Option<String>,
+    /// The quick connect managed for `spec.quickConnect`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quick_connect_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -191,6 +191,28 @@ pub struct UserQuickConnect {
     pub user_id: String,
 }
 
+/// The USER quick connect the operator manages for a user, as read back from Connect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManagedQuickConnect {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// `None` when it is no longer a USER quick connect.
+    pub user_id: Option<String>,
+    pub contact_flow_id: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// What `spec.quickConnect` asks for, the flow resolved to its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredQuickConnect {
+    pub name: String,
+    /// `None` = not managed (Connect cannot clear a description).
+    pub description: Option<String>,
+    pub user_id: String,
+    pub contact_flow_id: String,
+}
+
 /// A named Connect object (security profile, routing profile, hierarchy group).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NamedId {

@@ -2948,10 +2948,7 @@ async fn quick_connect_name_and_config_updates() {
         .unwrap_err();
     assert_eq!(code(&gone), "ResourceNotFoundException");
     assert_eq!(
-        sim.quick_connect(INSTANCE, &qc)
-            .unwrap()
-            .user_id
-            .as_deref(),
+        sim.quick_connect(INSTANCE, &qc).unwrap().user_id.as_deref(),
         Some(bob.as_str()),
         "refused updates change nothing"
     );

@@ -3,6 +3,7 @@
 
 mod convert;
 pub mod error;
+mod managed_quick_connect;
 pub mod quick_connect_index;
 pub mod rate_limit;
 mod shared_scan;

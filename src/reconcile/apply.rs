@@ -23,6 +23,9 @@ struct Synced {
     reason: &'static str,
     message: String,
     changed: bool,
+    /// Compared with DescribeUser in this pass (not only with the bulk summary).
+    full: bool,
+    quick_connect_id: Option<String>,
 }
 
 /// How the pass found the Connect user.
@@ -36,14 +39,25 @@ enum Found {
 }
 
 pub async fn apply(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action> {
-    let result = sync(&cu, &ctx).await;
+    // The user first, then its quick connect; the user's id is recorded even when the quick
+    // connect step fails, so deletion can always find the user.
+    let (result, user) = match sync(&cu, &ctx).await {
+        Ok(synced) => {
+            let ids = (synced.user_id.clone(), synced.user_arn.clone());
+            (with_quick_connect(&cu, &ctx, synced).await, Some(ids))
+        }
+        Err(e) => (Err(e), None),
+    };
     let mut new_status = cu.status.clone().unwrap_or_default();
     new_status.cleanup = None;
+    if let Some((id, arn)) = user {
+        new_status.user_id = Some(id);
+        new_status.user_arn = Some(arn).filter(|a| !a.is_empty());
+    }
     let generation = cu.metadata.generation;
     match &result {
         Ok(synced) => {
-            new_status.user_id = Some(synced.user_id.clone());
-            new_status.user_arn = Some(synced.user_arn.clone()).filter(|a| !a.is_empty());
+            new_status.quick_connect_id = synced.quick_connect_id.clone();
             status::set_health(
                 &mut new_status,
                 &Health::Ready {
@@ -90,6 +104,34 @@ pub async fn apply(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action> {
     result.map(|_| Action::requeue(ctx.settings.jittered_resync()))
 }
 
+/// Runs the quick-connect step after a successful user pass and folds its changes into the
+/// Ready condition.
+async fn with_quick_connect(cu: &ConnectUser, ctx: &Context, mut synced: Synced) -> Result<Synced> {
+    let at = instance_ref(cu, ctx)?;
+    let uid = owner_uid(cu)?;
+    let outcome =
+        super::quick_connect::sync(cu, ctx, &at, &uid, &synced.user_id, synced.full).await?;
+    synced.quick_connect_id = outcome.id;
+    if !outcome.changes.is_empty() {
+        synced.changed = true;
+        if synced.reason == "InSync" {
+            let spec_changed =
+                cu.status.as_ref().and_then(|s| s.observed_generation) != cu.metadata.generation;
+            synced.reason = if spec_changed {
+                "Updated"
+            } else {
+                "DriftCorrected"
+            };
+            synced.message = format!(
+                "Connect user {} {}: quickConnect",
+                synced.user_id,
+                if spec_changed { "updated" } else { "corrected" }
+            );
+        }
+    }
+    Ok(synced)
+}
+
 fn synced_time_moved(cu: &ConnectUser, new: &crate::crd::ConnectUserStatus) -> bool {
     cu.status.as_ref().and_then(|s| s.last_synced_time.as_ref()) != new.last_synced_time.as_ref()
 }
@@ -112,6 +154,8 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
                 user_arn: arn,
                 reason: "Created",
                 changed: true,
+                full: true,
+                quick_connect_id: None,
             });
         }
         Found::Adopted(id) => (id, "Adopted"),
@@ -152,6 +196,8 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
                     user_arn: arn,
                     reason: "Recreated",
                     changed: true,
+                    full: true,
+                    quick_connect_id: None,
                 }),
                 // Found by username (ours or adopted): the next pass compares it.
                 Found::Ours(id) | Found::Adopted(id) => {
@@ -232,6 +278,8 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
         reason,
         message,
         changed: !updates.is_empty(),
+        full: true,
+        quick_connect_id: None,
     })
 }
 
@@ -263,6 +311,8 @@ async fn in_sync_by_summary(
             reason: "InSync",
             message: format!("Connect user {} matches the spec", s.id),
             changed: false,
+            full: false,
+            quick_connect_id: None,
         }))
 }
 

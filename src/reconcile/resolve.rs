@@ -133,7 +133,7 @@ fn channels_from(config: Option<&ChannelConfig>) -> Channels {
     channels
 }
 
-fn lookup(known: &[NamedId], r: &ProfileRef, field: &str, what: &str) -> Result<String> {
+pub(super) fn lookup(known: &[NamedId], r: &ProfileRef, field: &str, what: &str) -> Result<String> {
     match (&r.id, &r.name) {
         (Some(id), None) => known
             .iter()

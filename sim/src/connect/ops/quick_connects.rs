@@ -262,13 +262,17 @@ pub fn update_name(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
         return Err(not_found(&id));
     }
     if let Some(n) = name
-        && instance.quick_connect_by_name(n).is_some_and(|q| q.id != id)
+        && instance
+            .quick_connect_by_name(n)
+            .is_some_and(|q| q.id != id)
     {
         return Err(ApiError::invalid_request(format!(
             "A quick connect named '{n}' already exists in the instance"
         )));
     }
-    let qc = instance.quick_connect_mut(&id).ok_or_else(|| not_found(&id))?;
+    let qc = instance
+        .quick_connect_mut(&id)
+        .ok_or_else(|| not_found(&id))?;
     if let Some(n) = name {
         qc.name = n.to_string();
     }
@@ -289,7 +293,9 @@ pub fn update_config(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
         return Err(not_found(&id));
     }
     check_target(instance, &t)?;
-    let qc = instance.quick_connect_mut(&id).ok_or_else(|| not_found(&id))?;
+    let qc = instance
+        .quick_connect_mut(&id)
+        .ok_or_else(|| not_found(&id))?;
     qc.quick_connect_type = t.kind;
     qc.user_id = t.user_id;
     qc.queue_id = t.queue_id;
