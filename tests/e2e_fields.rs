@@ -434,3 +434,229 @@ async fn bad_new_fields_are_refused_naming_the_field() {
     }
     assert!(env.connect.calls().is_empty(), "nothing reached Connect");
 }
+
+fn agent_transfer_flow() -> String {
+    let seed = sim::connect::InstanceSeed::standard(INSTANCE);
+    let (id, _) = seed
+        .contact_flows
+        .iter()
+        .find(|(_, name)| name == "Default agent transfer")
+        .unwrap();
+    id.clone()
+}
+
+fn quick_connect_id(cu: &connect_user_operator::crd::ConnectUser) -> Option<String> {
+    cu.status.as_ref().and_then(|s| s.quick_connect_id.clone())
+}
+
+const QUICK_CONNECT: &str = r#"
+  quickConnect:
+    name: Transfer to Alice
+    description: Alice, tier 1
+    contactFlow: {name: Default agent transfer}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_quick_connect_is_created_renamed_retargeted_and_deleted() {
+    let env = Env::start_with(Options {
+        resync: Duration::from_millis(500),
+        ..Default::default()
+    })
+    .await;
+    env.create(&manifest("alice", QUICK_CONNECT)).await.unwrap();
+    let cu = env
+        .wait_for("alice", "quick connect recorded", |cu| {
+            reason(cu) == "Created" && quick_connect_id(cu).is_some()
+        })
+        .await;
+    let user_id = Env::user_id(&cu);
+    let qc_id = quick_connect_id(&cu).unwrap();
+    let qc = env.connect.quick_connect(INSTANCE, &qc_id).unwrap();
+    assert_eq!(qc.quick_connect_type, "USER");
+    assert_eq!(qc.name, "Transfer to Alice");
+    assert_eq!(qc.description.as_deref(), Some("Alice, tier 1"));
+    assert_eq!(qc.user_id.as_deref(), Some(user_id.as_str()));
+    assert_eq!(qc.contact_flow_id, Some(agent_transfer_flow()));
+    assert_eq!(
+        qc.tags.get(connect_user_operator::crd::OWNER_TAG),
+        Some(&Env::uid(&cu))
+    );
+    assert_eq!(writes(&env), vec!["CreateUser", "CreateQuickConnect"]);
+    assert!(
+        env.event_reasons("alice")
+            .await
+            .contains(&"QuickConnectCreated".to_string())
+    );
+
+    // A spec change: exactly the matching call, same quick connect.
+    env.connect.clear_calls();
+    let before = env.api().get("alice").await.unwrap().metadata.generation;
+    let patch = kube::api::Patch::Merge(
+        json!({"spec": {"quickConnect": {"name": "Alice (support)", "contactFlow": {"id": agent_transfer_flow(), "name": null}}}}),
+    );
+    env.api()
+        .patch("alice", &Default::default(), &patch)
+        .await
+        .unwrap();
+    let cu = env
+        .wait_for("alice", "renamed", |cu| {
+            cu.status.as_ref().and_then(|s| s.observed_generation) > before
+                && reason(cu) == "Updated"
+        })
+        .await;
+    assert_eq!(writes(&env), vec!["UpdateQuickConnectName"]);
+    assert_eq!(quick_connect_id(&cu).as_deref(), Some(qc_id.as_str()));
+    let qc = env.connect.quick_connect(INSTANCE, &qc_id).unwrap();
+    assert_eq!(qc.name, "Alice (support)");
+    assert_eq!(qc.description.as_deref(), Some("Alice, tier 1"));
+
+    // Drift, as from the console: corrected on the full-describe cadence.
+    let other_user = env.connect.insert_user(
+        INSTANCE,
+        SimUser {
+            username: "someone-else".into(),
+            ..Default::default()
+        },
+    );
+    for (what, ops, drift) in [
+        (
+            "target user",
+            vec!["UpdateQuickConnectConfig"],
+            Box::new(|q: &mut sim::connect::SimQuickConnect| q.user_id = Some(other_user.clone()))
+                as Box<dyn Fn(&mut sim::connect::SimQuickConnect)>,
+        ),
+        (
+            "name and description",
+            vec!["UpdateQuickConnectName"],
+            Box::new(|q: &mut sim::connect::SimQuickConnect| {
+                q.name = "Renamed in the console".into();
+                q.description = Some("changed".into());
+            }),
+        ),
+    ] {
+        env.connect.clear_calls();
+        assert!(
+            env.connect
+                .modify_quick_connect(INSTANCE, &qc_id, |q| drift(q))
+        );
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let qc = env.connect.quick_connect(INSTANCE, &qc_id).unwrap();
+            if qc.user_id.as_deref() == Some(user_id.as_str())
+                && qc.name == "Alice (support)"
+                && qc.description.as_deref() == Some("Alice, tier 1")
+            {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{what} drift not corrected: {qc:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(writes(&env), ops, "{what}");
+    }
+
+    // Deleted behind our back: created again.
+    env.connect.clear_calls();
+    assert!(env.connect.remove_quick_connect(INSTANCE, &qc_id));
+    let cu = env
+        .wait_for("alice", "a new quick connect", |cu| {
+            quick_connect_id(cu).is_some_and(|id| id != qc_id)
+        })
+        .await;
+    assert_eq!(writes(&env), vec!["CreateQuickConnect"]);
+    let qc_id = quick_connect_id(&cu).unwrap();
+
+    // Removing spec.quickConnect deletes it and nothing else.
+    env.connect.clear_calls();
+    let patch = kube::api::Patch::Merge(json!({"spec": {"quickConnect": null}}));
+    env.api()
+        .patch("alice", &Default::default(), &patch)
+        .await
+        .unwrap();
+    env.wait_for("alice", "quick connect forgotten", |cu| {
+        quick_connect_id(cu).is_none()
+    })
+    .await;
+    assert_eq!(writes(&env), vec!["DeleteQuickConnect"]);
+    assert!(env.connect.quick_connect(INSTANCE, &qc_id).is_none());
+    assert!(env.connect.user(INSTANCE, &user_id).is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_resource_removes_the_managed_quick_connect_with_the_user() {
+    let env = Env::start().await;
+    env.create(&manifest("alice", QUICK_CONNECT)).await.unwrap();
+    let cu = env
+        .wait_for("alice", "quick connect recorded", |cu| {
+            quick_connect_id(cu).is_some()
+        })
+        .await;
+    let qc_id = quick_connect_id(&cu).unwrap();
+    env.connect.clear_calls();
+    env.delete("alice").await;
+    env.wait_gone("alice").await;
+    assert_eq!(writes(&env), vec!["DeleteUser", "DeleteQuickConnect"]);
+    assert!(env.connect.quick_connect(INSTANCE, &qc_id).is_none());
+    assert!(env.connect.quick_connects(INSTANCE).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_connect_problems_are_reported_on_the_field() {
+    let env = Env::start().await;
+    // A flow of the wrong type is not found among AGENT_TRANSFER flows.
+    env.create(&manifest(
+        "alice",
+        "  quickConnect: {name: To Alice, contactFlow: {name: Sales transfer}}\n",
+    ))
+    .await
+    .unwrap();
+    let cu = env.wait_reason("alice", "InvalidSpec").await;
+    let ready = cu.status.as_ref().unwrap().condition("Ready").unwrap();
+    assert_eq!(ready.status, "False");
+    assert!(
+        ready
+            .message
+            .starts_with("spec.quickConnect.contactFlow.name: no AGENT_TRANSFER contact flow named \"Sales transfer\""),
+        "{}",
+        ready.message
+    );
+    // The user itself was created and recorded even though the quick connect failed.
+    let user_id = Env::user_id(&cu);
+    assert!(env.connect.user(INSTANCE, &user_id).is_some());
+
+    // A name taken by a quick connect someone else made.
+    env.connect.insert_quick_connect(
+        INSTANCE,
+        sim::connect::SimQuickConnect {
+            name: "Taken".into(),
+            quick_connect_type: "USER".into(),
+            user_id: Some(user_id.clone()),
+            contact_flow_id: Some(agent_transfer_flow()),
+            ..Default::default()
+        },
+    );
+    let patch = kube::api::Patch::Merge(
+        json!({"spec": {"quickConnect": {"name": "Taken", "contactFlow": {"name": "Default agent transfer"}}}}),
+    );
+    env.api()
+        .patch("alice", &Default::default(), &patch)
+        .await
+        .unwrap();
+    let cu = env.wait_reason("alice", "Conflict").await;
+    let message = &cu
+        .status
+        .as_ref()
+        .unwrap()
+        .condition("Ready")
+        .unwrap()
+        .message;
+    assert!(message.starts_with("spec.quickConnect.name:"), "{message}");
+    assert!(
+        !writes(&env).contains(&"CreateQuickConnect".to_string()),
+        "{:?}",
+        writes(&env)
+    );
+    assert_eq!(env.connect.quick_connects(INSTANCE).len(), 1);
+}
