@@ -129,7 +129,8 @@ pub struct ObservedUser {
 }
 
 /// What SearchUsers tells about a user: everything DescribeUser does except the identity's
-/// email, secondary email and mobile (`fields.identity` holds first and last name only).
+/// email, secondary email and mobile (`fields.identity` holds first and last name only), and
+/// neither shows proficiencies (`fields.proficiencies` is `None`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserSummary {
     pub id: String,
