@@ -36,7 +36,9 @@ pub struct Settings {
     /// How long a shared scan waits for other reconciles to join it.
     pub scan_window: Duration,
     /// A full DescribeUser (for the fields SearchUsers does not show: email, secondary email,
-    /// mobile) every this many resyncs; the bulk SearchUsers scan covers the rest.
+    /// mobile; plus ListUserProficiencies and DescribeQuickConnect when the spec manages
+    /// proficiencies or a quick connect) every this many resyncs; the bulk SearchUsers scan
+    /// covers the rest.
     pub full_describe_every: u32,
     /// How drift and quick connects are found (the naive way exists for the benchmark).
     pub strategy: Strategy,

@@ -80,6 +80,23 @@ pub struct ConnectUserSpec {
     #[serde(default)]
     pub phone_config: PhoneConfig,
 
+    /// Per-channel settings beyond `phoneConfig` (UpdateUserConfig). Optional: a channel or a
+    /// setting left out is not managed and keeps whatever Connect has. Voice auto-accept,
+    /// after-contact work and phone number stay in `phoneConfig`, which Connect applies to the
+    /// VOICE channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_config: Option<ChannelConfig>,
+
+    /// Routing proficiencies (predefined attribute name and value, level 1.0-5.0). Optional:
+    /// omitted = not managed; a list (even empty) is the user's complete set, so proficiencies
+    /// added elsewhere are removed.
+    #[x_kube(
+        validation = Rule::new("self.all(p, self.exists_one(q, q.attributeName == p.attributeName && q.attributeValue == p.attributeValue))").message("proficiencies must not repeat an attributeName/attributeValue pair")
+    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 100))]
+    pub proficiencies: Option<Vec<Proficiency>>,
+
     /// 1 to 10 security profiles, each by id or by name.
     #[x_kube(
         validation = Rule::new("self.all(p, self.exists_one(q, q == p))").message("securityProfiles must not repeat an entry")
@@ -101,6 +118,11 @@ pub struct ConnectUserSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
 
+    /// A USER quick connect to this user, created, kept in sync and deleted with it (removing
+    /// this field deletes it). Checked against Connect on the full-describe cadence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quick_connect: Option<QuickConnectSpec>,
+
     /// What happens to the Connect user when this resource is deleted.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
@@ -108,6 +130,21 @@ pub struct ConnectUserSpec {
     /// Take over an existing Connect user with this username instead of failing with UserExists.
     #[serde(default)]
     pub adopt_existing: bool,
+}
+
+/// The managed quick connect: agents transfer contacts to this user through it.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct QuickConnectSpec {
+    /// Unique among the instance's quick connects.
+    #[schemars(length(min = 1, max = 127))]
+    pub name: String,
+    /// Not managed when omitted (Connect cannot clear a description).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 250))]
+    pub description: Option<String>,
+    /// The transfer flow, of type AGENT_TRANSFER, by id or by name.
+    pub contact_flow: ProfileRef,
 }
 
 /// A key of a Secret in the resource's namespace.
@@ -173,6 +210,81 @@ pub struct PhoneConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^\+[1-9][0-9]{1,14}$"))]
     pub desk_phone_number: Option<String>,
+    /// Keep the agent's voice connection open between calls. Not managed when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistent_connection: Option<bool>,
+}
+
+/// Per-channel settings; each channel and each setting is optional (omitted = not managed).
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<VoiceChannelConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ChannelSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<ChannelSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<ChannelSettings>,
+}
+
+/// VOICE settings that `phoneConfig` does not cover.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VoiceChannelConfig {
+    /// Voice enhancement of the agent's audio.
+    pub voice_enhancement_mode: VoiceEnhancementMode,
+}
+
+/// Auto-accept and after-contact work of one non-voice channel.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelSettings {
+    /// Connect available agents to contacts of this channel without accepting them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_accept: Option<bool>,
+    /// Seconds of after-contact work on this channel, 0 (no limit) to 2000000. Note that
+    /// Connect resets every channel's value when `phoneConfig` changes; the operator sends this
+    /// again right after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 2000000))]
+    pub after_contact_work_time_limit: Option<i32>,
+}
+
+#[derive(schemars::JsonSchema, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VoiceEnhancementMode {
+    #[serde(rename = "VOICE_ISOLATION")]
+    VoiceIsolation,
+    #[serde(rename = "NOISE_SUPPRESSION")]
+    NoiseSuppression,
+    #[serde(rename = "NONE")]
+    None,
+}
+
+impl VoiceEnhancementMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VoiceEnhancementMode::VoiceIsolation => "VOICE_ISOLATION",
+            VoiceEnhancementMode::NoiseSuppression => "NOISE_SUPPRESSION",
+            VoiceEnhancementMode::None => "NONE",
+        }
+    }
+}
+
+/// One routing proficiency: a predefined attribute's value and the agent's level in it.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Proficiency {
+    /// Name of a predefined attribute, e.g. Language.
+    #[schemars(length(min = 1, max = 100))]
+    pub attribute_name: String,
+    /// One of the attribute's values, e.g. English.
+    #[schemars(length(min = 1, max = 100))]
+    pub attribute_value: String,
+    /// 1.0 (lowest) to 5.0 (highest); compared to two decimal places.
+    #[schemars(range(min = 1.0, max = 5.0))]
+    pub level: f64,
 }
 
 impl Default for PhoneConfig {
@@ -182,6 +294,7 @@ impl Default for PhoneConfig {
             auto_accept: false,
             after_contact_work_time_limit: 0,
             desk_phone_number: None,
+            persistent_connection: None,
         }
     }
 }
@@ -225,6 +338,9 @@ pub struct ConnectUserStatus {
     pub user_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_arn: Option<String>,
+    /// The quick connect managed for `spec.quickConnect`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quick_connect_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

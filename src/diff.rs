@@ -1,15 +1,26 @@
 //! Desired vs observed: the minimal list of Connect update calls, one per changed field group
 //! (as Terraform's aws_connect_user does), and nothing when they already match.
 
-use crate::model::{UserFields, UserUpdate};
+use crate::model::{Channels, Phone, Proficiencies, UserFields, UserUpdate};
 
 pub fn diff(desired: &UserFields, observed: &UserFields) -> Vec<UserUpdate> {
     let mut updates = Vec::new();
     if desired.identity.normalized() != observed.identity.normalized() {
         updates.push(UserUpdate::IdentityInfo(desired.identity.normalized()));
     }
-    if desired.phone.normalized() != observed.phone.normalized() {
+    let phone_changes = !phone_matches(&desired.phone, &observed.phone);
+    if phone_changes {
         updates.push(UserUpdate::PhoneConfig(desired.phone.normalized()));
+    }
+    // UpdateUserPhoneConfig applies its after-contact-work limit to every channel, so a phone
+    // write is followed by the per-channel limits again.
+    let acw_managed = desired
+        .channels
+        .per_channel
+        .values()
+        .any(|c| c.after_contact_work_time_limit.is_some());
+    if !channels_match(&desired.channels, &observed.channels) || (phone_changes && acw_managed) {
+        updates.push(UserUpdate::ChannelConfig(desired.channels.clone()));
     }
     if desired.routing_profile_id != observed.routing_profile_id {
         updates.push(UserUpdate::RoutingProfile(
@@ -24,6 +35,9 @@ pub fn diff(desired: &UserFields, observed: &UserFields) -> Vec<UserUpdate> {
     let blank = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
     if blank(&desired.hierarchy_group_id) != blank(&observed.hierarchy_group_id) {
         updates.push(UserUpdate::Hierarchy(blank(&desired.hierarchy_group_id)));
+    }
+    if let (Some(want), Some(have)) = (&desired.proficiencies, &observed.proficiencies) {
+        updates.extend(proficiency_updates(want, have));
     }
     let to_tag: std::collections::BTreeMap<_, _> = desired
         .tags
@@ -46,13 +60,80 @@ pub fn diff(desired: &UserFields, observed: &UserFields) -> Vec<UserUpdate> {
     updates
 }
 
+/// The phone configuration matches; `persistentConnection` only counts when managed, and an
+/// absent observed value counts as false.
+fn phone_matches(desired: &Phone, observed: &Phone) -> bool {
+    let mut observed = observed.normalized();
+    observed.persistent_connection = desired
+        .persistent_connection
+        .map(|_| observed.persistent_connection.unwrap_or(false));
+    desired.normalized() == observed
+}
+
+/// Every managed per-channel setting has its desired value in Connect. An absent auto-accept
+/// counts as false and an absent voice enhancement as NONE (Connect's defaults); an absent
+/// after-contact-work limit is unknown, so it is sent.
+fn channels_match(desired: &Channels, observed: &Channels) -> bool {
+    let voice = match &desired.voice_enhancement {
+        None => true,
+        Some(mode) => observed.voice_enhancement.as_deref().unwrap_or("NONE") == mode,
+    };
+    voice
+        && desired.per_channel.iter().all(|(channel, want)| {
+            let have = observed
+                .per_channel
+                .get(channel)
+                .cloned()
+                .unwrap_or_default();
+            want.auto_accept
+                .is_none_or(|a| have.auto_accept.unwrap_or(false) == a)
+                && want
+                    .after_contact_work_time_limit
+                    .is_none_or(|l| have.after_contact_work_time_limit == Some(l))
+        })
+}
+
+/// Associate the missing, update the changed levels, disassociate the extra: each call only
+/// when it has something to do.
+fn proficiency_updates(want: &Proficiencies, have: &Proficiencies) -> Vec<UserUpdate> {
+    let missing: Proficiencies = want
+        .iter()
+        .filter(|(k, _)| !have.contains_key(*k))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    let changed: Proficiencies = want
+        .iter()
+        .filter(|(k, v)| have.get(*k).is_some_and(|h| h != *v))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    let extra: Vec<(String, String)> = have
+        .keys()
+        .filter(|k| !want.contains_key(*k))
+        .cloned()
+        .collect();
+    let mut updates = Vec::new();
+    if !missing.is_empty() {
+        updates.push(UserUpdate::AssociateProficiencies(missing));
+    }
+    if !changed.is_empty() {
+        updates.push(UserUpdate::UpdateProficiencies(changed));
+    }
+    if !extra.is_empty() {
+        updates.push(UserUpdate::DisassociateProficiencies(extra));
+    }
+    updates
+}
+
 /// Whether a SearchUsers summary shows no difference from the desired fields. The summary lacks
-/// email, secondary email and mobile, so those are left to the periodic full DescribeUser.
+/// email, secondary email, mobile and the proficiencies, so those are left to the periodic full
+/// DescribeUser (plus ListUserProficiencies when they are managed). Per-channel settings are
+/// in the summary.
 pub fn summary_matches(desired: &UserFields, summary: &UserFields) -> bool {
     let mut desired = desired.clone();
     desired.identity.email = None;
     desired.identity.secondary_email = None;
     desired.identity.mobile = None;
+    desired.proficiencies = None;
     diff(&desired, summary).is_empty()
 }
 
@@ -66,7 +147,7 @@ pub fn changed_fields(updates: &[UserUpdate]) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Identity, Phone};
+    use crate::model::{ChannelSettings, Identity, Phone};
 
     fn base() -> UserFields {
         UserFields {
@@ -75,6 +156,8 @@ mod tests {
                 ..Default::default()
             },
             phone: Phone::default(),
+            channels: Channels::default(),
+            proficiencies: None,
             routing_profile_id: "rp-1".into(),
             security_profile_ids: ["sp-1".to_string()].into(),
             hierarchy_group_id: None,
@@ -180,6 +263,167 @@ mod tests {
         let mut o = base();
         o.hierarchy_group_id = Some("hg-1".into());
         assert_eq!(diff(&d, &o), vec![UserUpdate::Hierarchy(None)]);
+    }
+
+    fn with_channels() -> UserFields {
+        let mut f = base();
+        f.channels.per_channel.insert(
+            "CHAT".into(),
+            ChannelSettings {
+                auto_accept: Some(true),
+                after_contact_work_time_limit: Some(60),
+            },
+        );
+        f.channels.voice_enhancement = Some("NOISE_SUPPRESSION".into());
+        f.proficiencies = Some(
+            [
+                (("Language".to_string(), "English".to_string()), 400),
+                (("Skill".to_string(), "Billing".to_string()), 250),
+            ]
+            .into(),
+        );
+        f
+    }
+
+    #[test]
+    fn new_field_groups_map_to_their_calls() {
+        let desired = with_channels();
+        assert!(diff(&desired, &with_channels()).is_empty());
+        type Change = Box<dyn Fn(&mut UserFields)>;
+        let cases: Vec<(Change, &str)> = vec![
+            (
+                Box::new(|o| {
+                    o.channels.per_channel.get_mut("CHAT").unwrap().auto_accept = Some(false)
+                }),
+                "ChannelConfig",
+            ),
+            (
+                Box::new(|o| {
+                    o.channels
+                        .per_channel
+                        .get_mut("CHAT")
+                        .unwrap()
+                        .after_contact_work_time_limit = Some(5)
+                }),
+                "ChannelConfig",
+            ),
+            (
+                Box::new(|o| o.channels.voice_enhancement = Some("NONE".into())),
+                "ChannelConfig",
+            ),
+            (
+                Box::new(|o| {
+                    o.proficiencies
+                        .as_mut()
+                        .unwrap()
+                        .remove(&("Skill".to_string(), "Billing".to_string()));
+                }),
+                "AssociateProficiencies",
+            ),
+            (
+                Box::new(|o| {
+                    o.proficiencies
+                        .as_mut()
+                        .unwrap()
+                        .insert(("Skill".to_string(), "Billing".to_string()), 100);
+                }),
+                "UpdateProficiencies",
+            ),
+            (
+                Box::new(|o| {
+                    o.proficiencies
+                        .as_mut()
+                        .unwrap()
+                        .insert(("Skill".to_string(), "Sales".to_string()), 100);
+                }),
+                "DisassociateProficiencies",
+            ),
+        ];
+        for (change, call) in cases {
+            let mut observed = with_channels();
+            change(&mut observed);
+            let updates = diff(&desired, &observed);
+            assert_eq!(updates.len(), 1, "{call}: {updates:?}");
+            assert!(format!("{:?}", updates[0]).starts_with(call), "{updates:?}");
+        }
+    }
+
+    #[test]
+    fn unmanaged_settings_and_unread_proficiencies_are_not_compared() {
+        let desired = base();
+        let mut observed = with_channels();
+        observed.phone.persistent_connection = Some(true);
+        assert!(diff(&desired, &observed).is_empty());
+        // Proficiencies not read (None) are never compared.
+        let mut observed = with_channels();
+        observed.proficiencies = None;
+        assert!(diff(&with_channels(), &observed).is_empty());
+        // An empty managed list removes everything.
+        let mut desired = base();
+        desired.proficiencies = Some(Proficiencies::new());
+        assert_eq!(
+            diff(&desired, &with_channels()),
+            vec![UserUpdate::DisassociateProficiencies(vec![
+                ("Language".into(), "English".into()),
+                ("Skill".into(), "Billing".into())
+            ])]
+        );
+    }
+
+    #[test]
+    fn absent_observed_values_count_as_connect_defaults() {
+        let mut desired = base();
+        desired.phone.persistent_connection = Some(false);
+        desired.channels.voice_enhancement = Some("NONE".into());
+        desired.channels.per_channel.insert(
+            "TASK".into(),
+            ChannelSettings {
+                auto_accept: Some(false),
+                after_contact_work_time_limit: None,
+            },
+        );
+        assert!(diff(&desired, &base()).is_empty());
+        // An after-contact-work limit Connect does not report is sent.
+        desired
+            .channels
+            .per_channel
+            .get_mut("TASK")
+            .unwrap()
+            .after_contact_work_time_limit = Some(0);
+        assert_eq!(diff(&desired, &base()).len(), 1);
+    }
+
+    #[test]
+    fn a_phone_write_is_followed_by_the_channel_limits() {
+        let desired = with_channels();
+        let mut observed = with_channels();
+        observed.phone.after_contact_work_time_limit = 99;
+        let calls: Vec<&str> = diff(&desired, &observed)
+            .iter()
+            .map(UserUpdate::field)
+            .collect();
+        assert_eq!(calls, vec!["phoneConfig", "channelConfig"]);
+        // Without a managed limit the phone write stands alone.
+        let mut desired = with_channels();
+        desired
+            .channels
+            .per_channel
+            .get_mut("CHAT")
+            .unwrap()
+            .after_contact_work_time_limit = None;
+        let mut observed = desired.clone();
+        observed.phone.auto_accept = true;
+        assert_eq!(diff(&desired, &observed).len(), 1);
+    }
+
+    #[test]
+    fn summaries_ignore_proficiencies() {
+        let desired = with_channels();
+        let mut summary = with_channels();
+        summary.proficiencies = Some(Proficiencies::new());
+        assert!(summary_matches(&desired, &summary));
+        summary.channels.voice_enhancement = None;
+        assert!(!summary_matches(&desired, &summary));
     }
 }
 

@@ -37,6 +37,8 @@ pub struct Phone {
     pub auto_accept: bool,
     pub after_contact_work_time_limit: i32,
     pub desk_phone_number: Option<String>,
+    /// Desired: `None` = not managed. Observed: `None` = Connect did not say (counts as false).
+    pub persistent_connection: Option<bool>,
 }
 
 impl Default for Phone {
@@ -46,6 +48,7 @@ impl Default for Phone {
             auto_accept: false,
             after_contact_work_time_limit: 0,
             desk_phone_number: None,
+            persistent_connection: None,
         }
     }
 }
@@ -59,11 +62,56 @@ impl Phone {
     }
 }
 
+/// Auto-accept and after-contact work of one channel; `None` = not managed (desired) or not
+/// reported (observed).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ChannelSettings {
+    pub auto_accept: Option<bool>,
+    pub after_contact_work_time_limit: Option<i32>,
+}
+
+/// The per-channel configuration of UpdateUserConfig that the operator manages.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Channels {
+    /// Channel (VOICE, CHAT, TASK, EMAIL) -> settings. Desired: only managed channels.
+    pub per_channel: BTreeMap<String, ChannelSettings>,
+    /// VOICE enhancement mode (VOICE_ISOLATION, NOISE_SUPPRESSION, NONE).
+    pub voice_enhancement: Option<String>,
+}
+
+impl Channels {
+    pub fn is_empty(&self) -> bool {
+        self.voice_enhancement.is_none()
+            && self
+                .per_channel
+                .values()
+                .all(|c| c.auto_accept.is_none() && c.after_contact_work_time_limit.is_none())
+    }
+}
+
+/// A proficiency level in hundredths (1.0 -> 100), so levels compare exactly.
+pub type Level = u32;
+
+pub fn level_from_f64(level: f64) -> Level {
+    (level * 100.0).round().clamp(0.0, 1000.0) as Level
+}
+
+pub fn level_to_f32(level: Level) -> f32 {
+    level as f32 / 100.0
+}
+
+/// (attribute name, attribute value) -> level.
+pub type Proficiencies = BTreeMap<(String, String), Level>;
+
 /// The fields of a Connect user that the operator manages, with every reference as an id.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct UserFields {
     pub identity: Identity,
     pub phone: Phone,
+    pub channels: Channels,
+    /// Desired: `None` = not managed. Observed: `None` = not read (DescribeUser and SearchUsers
+    /// do not show them; ListUserProficiencies does).
+    pub proficiencies: Option<Proficiencies>,
     pub routing_profile_id: String,
     pub security_profile_ids: BTreeSet<String>,
     pub hierarchy_group_id: Option<String>,
@@ -81,7 +129,8 @@ pub struct ObservedUser {
 }
 
 /// What SearchUsers tells about a user: everything DescribeUser does except the identity's
-/// email, secondary email and mobile (`fields.identity` holds first and last name only).
+/// email, secondary email and mobile (`fields.identity` holds first and last name only), and
+/// neither shows proficiencies (`fields.proficiencies` is `None`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserSummary {
     pub id: String,
@@ -143,6 +192,28 @@ pub struct UserQuickConnect {
     pub user_id: String,
 }
 
+/// The USER quick connect the operator manages for a user, as read back from Connect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManagedQuickConnect {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// `None` when it is no longer a USER quick connect.
+    pub user_id: Option<String>,
+    pub contact_flow_id: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// What `spec.quickConnect` asks for, the flow resolved to its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredQuickConnect {
+    pub name: String,
+    /// `None` = not managed (Connect cannot clear a description).
+    pub description: Option<String>,
+    pub user_id: String,
+    pub contact_flow_id: String,
+}
+
 /// A named Connect object (security profile, routing profile, hierarchy group).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NamedId {
@@ -158,6 +229,11 @@ pub enum UserUpdate {
     RoutingProfile(String),
     SecurityProfiles(Vec<String>),
     Hierarchy(Option<String>),
+    /// UpdateUserConfig with every managed per-channel setting.
+    ChannelConfig(Channels),
+    AssociateProficiencies(Proficiencies),
+    UpdateProficiencies(Proficiencies),
+    DisassociateProficiencies(Vec<(String, String)>),
     Tag(BTreeMap<String, String>),
     Untag(Vec<String>),
 }
@@ -171,6 +247,10 @@ impl UserUpdate {
             UserUpdate::RoutingProfile(_) => "routingProfile",
             UserUpdate::SecurityProfiles(_) => "securityProfiles",
             UserUpdate::Hierarchy(_) => "hierarchyGroup",
+            UserUpdate::ChannelConfig(_) => "channelConfig",
+            UserUpdate::AssociateProficiencies(_)
+            | UserUpdate::UpdateProficiencies(_)
+            | UserUpdate::DisassociateProficiencies(_) => "proficiencies",
             UserUpdate::Tag(_) | UserUpdate::Untag(_) => "tags",
         }
     }

@@ -2516,3 +2516,447 @@ async fn direct_state_access_is_unlogged_and_stamps_changes() {
     assert!(sim.users("unknown-instance").is_empty());
     assert!(sim.calls().is_empty());
 }
+
+#[tokio::test]
+async fn user_config_validates_like_the_model_and_phone_config_sets_every_channels_acw() {
+    let (sim, client) = start().await;
+    let (id, _) = create_user(&client, "alice").await;
+    let acw = |channel: Channel, limit: i32| {
+        AfterContactWorkConfigPerChannel::builder()
+            .channel(channel)
+            .after_contact_work_config(
+                AfterContactWorkConfig::builder()
+                    .after_contact_work_time_limit(limit)
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
+    client
+        .update_user_config()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .auto_accept_configs(
+            AutoAcceptConfig::builder()
+                .channel(Channel::Chat)
+                .auto_accept(true)
+                .build()
+                .unwrap(),
+        )
+        .after_contact_work_configs(acw(Channel::Chat, 60))
+        .after_contact_work_configs(acw(Channel::Task, 90))
+        .persistent_connection_configs(
+            aws_sdk_connect::types::PersistentConnectionConfig::builder()
+                .channel(Channel::Voice)
+                .persistent_connection(true)
+                .build()
+                .unwrap(),
+        )
+        .voice_enhancement_configs(
+            VoiceEnhancementConfig::builder()
+                .channel(Channel::Voice)
+                .voice_enhancement_mode(VoiceEnhancementMode::VoiceIsolation)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // DescribeUser and SearchUsers both carry the per-channel lists.
+    let described = client
+        .describe_user()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let user = described.user().unwrap();
+    assert_eq!(user.auto_accept_configs().len(), 1);
+    assert!(user.auto_accept_configs()[0].auto_accept());
+    let limits: Vec<(String, i32)> = user
+        .after_contact_work_configs()
+        .iter()
+        .map(|a| {
+            (
+                a.channel().as_str().to_string(),
+                a.after_contact_work_config()
+                    .unwrap()
+                    .after_contact_work_time_limit(),
+            )
+        })
+        .collect();
+    assert_eq!(limits, [("CHAT".to_string(), 60), ("TASK".to_string(), 90)]);
+    assert!(user.persistent_connection_configs()[0].persistent_connection());
+    assert_eq!(
+        user.voice_enhancement_configs()[0].voice_enhancement_mode(),
+        &VoiceEnhancementMode::VoiceIsolation
+    );
+    let found = client
+        .search_users()
+        .instance_id(INSTANCE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.users()[0].after_contact_work_configs().len(), 2);
+    assert_eq!(
+        found.users()[0].voice_enhancement_configs()[0].voice_enhancement_mode(),
+        &VoiceEnhancementMode::VoiceIsolation
+    );
+
+    // UpdateUserPhoneConfig applies its limit to every channel.
+    client
+        .update_user_phone_config()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .phone_config(
+            UserPhoneConfig::builder()
+                .phone_type(PhoneType::SoftPhone)
+                .after_contact_work_time_limit(20)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let stored = sim.user(INSTANCE, &id).unwrap();
+    let mut limits: Vec<(String, Option<i32>)> = stored
+        .after_contact_work_configs
+        .iter()
+        .map(|a| {
+            (
+                a.channel.clone(),
+                a.after_contact_work_config.after_contact_work_time_limit,
+            )
+        })
+        .collect();
+    limits.sort();
+    assert_eq!(
+        limits,
+        ["CHAT", "EMAIL", "TASK", "VOICE"].map(|c| (c.to_string(), Some(20)))
+    );
+    assert!(
+        stored.auto_accept_configs[0].auto_accept,
+        "auto-accept per channel is untouched"
+    );
+
+    // Invalid input, refused as the model says.
+    let empty = client
+        .update_user_config()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&empty), "InvalidRequestException");
+    let not_voice = client
+        .update_user_config()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .voice_enhancement_configs(
+            VoiceEnhancementConfig::builder()
+                .channel(Channel::Chat)
+                .voice_enhancement_mode(VoiceEnhancementMode::None)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&not_voice), "InvalidParameterException");
+    assert!(message(&not_voice).contains("VoiceEnhancementConfigs[0].Channel"));
+    let twice = client
+        .update_user_config()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .after_contact_work_configs(acw(Channel::Chat, 1))
+        .after_contact_work_configs(acw(Channel::Chat, 2))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&twice), "InvalidParameterException");
+    let negative = client
+        .update_user_config()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .after_contact_work_configs(acw(Channel::Email, -1))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&negative), "InvalidParameterException");
+    assert!(message(&negative).contains("AfterContactWorkTimeLimit"));
+    let unknown = client
+        .update_user_config()
+        .instance_id(INSTANCE)
+        .user_id(uuid_like())
+        .after_contact_work_configs(acw(Channel::Email, 1))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&unknown), "ResourceNotFoundException");
+    // Required members and enum values the SDK would not let through.
+    let path = format!("/users/{INSTANCE}/{id}/config");
+    // A missing required member fails the request; a bad value fails the parameter.
+    for (body, want) in [
+        (
+            r#"{"AutoAcceptConfigs":[{"Channel":"CHAT"}]}"#,
+            "InvalidRequestException",
+        ),
+        (
+            r#"{"AfterContactWorkConfigs":[{"Channel":"CHAT"}]}"#,
+            "InvalidRequestException",
+        ),
+        (
+            r#"{"PersistentConnectionConfigs":[{"Channel":"VOICE"}]}"#,
+            "InvalidRequestException",
+        ),
+        (
+            r#"{"AutoAcceptConfigs":[{"Channel":"FAX","AutoAccept":true}]}"#,
+            "InvalidParameterException",
+        ),
+        (
+            r#"{"VoiceEnhancementConfigs":[{"Channel":"VOICE","VoiceEnhancementMode":"LOUD"}]}"#,
+            "InvalidParameterException",
+        ),
+    ] {
+        let (status, headers, text) = raw(&sim, &request("POST", &path, AUTH, body)).await;
+        assert_eq!(status, 400, "{body}: {text}");
+        assert_eq!(
+            header(&headers, "x-amzn-errortype"),
+            Some(want),
+            "{body}: {text}"
+        );
+    }
+    let stored_after = sim.user(INSTANCE, &id).unwrap();
+    assert_eq!(
+        stored_after.after_contact_work_configs, stored.after_contact_work_configs,
+        "refused requests change nothing"
+    );
+}
+
+fn uuid_like() -> &'static str {
+    "99999999-9999-9999-9999-999999999999"
+}
+
+#[tokio::test]
+async fn proficiency_operations_validate_members_and_users() {
+    let (sim, client) = start().await;
+    let (id, _) = create_user(&client, "alice").await;
+    let base = format!("/users/{INSTANCE}/{id}");
+    const REQ: &str = "InvalidRequestException";
+    const PARAM: &str = "InvalidParameterException";
+    for (path, body, want) in [
+        ("associate-proficiencies", r#"{}"#, REQ),
+        (
+            "associate-proficiencies",
+            r#"{"UserProficiencies":[{"AttributeName":"Language","AttributeValue":"English"}]}"#,
+            REQ,
+        ),
+        (
+            "disassociate-proficiencies",
+            r#"{"UserProficiencies":[{"AttributeName":"Language"}]}"#,
+            REQ,
+        ),
+        (
+            "associate-proficiencies",
+            r#"{"UserProficiencies":[{"AttributeName":"","AttributeValue":"English","Level":2.0}]}"#,
+            PARAM,
+        ),
+        (
+            "proficiencies",
+            r#"{"UserProficiencies":[{"AttributeName":"Language","AttributeValue":"English","Level":0.5}]}"#,
+            PARAM,
+        ),
+    ] {
+        let (status, headers, text) = raw(
+            &sim,
+            &request("POST", &format!("{base}/{path}"), AUTH, body),
+        )
+        .await;
+        assert_eq!(status, 400, "{path} {body}: {text}");
+        assert_eq!(
+            header(&headers, "x-amzn-errortype"),
+            Some(want),
+            "{path} {body}: {text}"
+        );
+    }
+    let long = "x".repeat(101);
+    let too_long = client
+        .associate_user_proficiencies()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .user_proficiencies(
+            UserProficiency::builder()
+                .attribute_name(&long)
+                .attribute_value("v")
+                .level(1.0)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&too_long), "InvalidParameterException");
+    assert!(message(&too_long).contains("AttributeName"));
+    let missing = client
+        .list_user_proficiencies()
+        .instance_id(INSTANCE)
+        .user_id(uuid_like())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&missing), "ResourceNotFoundException");
+    assert!(sim.user(INSTANCE, &id).unwrap().proficiencies.is_empty());
+}
+
+#[tokio::test]
+async fn quick_connect_name_and_config_updates() {
+    let (sim, client) = start().await;
+    let (alice, _) = create_user(&client, "alice").await;
+    let (bob, _) = create_user(&client, "bob").await;
+    let user_config = |user: &str, flow_id: &str| {
+        QuickConnectConfig::builder()
+            .quick_connect_type(QuickConnectType::User)
+            .user_config(
+                UserQuickConnectConfig::builder()
+                    .user_id(user)
+                    .contact_flow_id(flow_id)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    let qc = client
+        .create_quick_connect()
+        .instance_id(INSTANCE)
+        .name("To Alice")
+        .quick_connect_config(user_config(&alice, &flow("Default agent transfer")))
+        .send()
+        .await
+        .unwrap()
+        .quick_connect_id()
+        .unwrap()
+        .to_string();
+    client
+        .create_quick_connect()
+        .instance_id(INSTANCE)
+        .name("Taken")
+        .quick_connect_config(user_config(&bob, &flow("Default agent transfer")))
+        .send()
+        .await
+        .unwrap();
+
+    client
+        .update_quick_connect_name()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .description("Alice, tier 1")
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_quick_connect_name()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .name("Transfer to Alice")
+        .send()
+        .await
+        .unwrap();
+    let stored = sim.quick_connect(INSTANCE, &qc).unwrap();
+    assert_eq!(stored.name, "Transfer to Alice");
+    assert_eq!(
+        stored.description.as_deref(),
+        Some("Alice, tier 1"),
+        "a member left out keeps its value"
+    );
+
+    client
+        .update_quick_connect_config()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .quick_connect_config(user_config(&bob, &flow("Default agent transfer")))
+        .send()
+        .await
+        .unwrap();
+    let described = client
+        .describe_quick_connect()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .send()
+        .await
+        .unwrap();
+    let config = described
+        .quick_connect()
+        .unwrap()
+        .quick_connect_config()
+        .unwrap();
+    assert_eq!(config.user_config().unwrap().user_id(), bob);
+
+    let neither = client
+        .update_quick_connect_name()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&neither), "InvalidRequestException");
+    let taken = client
+        .update_quick_connect_name()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .name("Taken")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&taken), "InvalidRequestException");
+    let too_long = client
+        .update_quick_connect_name()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .name("n".repeat(128))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&too_long), "InvalidParameterException");
+    assert!(message(&too_long).contains("Name"));
+    let wrong_flow_type = client
+        .update_quick_connect_config()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .quick_connect_config(user_config(&alice, &flow("Sales transfer")))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&wrong_flow_type), "InvalidParameterException");
+    assert!(message(&wrong_flow_type).contains("AGENT_TRANSFER"));
+    let no_user = client
+        .update_quick_connect_config()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .quick_connect_config(user_config(uuid_like(), &flow("Default agent transfer")))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&no_user), "ResourceNotFoundException");
+    let gone = client
+        .update_quick_connect_config()
+        .instance_id(INSTANCE)
+        .quick_connect_id(uuid_like())
+        .quick_connect_config(user_config(&alice, &flow("Default agent transfer")))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&gone), "ResourceNotFoundException");
+    assert_eq!(
+        sim.quick_connect(INSTANCE, &qc).unwrap().user_id.as_deref(),
+        Some(bob.as_str()),
+        "refused updates change nothing"
+    );
+    let ops: Vec<String> = sim
+        .calls()
+        .iter()
+        .map(|c| c.operation.clone())
+        .filter(|o| o.starts_with("UpdateQuickConnect"))
+        .collect();
+    assert_eq!(ops.len(), 9, "every call is logged, refused ones too");
+}

@@ -2,11 +2,139 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use aws_sdk_connect::error::BuildError;
 use aws_sdk_connect::types::{
-    PhoneType, User, UserIdentityInfo, UserPhoneConfig, UserSearchSummary,
+    AfterContactWorkConfig, AfterContactWorkConfigPerChannel, AutoAcceptConfig, Channel, PhoneType,
+    User, UserIdentityInfo, UserPhoneConfig, UserProficiency, UserProficiencyDisassociate,
+    UserSearchSummary, VoiceEnhancementConfig, VoiceEnhancementMode,
 };
 
-use crate::model::{Identity, ObservedUser, Phone, UserFields, UserSummary};
+use crate::model::{
+    ChannelSettings, Channels, Identity, ObservedUser, Phone, Proficiencies, UserFields,
+    UserSummary, level_from_f64, level_to_f32,
+};
+
+/// The per-channel lists of CreateUser and UpdateUserConfig.
+#[derive(Default)]
+pub struct ChannelLists {
+    pub auto_accept: Option<Vec<AutoAcceptConfig>>,
+    pub after_contact_work: Option<Vec<AfterContactWorkConfigPerChannel>>,
+    pub voice_enhancement: Option<Vec<VoiceEnhancementConfig>>,
+}
+
+fn some<T>(v: Vec<T>) -> Option<Vec<T>> {
+    Some(v).filter(|v| !v.is_empty())
+}
+
+/// Only the managed settings; a list with nothing managed is left out of the request.
+pub fn channels_to_sdk(channels: &Channels) -> Result<ChannelLists, BuildError> {
+    let mut auto_accept = Vec::new();
+    let mut after_contact_work = Vec::new();
+    for (channel, s) in &channels.per_channel {
+        if let Some(a) = s.auto_accept {
+            auto_accept.push(
+                AutoAcceptConfig::builder()
+                    .channel(Channel::from(channel.as_str()))
+                    .auto_accept(a)
+                    .build()?,
+            );
+        }
+        if let Some(l) = s.after_contact_work_time_limit {
+            after_contact_work.push(
+                AfterContactWorkConfigPerChannel::builder()
+                    .channel(Channel::from(channel.as_str()))
+                    .after_contact_work_config(
+                        AfterContactWorkConfig::builder()
+                            .after_contact_work_time_limit(l)
+                            .build(),
+                    )
+                    .build()?,
+            );
+        }
+    }
+    let voice_enhancement = match &channels.voice_enhancement {
+        Some(mode) => Some(vec![
+            VoiceEnhancementConfig::builder()
+                .channel(Channel::Voice)
+                .voice_enhancement_mode(VoiceEnhancementMode::from(mode.as_str()))
+                .build()?,
+        ]),
+        None => None,
+    };
+    Ok(ChannelLists {
+        auto_accept: some(auto_accept),
+        after_contact_work: some(after_contact_work),
+        voice_enhancement,
+    })
+}
+
+fn channels_from_sdk(
+    auto_accept: &[AutoAcceptConfig],
+    after_contact_work: &[AfterContactWorkConfigPerChannel],
+    voice_enhancement: &[VoiceEnhancementConfig],
+) -> Channels {
+    let mut channels = Channels::default();
+    for a in auto_accept {
+        channels
+            .per_channel
+            .entry(a.channel().as_str().to_string())
+            .or_insert_with(ChannelSettings::default)
+            .auto_accept = Some(a.auto_accept());
+    }
+    for w in after_contact_work {
+        channels
+            .per_channel
+            .entry(w.channel().as_str().to_string())
+            .or_insert_with(ChannelSettings::default)
+            .after_contact_work_time_limit = w
+            .after_contact_work_config()
+            .map(|c| c.after_contact_work_time_limit());
+    }
+    channels.voice_enhancement = voice_enhancement
+        .iter()
+        .find(|v| v.channel() == &Channel::Voice)
+        .map(|v| v.voice_enhancement_mode().as_str().to_string());
+    channels
+}
+
+pub fn proficiencies_to_sdk(p: &Proficiencies) -> Result<Vec<UserProficiency>, BuildError> {
+    p.iter()
+        .map(|((name, value), level)| {
+            UserProficiency::builder()
+                .attribute_name(name)
+                .attribute_value(value)
+                .level(level_to_f32(*level))
+                .build()
+        })
+        .collect()
+}
+
+pub fn proficiency_keys_to_sdk(
+    keys: &[(String, String)],
+) -> Result<Vec<UserProficiencyDisassociate>, BuildError> {
+    keys.iter()
+        .map(|(name, value)| {
+            UserProficiencyDisassociate::builder()
+                .attribute_name(name)
+                .attribute_value(value)
+                .build()
+        })
+        .collect()
+}
+
+pub fn proficiencies_from_sdk(list: &[UserProficiency]) -> Proficiencies {
+    list.iter()
+        .map(|p| {
+            (
+                (
+                    p.attribute_name().to_string(),
+                    p.attribute_value().to_string(),
+                ),
+                level_from_f64(f64::from(p.level())),
+            )
+        })
+        .collect()
+}
 
 pub fn identity_to_sdk(identity: &Identity) -> UserIdentityInfo {
     UserIdentityInfo::builder()
@@ -24,6 +152,7 @@ pub fn phone_to_sdk(phone: &Phone) -> UserPhoneConfig {
         .auto_accept(phone.auto_accept)
         .after_contact_work_time_limit(phone.after_contact_work_time_limit)
         .set_desk_phone_number(phone.desk_phone_number.clone())
+        .set_persistent_connection(phone.persistent_connection)
         .build()
 }
 
@@ -34,6 +163,7 @@ fn phone_from_sdk(phone: Option<&UserPhoneConfig>) -> Phone {
             auto_accept: p.auto_accept(),
             after_contact_work_time_limit: p.after_contact_work_time_limit(),
             desk_phone_number: p.desk_phone_number().map(str::to_string),
+            persistent_connection: p.persistent_connection(),
         },
         None => Phone::default(),
     }
@@ -62,6 +192,12 @@ pub fn observed_from_sdk(user: &User) -> ObservedUser {
         fields: UserFields {
             identity,
             phone: phone_from_sdk(user.phone_config()),
+            channels: channels_from_sdk(
+                user.auto_accept_configs(),
+                user.after_contact_work_configs(),
+                user.voice_enhancement_configs(),
+            ),
+            proficiencies: None,
             routing_profile_id: user.routing_profile_id().unwrap_or_default().to_string(),
             security_profile_ids: user.security_profile_ids().iter().cloned().collect(),
             hierarchy_group_id: user.hierarchy_group_id().map(str::to_string),
@@ -86,6 +222,12 @@ pub fn summary_from_sdk(user: &UserSearchSummary) -> UserSummary {
         fields: UserFields {
             identity,
             phone: phone_from_sdk(user.phone_config()),
+            channels: channels_from_sdk(
+                user.auto_accept_configs(),
+                user.after_contact_work_configs(),
+                user.voice_enhancement_configs(),
+            ),
+            proficiencies: None,
             routing_profile_id: user.routing_profile_id().unwrap_or_default().to_string(),
             security_profile_ids: user.security_profile_ids().iter().cloned().collect(),
             hierarchy_group_id: user.hierarchy_group_id().map(str::to_string),

@@ -3,6 +3,7 @@
 
 mod convert;
 pub mod error;
+mod managed_quick_connect;
 pub mod quick_connect_index;
 pub mod rate_limit;
 mod shared_scan;
@@ -25,8 +26,8 @@ pub use rate_limit::{Rate, RateLimiter};
 pub use user_directory::UserDirectory;
 
 use crate::model::{
-    IdentityManagement, InstanceRef, NamedId, NewUser, ObservedUser, UserQuickConnect, UserSummary,
-    UserUpdate,
+    IdentityManagement, InstanceRef, NamedId, NewUser, ObservedUser, Proficiencies,
+    UserQuickConnect, UserSummary, UserUpdate,
 };
 
 /// How the operator talks to Connect.
@@ -55,6 +56,7 @@ pub struct ConnectApi {
 const USER_PAGE: i32 = 500;
 const QUICK_CONNECT_PAGE: i32 = 100;
 const LIST_PAGE: i32 = 1000;
+const PROFICIENCY_PAGE: i32 = 100;
 
 impl ConnectApi {
     /// From the AWS default chain (env, IRSA web identity, EKS Pod Identity, instance profile);
@@ -353,13 +355,43 @@ impl ConnectApi {
         }
     }
 
+    /// Every proficiency of the user (ListUserProficiencies, pages of 100): DescribeUser and
+    /// SearchUsers do not show them.
+    pub async fn list_user_proficiencies(
+        &self,
+        at: &InstanceRef,
+        user_id: &str,
+    ) -> Result<Proficiencies, ConnectError> {
+        let mut all = Proficiencies::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .call(&at.region, "ListUserProficiencies", |c| {
+                    c.list_user_proficiencies()
+                        .instance_id(&at.instance_id)
+                        .user_id(user_id)
+                        .max_results(PROFICIENCY_PAGE)
+                        .set_next_token(token.take())
+                        .send()
+                })
+                .await?;
+            all.extend(convert::proficiencies_from_sdk(out.user_proficiency_list()));
+            token = next(out.next_token());
+            if token.is_none() {
+                return Ok(all);
+            }
+        }
+    }
+
     /// Creates the user with all its fields and tags in one call; returns (id, arn).
+    /// Proficiencies are not part of CreateUser: see `apply_update`.
     pub async fn create_user(
         &self,
         at: &InstanceRef,
         user: &NewUser,
     ) -> Result<(String, String), ConnectError> {
         let f = &user.fields;
+        let lists = convert::channels_to_sdk(&f.channels).map_err(build_error("CreateUser"))?;
         let out = self
             .call(&at.region, "CreateUser", |c| {
                 c.create_user()
@@ -375,6 +407,9 @@ impl ConnectApi {
                     .routing_profile_id(&f.routing_profile_id)
                     .set_hierarchy_group_id(f.hierarchy_group_id.clone())
                     .set_tags(Some(f.tags.clone().into_iter().collect()))
+                    .set_auto_accept_configs(lists.auto_accept)
+                    .set_after_contact_work_configs(lists.after_contact_work)
+                    .set_voice_enhancement_configs(lists.voice_enhancement)
                     .send()
             })
             .await?;
@@ -440,6 +475,56 @@ impl ConnectApi {
                         .instance_id(instance)
                         .user_id(user_id)
                         .set_hierarchy_group_id(id.clone())
+                        .send()
+                })
+                .await?;
+            }
+            UserUpdate::ChannelConfig(channels) => {
+                let lists =
+                    convert::channels_to_sdk(channels).map_err(build_error("UpdateUserConfig"))?;
+                self.call(region, "UpdateUserConfig", |c| {
+                    c.update_user_config()
+                        .instance_id(instance)
+                        .user_id(user_id)
+                        .set_auto_accept_configs(lists.auto_accept)
+                        .set_after_contact_work_configs(lists.after_contact_work)
+                        .set_voice_enhancement_configs(lists.voice_enhancement)
+                        .send()
+                })
+                .await?;
+            }
+            UserUpdate::AssociateProficiencies(p) => {
+                let list = convert::proficiencies_to_sdk(p)
+                    .map_err(build_error("AssociateUserProficiencies"))?;
+                self.call(region, "AssociateUserProficiencies", |c| {
+                    c.associate_user_proficiencies()
+                        .instance_id(instance)
+                        .user_id(user_id)
+                        .set_user_proficiencies(Some(list))
+                        .send()
+                })
+                .await?;
+            }
+            UserUpdate::UpdateProficiencies(p) => {
+                let list = convert::proficiencies_to_sdk(p)
+                    .map_err(build_error("UpdateUserProficiencies"))?;
+                self.call(region, "UpdateUserProficiencies", |c| {
+                    c.update_user_proficiencies()
+                        .instance_id(instance)
+                        .user_id(user_id)
+                        .set_user_proficiencies(Some(list))
+                        .send()
+                })
+                .await?;
+            }
+            UserUpdate::DisassociateProficiencies(keys) => {
+                let list = convert::proficiency_keys_to_sdk(keys)
+                    .map_err(build_error("DisassociateUserProficiencies"))?;
+                self.call(region, "DisassociateUserProficiencies", |c| {
+                    c.disassociate_user_proficiencies()
+                        .instance_id(instance)
+                        .user_id(user_id)
+                        .set_user_proficiencies(Some(list))
                         .send()
                 })
                 .await?;
@@ -594,6 +679,19 @@ impl ConnectApi {
             })
             .await;
         ignore_not_found(result.map(|_| ()))
+    }
+}
+
+/// A request the SDK refused to build (a required member missing): a bug in the conversion,
+/// reported as an invalid request rather than a panic.
+fn build_error(
+    operation: &'static str,
+) -> impl Fn(aws_sdk_connect::error::BuildError) -> ConnectError {
+    move |e| ConnectError {
+        operation,
+        kind: ErrorKind::Invalid,
+        code: "BuildError".into(),
+        message: e.to_string(),
     }
 }
 

@@ -23,6 +23,9 @@ struct Synced {
     reason: &'static str,
     message: String,
     changed: bool,
+    /// Compared with DescribeUser in this pass (not only with the bulk summary).
+    full: bool,
+    quick_connect_id: Option<String>,
 }
 
 /// How the pass found the Connect user.
@@ -36,14 +39,25 @@ enum Found {
 }
 
 pub async fn apply(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action> {
-    let result = sync(&cu, &ctx).await;
+    // The user first, then its quick connect; the user's id is recorded even when the quick
+    // connect step fails, so deletion can always find the user.
+    let (result, user) = match sync(&cu, &ctx).await {
+        Ok(synced) => {
+            let ids = (synced.user_id.clone(), synced.user_arn.clone());
+            (with_quick_connect(&cu, &ctx, synced).await, Some(ids))
+        }
+        Err(e) => (Err(e), None),
+    };
     let mut new_status = cu.status.clone().unwrap_or_default();
     new_status.cleanup = None;
+    if let Some((id, arn)) = user {
+        new_status.user_id = Some(id);
+        new_status.user_arn = Some(arn).filter(|a| !a.is_empty());
+    }
     let generation = cu.metadata.generation;
     match &result {
         Ok(synced) => {
-            new_status.user_id = Some(synced.user_id.clone());
-            new_status.user_arn = Some(synced.user_arn.clone()).filter(|a| !a.is_empty());
+            new_status.quick_connect_id = synced.quick_connect_id.clone();
             status::set_health(
                 &mut new_status,
                 &Health::Ready {
@@ -90,6 +104,34 @@ pub async fn apply(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action> {
     result.map(|_| Action::requeue(ctx.settings.jittered_resync()))
 }
 
+/// Runs the quick-connect step after a successful user pass and folds its changes into the
+/// Ready condition.
+async fn with_quick_connect(cu: &ConnectUser, ctx: &Context, mut synced: Synced) -> Result<Synced> {
+    let at = instance_ref(cu, ctx)?;
+    let uid = owner_uid(cu)?;
+    let outcome =
+        super::quick_connect::sync(cu, ctx, &at, &uid, &synced.user_id, synced.full).await?;
+    synced.quick_connect_id = outcome.id;
+    if !outcome.changes.is_empty() {
+        synced.changed = true;
+        if synced.reason == "InSync" {
+            let spec_changed =
+                cu.status.as_ref().and_then(|s| s.observed_generation) != cu.metadata.generation;
+            synced.reason = if spec_changed {
+                "Updated"
+            } else {
+                "DriftCorrected"
+            };
+            synced.message = format!(
+                "Connect user {} {}: quickConnect",
+                synced.user_id,
+                if spec_changed { "updated" } else { "corrected" }
+            );
+        }
+    }
+    Ok(synced)
+}
+
 fn synced_time_moved(cu: &ConnectUser, new: &crate::crd::ConnectUserStatus) -> bool {
     cu.status.as_ref().and_then(|s| s.last_synced_time.as_ref()) != new.last_synced_time.as_ref()
 }
@@ -112,6 +154,8 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
                 user_arn: arn,
                 reason: "Created",
                 changed: true,
+                full: true,
+                quick_connect_id: None,
             });
         }
         Found::Adopted(id) => (id, "Adopted"),
@@ -133,7 +177,7 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
         return Ok(synced);
     }
 
-    let observed = match ctx.connect.describe_user(&at, &user_id).await {
+    let mut observed = match ctx.connect.describe_user(&at, &user_id).await {
         Ok(u) => u,
         Err(e) if e.is_not_found() => {
             // Deleted behind our back. It was ours (its id is in our status), so recreate it.
@@ -152,6 +196,8 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
                     user_arn: arn,
                     reason: "Recreated",
                     changed: true,
+                    full: true,
+                    quick_connect_id: None,
                 }),
                 // Found by username (ours or adopted): the next pass compares it.
                 Found::Ours(id) | Found::Adopted(id) => {
@@ -174,6 +220,14 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
         )));
     }
 
+    // Proficiencies are only read when managed: DescribeUser does not show them.
+    if desired.proficiencies.is_some() {
+        observed.fields.proficiencies = Some(
+            ctx.connect
+                .list_user_proficiencies(&at, &observed.id)
+                .await?,
+        );
+    }
     let updates = diff(&desired, &observed.fields);
     for update in &updates {
         ctx.connect
@@ -224,12 +278,15 @@ async fn sync(cu: &ConnectUser, ctx: &Context) -> Result<Synced> {
         reason,
         message,
         changed: !updates.is_empty(),
+        full: true,
+        quick_connect_id: None,
     })
 }
 
 /// The periodic check of an in-sync user: the shared SearchUsers snapshot shows every managed
-/// field except email, secondary email and mobile, which a full DescribeUser checks every
-/// `full_describe_every` resyncs. None means "describe it".
+/// field except email, secondary email, mobile and proficiencies, which a full DescribeUser
+/// (plus ListUserProficiencies when managed) checks every `full_describe_every` resyncs.
+/// None means "describe it".
 async fn in_sync_by_summary(
     cu: &ConnectUser,
     ctx: &Context,
@@ -254,6 +311,8 @@ async fn in_sync_by_summary(
             reason: "InSync",
             message: format!("Connect user {} matches the spec", s.id),
             changed: false,
+            full: false,
+            quick_connect_id: None,
         }))
 }
 
@@ -333,6 +392,12 @@ async fn find_or_create(
         fields: desired.clone(),
     };
     let (id, arn) = ctx.connect.create_user(at, &new_user).await?;
+    // CreateUser takes no proficiencies. If this fails, the next pass finds the user by its
+    // ownership tag and compares it like any other.
+    if let Some(p) = desired.proficiencies.as_ref().filter(|p| !p.is_empty()) {
+        let associate = UserUpdate::AssociateProficiencies(p.clone());
+        ctx.connect.apply_update(at, &id, &arn, &associate).await?;
+    }
     publish(
         ctx,
         cu,

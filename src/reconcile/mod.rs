@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod cleanup;
+pub mod quick_connect;
 pub mod resolve;
 pub mod secret;
 pub mod status;

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::catalog::{Catalog, InstanceCatalog};
-use crate::crd::{ConnectUserSpec, OWNER_TAG, ProfileRef};
+use crate::crd::{ChannelConfig, ConnectUserSpec, OWNER_TAG, ProfileRef};
 use crate::error::{Error, Result};
-use crate::model::{Identity, InstanceRef, NamedId, Phone, UserFields};
+use crate::model::{
+    ChannelSettings, Channels, Identity, InstanceRef, NamedId, Phone, UserFields, level_from_f64,
+};
 
 /// How stale the catalog may be before a name that isn't in it is looked up again.
 const REFRESH_ON_MISS: Duration = Duration::from_secs(30);
@@ -75,12 +77,25 @@ pub fn fields_from(
         auto_accept: p.auto_accept,
         after_contact_work_time_limit: p.after_contact_work_time_limit,
         desk_phone_number: p.desk_phone_number.clone(),
+        persistent_connection: p.persistent_connection,
     };
     let mut tags: BTreeMap<String, String> = spec.tags.clone();
     tags.insert(OWNER_TAG.to_string(), owner_uid.to_string());
+    let proficiencies = spec.proficiencies.as_ref().map(|list| {
+        list.iter()
+            .map(|p| {
+                (
+                    (p.attribute_name.clone(), p.attribute_value.clone()),
+                    level_from_f64(p.level),
+                )
+            })
+            .collect()
+    });
     Ok(UserFields {
         identity: identity.normalized(),
         phone: phone.normalized(),
+        channels: channels_from(spec.channel_config.as_ref()),
+        proficiencies,
         routing_profile_id,
         security_profile_ids,
         hierarchy_group_id,
@@ -88,7 +103,37 @@ pub fn fields_from(
     })
 }
 
-fn lookup(known: &[NamedId], r: &ProfileRef, field: &str, what: &str) -> Result<String> {
+/// The managed per-channel settings; channels with nothing set are left out.
+fn channels_from(config: Option<&ChannelConfig>) -> Channels {
+    let mut channels = Channels::default();
+    let Some(config) = config else {
+        return channels;
+    };
+    channels.voice_enhancement = config
+        .voice
+        .as_ref()
+        .map(|v| v.voice_enhancement_mode.as_str().to_string());
+    for (name, settings) in [
+        ("CHAT", &config.chat),
+        ("TASK", &config.task),
+        ("EMAIL", &config.email),
+    ] {
+        if let Some(s) = settings
+            && (s.auto_accept.is_some() || s.after_contact_work_time_limit.is_some())
+        {
+            channels.per_channel.insert(
+                name.to_string(),
+                ChannelSettings {
+                    auto_accept: s.auto_accept,
+                    after_contact_work_time_limit: s.after_contact_work_time_limit,
+                },
+            );
+        }
+    }
+    channels
+}
+
+pub(super) fn lookup(known: &[NamedId], r: &ProfileRef, field: &str, what: &str) -> Result<String> {
     match (&r.id, &r.name) {
         (Some(id), None) => known
             .iter()
@@ -168,6 +213,27 @@ mod tests {
         assert_eq!(f.hierarchy_group_id.as_deref(), Some("hg-1"));
         assert_eq!(f.tags.get(OWNER_TAG).map(String::as_str), Some("uid-1"));
         assert_eq!(f.tags.get("team").map(String::as_str), Some("a"));
+    }
+
+    #[test]
+    fn channel_config_and_proficiencies_resolve_only_what_is_set() {
+        let s = spec(&format!(
+            "{BASE}securityProfiles: [{{name: Agent}}]\nchannelConfig: {{voice: {{voiceEnhancementMode: VOICE_ISOLATION}}, chat: {{autoAccept: true}}, task: {{}}}}\nproficiencies: [{{attributeName: Language, attributeValue: English, level: 3.5}}]"
+        ));
+        let f = fields_from(&catalog(), &s, "u").unwrap();
+        assert_eq!(
+            f.channels.voice_enhancement.as_deref(),
+            Some("VOICE_ISOLATION")
+        );
+        assert_eq!(f.channels.per_channel.len(), 1, "{:?}", f.channels);
+        assert_eq!(f.channels.per_channel["CHAT"].auto_accept, Some(true));
+        assert_eq!(
+            f.proficiencies.unwrap()[&("Language".to_string(), "English".to_string())],
+            350
+        );
+        let s = spec(&format!("{BASE}securityProfiles: [{{name: Agent}}]"));
+        let f = fields_from(&catalog(), &s, "u").unwrap();
+        assert!(f.channels.is_empty() && f.proficiencies.is_none());
     }
 
     #[test]

@@ -170,7 +170,7 @@ pub fn channel_configs(body: &Obj) -> ApiResult<ChannelConfigs> {
         })?,
         persistent_connection: list(body, "PersistentConnectionConfigs", |o| {
             Ok(PersistentConnectionConfig {
-                channel: channel(o)?,
+                channel: voice_only(o)?,
                 persistent_connection: o.req_bool("PersistentConnection")?,
             })
         })?,
@@ -182,7 +182,7 @@ pub fn channel_configs(body: &Obj) -> ApiResult<ChannelConfigs> {
                 VOICE_ENHANCEMENT_MODES,
             )?;
             Ok(VoiceEnhancementConfig {
-                channel: channel(o)?,
+                channel: voice_only(o)?,
                 voice_enhancement_mode: mode.to_string(),
             })
         })?,
@@ -193,6 +193,19 @@ fn channel(o: &Obj) -> ApiResult<String> {
     let c = o.req_str("Channel")?;
     validate::one_of(&o.path_of("Channel"), c, CHANNELS)?;
     Ok(c.to_string())
+}
+
+/// PersistentConnectionConfig and VoiceEnhancementConfig: "Only VOICE is supported for this
+/// data type" (the model's documentation).
+fn voice_only(o: &Obj) -> ApiResult<String> {
+    let c = channel(o)?;
+    if c != "VOICE" {
+        return Err(ApiError::invalid_parameter(format!(
+            "'{}' must be VOICE: only VOICE is supported for this configuration",
+            o.path_of("Channel")
+        )));
+    }
+    Ok(c)
 }
 
 fn after_contact_work(o: &Obj) -> ApiResult<AfterContactWorkConfig> {

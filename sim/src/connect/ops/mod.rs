@@ -107,6 +107,8 @@ pub fn execute(op: Operation, ctx: &Ctx, state: &mut State) -> ApiResult<Outcome
         DescribeQuickConnect => quick_connects::describe(ctx, state),
         ListQuickConnects => quick_connects::list(ctx, state),
         DeleteQuickConnect => quick_connects::delete(ctx, state),
+        UpdateQuickConnectName => quick_connects::update_name(ctx, state),
+        UpdateQuickConnectConfig => quick_connects::update_config(ctx, state),
         SearchQuickConnects => search::search_quick_connects(ctx, state),
         TagResource => tags::tag(ctx, state),
         UntagResource => tags::untag(ctx, state),
@@ -149,6 +151,7 @@ pub fn trace(op: Operation, labels: &[String], query: &Query, body: &Obj) -> Tra
     for key in [
         "Username",
         "Name",
+        "Description",
         "RoutingProfileId",
         "HierarchyGroupId",
         "MaxResults",

@@ -1,4 +1,5 @@
-//! CreateQuickConnect, DescribeQuickConnect, ListQuickConnects, DeleteQuickConnect.
+//! CreateQuickConnect, DescribeQuickConnect, ListQuickConnects, DeleteQuickConnect,
+//! UpdateQuickConnectName, UpdateQuickConnectConfig.
 
 use chrono::Utc;
 use serde_json::json;
@@ -235,5 +236,72 @@ pub fn delete(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
     instance
         .remove_quick_connect(ctx.id_label())
         .ok_or_else(|| not_found(ctx.id_label()))?;
+    Ok(Outcome::write())
+}
+
+/// UpdateQuickConnectName: Name and/or Description (at least one); a member left out keeps its
+/// value. Names stay unique in the instance.
+pub fn update_name(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
+    let b = &ctx.body;
+    let name = b.opt_str("Name")?;
+    if let Some(n) = name {
+        validate::length("Name", n, 1, 127)?;
+    }
+    let description = b.opt_str("Description")?;
+    if let Some(d) = description {
+        validate::length("Description", d, 1, 250)?;
+    }
+    if name.is_none() && description.is_none() {
+        return Err(ApiError::invalid_request(
+            "At least one of Name or Description is required",
+        ));
+    }
+    let id = ctx.id_label().to_string();
+    let instance = state.instance_in_mut(ctx.instance_label()?, ctx.region())?;
+    if instance.quick_connect(&id).is_none() {
+        return Err(not_found(&id));
+    }
+    if let Some(n) = name
+        && instance
+            .quick_connect_by_name(n)
+            .is_some_and(|q| q.id != id)
+    {
+        return Err(ApiError::invalid_request(format!(
+            "A quick connect named '{n}' already exists in the instance"
+        )));
+    }
+    let qc = instance
+        .quick_connect_mut(&id)
+        .ok_or_else(|| not_found(&id))?;
+    if let Some(n) = name {
+        qc.name = n.to_string();
+    }
+    if let Some(d) = description {
+        qc.description = Some(d.to_string());
+    }
+    qc.last_modified = Utc::now();
+    qc.last_modified_region = ctx.region().to_string();
+    Ok(Outcome::write())
+}
+
+/// UpdateQuickConnectConfig: the whole QuickConnectConfig, checked as on creation.
+pub fn update_config(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
+    let t = target(&ctx.body.req_obj("QuickConnectConfig")?)?;
+    let id = ctx.id_label().to_string();
+    let instance = state.instance_in_mut(ctx.instance_label()?, ctx.region())?;
+    if instance.quick_connect(&id).is_none() {
+        return Err(not_found(&id));
+    }
+    check_target(instance, &t)?;
+    let qc = instance
+        .quick_connect_mut(&id)
+        .ok_or_else(|| not_found(&id))?;
+    qc.quick_connect_type = t.kind;
+    qc.user_id = t.user_id;
+    qc.queue_id = t.queue_id;
+    qc.phone_number = t.phone_number;
+    qc.contact_flow_id = t.contact_flow_id;
+    qc.last_modified = Utc::now();
+    qc.last_modified_region = ctx.region().to_string();
     Ok(Outcome::write())
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::super::arn;
 use super::super::errors::{ApiError, ApiResult};
-use super::super::model::SimUser;
+use super::super::model::{AfterContactWorkConfig, AfterContactWorkConfigPerChannel, SimUser};
 use super::super::paging;
 use super::super::render;
 use super::super::state::{Instance, State};
@@ -259,7 +259,34 @@ pub fn update_phone_config(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
         ctx,
         state,
         |_, _| Ok(()),
-        |user| user.phone_config = Some(phone),
+        |user| {
+            // "UpdateUserPhoneConfig applies the same ACW timeout to all channels" (API
+            // reference of UpdateUserConfig): every channel's limit becomes this one.
+            let limit = phone.after_contact_work_time_limit;
+            let per_channel = validate::CHANNELS
+                .iter()
+                .map(|c| {
+                    let old = user
+                        .after_contact_work_configs
+                        .iter()
+                        .find(|a| a.channel == *c);
+                    AfterContactWorkConfigPerChannel {
+                        channel: c.to_string(),
+                        after_contact_work_config: AfterContactWorkConfig {
+                            after_contact_work_time_limit: limit,
+                        },
+                        agent_first_callback_after_contact_work_config: old
+                            .and_then(|a| a.agent_first_callback_after_contact_work_config.clone()),
+                    }
+                })
+                .collect();
+            merge(
+                &mut user.after_contact_work_configs,
+                Some(per_channel),
+                |c| c.channel.clone(),
+            );
+            user.phone_config = Some(phone);
+        },
     )
 }
 
