@@ -438,7 +438,44 @@ mod properties {
         for u in updates {
             match u {
                 UserUpdate::IdentityInfo(i) => observed.identity = i.clone(),
-                UserUpdate::PhoneConfig(p) => observed.phone = p.clone(),
+                UserUpdate::PhoneConfig(p) => {
+                    observed.phone = p.clone();
+                    // Connect applies the phone's after-contact-work limit to every channel.
+                    for c in observed.channels.per_channel.values_mut() {
+                        c.after_contact_work_time_limit = Some(p.after_contact_work_time_limit);
+                    }
+                }
+                UserUpdate::ChannelConfig(c) => {
+                    for (channel, want) in &c.per_channel {
+                        let have = observed
+                            .channels
+                            .per_channel
+                            .entry(channel.clone())
+                            .or_default();
+                        if want.auto_accept.is_some() {
+                            have.auto_accept = want.auto_accept;
+                        }
+                        if want.after_contact_work_time_limit.is_some() {
+                            have.after_contact_work_time_limit = want.after_contact_work_time_limit;
+                        }
+                    }
+                    if c.voice_enhancement.is_some() {
+                        observed.channels.voice_enhancement = c.voice_enhancement.clone();
+                    }
+                }
+                UserUpdate::AssociateProficiencies(p) | UserUpdate::UpdateProficiencies(p) => {
+                    observed
+                        .proficiencies
+                        .get_or_insert_default()
+                        .extend(p.iter().map(|(k, v)| (k.clone(), *v)));
+                }
+                UserUpdate::DisassociateProficiencies(keys) => {
+                    if let Some(have) = observed.proficiencies.as_mut() {
+                        keys.iter().for_each(|k| {
+                            have.remove(k);
+                        });
+                    }
+                }
                 UserUpdate::RoutingProfile(id) => observed.routing_profile_id = id.clone(),
                 UserUpdate::SecurityProfiles(ids) => {
                     observed.security_profile_ids = ids.iter().cloned().collect()
@@ -481,7 +518,8 @@ mod properties {
             let n = kinds.len();
             kinds.dedup();
             prop_assert_eq!(kinds.len(), n);
-            prop_assert!(updates.len() <= 7);
+            // Five field groups, channel config, three proficiency calls, tag and untag.
+            prop_assert!(updates.len() <= 11);
             // No call at all when only Connect's blanks differ from absent values.
             let mut blanked = desired.clone();
             for f in [

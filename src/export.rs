@@ -380,6 +380,7 @@ mod tests {
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
+                ..UserFields::default()
             },
         }
     }

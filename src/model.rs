@@ -310,17 +310,58 @@ pub(crate) mod arb {
             any::<bool>(),
             any::<i32>(),
             option::of(text()),
+            option::of(any::<bool>()),
         )
             .prop_map(
-                |(phone_type, auto_accept, after_contact_work_time_limit, desk_phone_number)| {
+                |(
+                    phone_type,
+                    auto_accept,
+                    after_contact_work_time_limit,
+                    desk_phone_number,
+                    persistent_connection,
+                )| {
                     Phone {
                         phone_type,
                         auto_accept,
                         after_contact_work_time_limit,
                         desk_phone_number,
+                        persistent_connection,
                     }
                 },
             )
+    }
+
+    pub fn channels() -> impl Strategy<Value = Channels> {
+        let settings = (option::of(any::<bool>()), option::of(0..2_000_000i32)).prop_map(
+            |(auto_accept, after_contact_work_time_limit)| ChannelSettings {
+                auto_accept,
+                after_contact_work_time_limit,
+            },
+        );
+        (
+            btree_map(
+                prop_oneof![
+                    Just("CHAT".to_string()),
+                    Just("TASK".to_string()),
+                    Just("EMAIL".to_string())
+                ],
+                settings,
+                0..3,
+            ),
+            option::of(prop_oneof![
+                Just("VOICE_ISOLATION".to_string()),
+                Just("NOISE_SUPPRESSION".to_string()),
+                Just("NONE".to_string())
+            ]),
+        )
+            .prop_map(|(per_channel, voice_enhancement)| Channels {
+                per_channel,
+                voice_enhancement,
+            })
+    }
+
+    pub fn proficiencies() -> impl Strategy<Value = Proficiencies> {
+        btree_map(("[a-c]", "[x-z]"), 100..=500u32, 0..4)
     }
 
     /// Ids from a small pool, so that two generated values often share some.
@@ -332,6 +373,8 @@ pub(crate) mod arb {
         (
             identity(),
             phone(),
+            channels(),
+            option::of(proficiencies()),
             id(),
             btree_set(id(), 0..4),
             option::of(id()),
@@ -341,6 +384,8 @@ pub(crate) mod arb {
                 |(
                     identity,
                     phone,
+                    channels,
+                    proficiencies,
                     routing_profile_id,
                     security_profile_ids,
                     hierarchy_group_id,
@@ -349,6 +394,8 @@ pub(crate) mod arb {
                     UserFields {
                         identity,
                         phone,
+                        channels,
+                        proficiencies,
                         routing_profile_id,
                         security_profile_ids,
                         hierarchy_group_id,

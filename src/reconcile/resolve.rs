@@ -343,6 +343,7 @@ mod properties {
                         auto_accept: desk,
                         after_contact_work_time_limit: acw,
                         desk_phone_number: number,
+                        persistent_connection: None,
                     };
                 }
                 s.tags = tags;
