@@ -522,3 +522,33 @@ async fn user_deleted_behind_our_back_is_recreated() {
             .contains(&"UserMissing".to_string())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_resource_says_reconciling_while_its_user_is_being_created() {
+    let env = Env::start().await;
+    // CreateUser takes a while (as when it waits for its quota): the resource must not look
+    // done (no conditions) to kstatus in the meantime.
+    env.connect.add_fault(sim::connect::Fault::on(
+        "CreateUser",
+        sim::connect::FaultKind::Latency(Duration::from_secs(2)),
+    ));
+    env.create(&manifest("alice", "")).await.unwrap();
+    let cu = env
+        .wait_for("alice", "Reconciling before CreateUser returns", |cu| {
+            cu.status
+                .as_ref()
+                .and_then(|s| s.condition("Reconciling"))
+                .is_some()
+        })
+        .await;
+    let s = cu.status.unwrap();
+    assert!(env.connect.users(INSTANCE).is_empty(), "still creating");
+    assert_eq!(s.observed_generation, cu.metadata.generation);
+    let ready = s.condition("Ready").unwrap();
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", "Creating")
+    );
+    let cu = env.wait_ready("alice").await;
+    assert!(cu.status.unwrap().condition("Reconciling").is_none());
+}

@@ -39,6 +39,7 @@ enum Found {
 }
 
 pub async fn apply(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action> {
+    mark_in_progress_if_new(&cu, &ctx).await?;
     // The user first, then its quick connect; the user's id is recorded even when the quick
     // connect step fails, so deletion can always find the user.
     let (result, user) = match sync(&cu, &ctx).await {
@@ -130,6 +131,25 @@ async fn with_quick_connect(cu: &ConnectUser, ctx: &Context, mut synced: Synced)
         }
     }
     Ok(synced)
+}
+
+/// A resource the operator has never written status for says nothing, and kstatus (Flux, Argo CD,
+/// `kubectl wait`) reads "no conditions at the current generation" as done. Say Reconciling
+/// before the first Connect call, which may wait minutes for the CreateUser quota.
+async fn mark_in_progress_if_new(cu: &ConnectUser, ctx: &Context) -> Result<()> {
+    if cu.status.as_ref().is_some_and(|s| !s.conditions.is_empty()) {
+        return Ok(());
+    }
+    let mut new_status = cu.status.clone().unwrap_or_default();
+    status::set_health(
+        &mut new_status,
+        &Health::Progressing {
+            reason: "Creating".into(),
+            message: "looking up or creating the Connect user".into(),
+        },
+        cu.metadata.generation,
+    );
+    status::write(&ctx.client, cu, &new_status).await
 }
 
 fn synced_time_moved(cu: &ConnectUser, new: &crate::crd::ConnectUserStatus) -> bool {
