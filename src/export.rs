@@ -76,7 +76,12 @@ pub async fn run(args: &ExportArgs) -> Result<String, ExportError> {
     let mut users = Vec::new();
     for summary in connect.list_all_users(&at).await? {
         match connect.describe_user(&at, &summary.id).await {
-            Ok(user) => users.push(user),
+            Ok(mut user) => {
+                // Not in DescribeUser; exported so adoption does not drop them.
+                let proficiencies = connect.list_user_proficiencies(&at, &user.id).await?;
+                user.fields.proficiencies = Some(proficiencies).filter(|p| !p.is_empty());
+                users.push(user)
+            }
             // Deleted between the listing and now: nothing to export.
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e.into()),
@@ -201,7 +206,52 @@ fn manifest(
     if let Some(desk) = &phone.desk_phone_number {
         put(&mut phone_config, "deskPhoneNumber", desk.as_str());
     }
+    if phone.persistent_connection == Some(true) {
+        put(&mut phone_config, "persistentConnection", true);
+    }
     put(&mut spec, "phoneConfig", phone_config);
+    let mut channels = Mapping::new();
+    for (channel, key) in [("CHAT", "chat"), ("TASK", "task"), ("EMAIL", "email")] {
+        let Some(settings) = f.channels.per_channel.get(channel) else {
+            continue;
+        };
+        let mut c = Mapping::new();
+        if let Some(a) = settings.auto_accept {
+            put(&mut c, "autoAccept", a);
+        }
+        if let Some(l) = settings.after_contact_work_time_limit {
+            put(&mut c, "afterContactWorkTimeLimit", l);
+        }
+        if !c.is_empty() {
+            put(&mut channels, key, c);
+        }
+    }
+    if let Some(mode) = f
+        .channels
+        .voice_enhancement
+        .as_ref()
+        .filter(|m| *m != "NONE")
+    {
+        let mut voice = Mapping::new();
+        put(&mut voice, "voiceEnhancementMode", mode.as_str());
+        put(&mut channels, "voice", voice);
+    }
+    if !channels.is_empty() {
+        put(&mut spec, "channelConfig", channels);
+    }
+    if let Some(proficiencies) = &f.proficiencies {
+        let list: Vec<Value> = proficiencies
+            .iter()
+            .map(|((attribute, value), level)| {
+                let mut p = Mapping::new();
+                put(&mut p, "attributeName", attribute.as_str());
+                put(&mut p, "attributeValue", value.as_str());
+                put(&mut p, "level", f64::from(*level) / 100.0);
+                Value::Mapping(p)
+            })
+            .collect();
+        put(&mut spec, "proficiencies", list);
+    }
     let profiles: Vec<Value> = f
         .security_profile_ids
         .iter()

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use common::*;
 use connect_user_operator::crd::{ConnectUser, OWNER_TAG};
-use sim::connect::{IdentityInfo, InstanceSeed, PhoneConfig, SimUser};
+use sim::connect::{
+    AutoAcceptConfig, IdentityInfo, InstanceSeed, PhoneConfig, SimUser, UserProficiency,
+};
 
 fn id_of(list: &[(String, String)], name: &str) -> String {
     list.iter()
@@ -58,6 +60,17 @@ fn seed_users(env: &Env) -> Vec<String> {
             routing_profile_id: rp("Basic Routing Profile"),
             hierarchy_group_id: Some(hg("Tier1")),
             tags: tags(&[("team", "support"), ("cost-center", "cc-17")]),
+            // Fields beyond DescribeUser's classic ones: chat auto-accept and a proficiency.
+            auto_accept_configs: vec![AutoAcceptConfig {
+                channel: "CHAT".into(),
+                auto_accept: true,
+                agent_first_callback_auto_accept: None,
+            }],
+            proficiencies: vec![UserProficiency {
+                attribute_name: "Language".into(),
+                attribute_value: "French".into(),
+                level: 3.5,
+            }],
             ..Default::default()
         },
         SimUser {
@@ -194,6 +207,12 @@ async fn exported_users_are_adopted_with_no_change_but_the_ownership_tag() {
         "every user described once: {reads:?}"
     );
     assert!(yaml.contains("existing users keep the password"), "{yaml}");
+    // Fields outside DescribeUser's classic set travel too, or adoption would not manage them.
+    assert!(
+        yaml.contains("attributeValue: French") && yaml.contains("level: 3.5"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("chat:\n      autoAccept: true"), "{yaml}");
     assert!(
         yaml.contains(&format!("# Skipped \"erin\" ({owned})")),
         "{yaml}"
