@@ -73,6 +73,9 @@ struct Report {
     /// Deleted only `naive_delete_sample` resources; the figures are scaled to N.
     delete_projected_from: Option<usize>,
     peak_rss_mib: f64,
+    /// Resident set (MiB) when all were Ready, and at the end of the steady-state window.
+    rss_all_ready_mib: f64,
+    rss_steady_mib: f64,
     cpu_s: f64,
 }
 
@@ -177,6 +180,7 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     report.all_ready_s = t0.elapsed().as_secs_f64();
+    report.rss_all_ready_mib = rss_now(pid);
     report.ready_false_throttled = throttled_false.len();
     let calls = connect.calls();
     let creates: Vec<_> = calls
@@ -201,6 +205,7 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
     // Steady state: one resync period (+10 % jitter, + a margin).
     connect.clear_calls();
     tokio::time::sleep(args.resync.mul_f64(1.15)).await;
+    report.rss_steady_mib = rss_now(pid);
     let calls = connect.calls();
     report.steady_writes = calls.iter().filter(|c| is_write(&c.operation)).count();
     report.steady_reads = calls.len() - report.steady_writes;
@@ -464,6 +469,17 @@ fn by_operation(calls: &[sim::connect::CallRecord]) -> BTreeMap<String, usize> {
     map
 }
 
+/// Current RSS (MiB) of a process.
+fn rss_now(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
 /// Peak RSS (MiB) and CPU seconds of a process, from /proc (Linux).
 fn proc_usage(pid: u32) -> (f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -527,8 +543,8 @@ fn print_reports(args: &Args, reports: &[Report]) {
             r.delete_total, r.delete_calls
         );
         println!(
-            "  operator peak RSS             {:>10.1} MiB",
-            r.peak_rss_mib
+            "  operator peak RSS             {:>10.1} MiB (RSS {:.1} MiB when all Ready, {:.1} MiB after the steady state)",
+            r.peak_rss_mib, r.rss_all_ready_mib, r.rss_steady_mib
         );
         println!("  operator CPU time             {:>10.1} s", r.cpu_s);
     }

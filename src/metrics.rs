@@ -87,7 +87,7 @@ impl Default for Metrics {
             "1 while this replica holds the leader lease",
             leader.clone(),
         );
-        Metrics {
+        let metrics = Metrics {
             registry,
             reconciles,
             reconcile_duration,
@@ -98,7 +98,14 @@ impl Default for Metrics {
             leader,
             ready_by_resource: Mutex::default(),
             ready: AtomicBool::new(false),
+        };
+        // Every state is exported from the start, at 0.
+        for state in ["True", "False", "Unknown"] {
+            metrics.resources.get_or_create(&ReadyLabel {
+                ready: state.into(),
+            });
         }
+        metrics
     }
 }
 
@@ -134,17 +141,21 @@ impl Metrics {
             .ready_by_resource
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        match ready {
+        let old = match ready {
             Some(r) => map.insert(key.to_string(), r),
             None => map.remove(key),
         };
-        for state in ["True", "False", "Unknown"] {
-            let n = map.values().filter(|v| **v == state).count();
-            self.resources
-                .get_or_create(&ReadyLabel {
-                    ready: state.into(),
-                })
-                .set(n as i64);
+        // Adjust the two gauges that changed: a recount would cost O(resources) per reconcile.
+        if old != ready {
+            for (state, delta) in [(old, -1), (ready, 1)] {
+                if let Some(state) = state {
+                    self.resources
+                        .get_or_create(&ReadyLabel {
+                            ready: state.into(),
+                        })
+                        .inc_by(delta);
+                }
+            }
         }
     }
 
@@ -178,6 +189,12 @@ mod tests {
         m.set_ready("ns/a", Some("True"));
         m.set_ready("ns/b", Some("False"));
         m.set_ready("ns/b", None);
+        // Moves between states and repeats keep the counts exact.
+        m.set_ready("ns/c", Some("Unknown"));
+        m.set_ready("ns/c", Some("False"));
+        m.set_ready("ns/c", Some("False"));
+        m.set_ready("ns/c", Some("True"));
+        m.set_ready("ns/gone", None);
         m.set_leader(true);
         let text = m.encode();
         for needle in [
@@ -186,7 +203,8 @@ mod tests {
             "connect_user_operator_connect_calls_total{operation=\"CreateUser\",outcome=\"throttled\"} 1",
             "connect_user_operator_connect_throttled_total 1",
             "connect_user_operator_quick_connects_deleted_total 1",
-            "connect_user_operator_resources{ready=\"True\"} 1",
+            "connect_user_operator_resources{ready=\"True\"} 2",
+            "connect_user_operator_resources{ready=\"Unknown\"} 0",
             "connect_user_operator_resources{ready=\"False\"} 0",
             "connect_user_operator_leader 1",
             "# EOF",
