@@ -101,9 +101,12 @@ impl Default for Metrics {
         };
         // Every state is exported from the start, at 0.
         for state in ["True", "False", "Unknown"] {
-            metrics.resources.get_or_create(&ReadyLabel {
-                ready: state.into(),
-            });
+            metrics
+                .resources
+                .get_or_create(&ReadyLabel {
+                    ready: state.into(),
+                })
+                .set(0);
         }
         metrics
     }

@@ -6,7 +6,7 @@ use aws_sdk_connect::types::{
     QuickConnectType, StringComparisonType, StringCondition, UserQuickConnectConfig,
 };
 
-use super::{ConnectApi, ConnectError, LIST_PAGE, build_error, convert, next};
+use super::{ConnectApi, ConnectError, LIST_PAGE, build_error, convert, named_id, next};
 use crate::model::{DesiredQuickConnect, InstanceRef, ManagedQuickConnect, NamedId};
 
 fn user_config(user_id: &str, flow_id: &str) -> Result<QuickConnectConfig, ConnectError> {
@@ -45,28 +45,24 @@ impl ConnectApi {
         &self,
         at: &InstanceRef,
     ) -> Result<Vec<NamedId>, ConnectError> {
-        let mut all = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .call(&at.region, "ListContactFlows", |c| {
-                    c.list_contact_flows()
-                        .instance_id(&at.instance_id)
-                        .contact_flow_types(ContactFlowType::AgentTransfer)
-                        .max_results(LIST_PAGE)
-                        .set_next_token(token.take())
-                        .send()
-                })
-                .await?;
-            all.extend(out.contact_flow_summary_list().iter().map(|s| NamedId {
-                id: s.id().unwrap_or_default().into(),
-                name: s.name().unwrap_or_default().into(),
-            }));
-            token = next(out.next_token());
-            if token.is_none() {
-                return Ok(all);
-            }
-        }
+        self.list_named(
+            &at.region,
+            "ListContactFlows",
+            |c, token| {
+                c.list_contact_flows()
+                    .instance_id(&at.instance_id)
+                    .contact_flow_types(ContactFlowType::AgentTransfer)
+                    .max_results(LIST_PAGE)
+                    .set_next_token(token)
+                    .send()
+            },
+            |out| {
+                let items = out.contact_flow_summary_list().iter();
+                let named = items.map(|s| named_id(s.id(), s.name())).collect();
+                (named, next(out.next_token()))
+            },
+        )
+        .await
     }
 
     /// CreateQuickConnect of type USER with `tags`; returns its id.

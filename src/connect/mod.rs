@@ -197,81 +197,91 @@ impl ConnectApi {
         &self,
         at: &InstanceRef,
     ) -> Result<Vec<NamedId>, ConnectError> {
-        let mut all = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .call(&at.region, "ListSecurityProfiles", |c| {
-                    c.list_security_profiles()
-                        .instance_id(&at.instance_id)
-                        .max_results(LIST_PAGE)
-                        .set_next_token(token.take())
-                        .send()
-                })
-                .await?;
-            all.extend(out.security_profile_summary_list().iter().map(|s| NamedId {
-                id: s.id().unwrap_or_default().into(),
-                name: s.name().unwrap_or_default().into(),
-            }));
-            token = next(out.next_token());
-            if token.is_none() {
-                return Ok(all);
-            }
-        }
+        self.list_named(
+            &at.region,
+            "ListSecurityProfiles",
+            |c, token| {
+                c.list_security_profiles()
+                    .instance_id(&at.instance_id)
+                    .max_results(LIST_PAGE)
+                    .set_next_token(token)
+                    .send()
+            },
+            |out| {
+                let items = out.security_profile_summary_list().iter();
+                let named = items.map(|s| named_id(s.id(), s.name())).collect();
+                (named, next(out.next_token()))
+            },
+        )
+        .await
     }
 
     pub async fn list_routing_profiles(
         &self,
         at: &InstanceRef,
     ) -> Result<Vec<NamedId>, ConnectError> {
-        let mut all = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .call(&at.region, "ListRoutingProfiles", |c| {
-                    c.list_routing_profiles()
-                        .instance_id(&at.instance_id)
-                        .max_results(LIST_PAGE)
-                        .set_next_token(token.take())
-                        .send()
-                })
-                .await?;
-            all.extend(out.routing_profile_summary_list().iter().map(|s| NamedId {
-                id: s.id().unwrap_or_default().into(),
-                name: s.name().unwrap_or_default().into(),
-            }));
-            token = next(out.next_token());
-            if token.is_none() {
-                return Ok(all);
-            }
-        }
+        self.list_named(
+            &at.region,
+            "ListRoutingProfiles",
+            |c, token| {
+                c.list_routing_profiles()
+                    .instance_id(&at.instance_id)
+                    .max_results(LIST_PAGE)
+                    .set_next_token(token)
+                    .send()
+            },
+            |out| {
+                let items = out.routing_profile_summary_list().iter();
+                let named = items.map(|s| named_id(s.id(), s.name())).collect();
+                (named, next(out.next_token()))
+            },
+        )
+        .await
     }
 
     pub async fn list_hierarchy_groups(
         &self,
         at: &InstanceRef,
     ) -> Result<Vec<NamedId>, ConnectError> {
+        self.list_named(
+            &at.region,
+            "ListUserHierarchyGroups",
+            |c, token| {
+                c.list_user_hierarchy_groups()
+                    .instance_id(&at.instance_id)
+                    .max_results(LIST_PAGE)
+                    .set_next_token(token)
+                    .send()
+            },
+            |out| {
+                let items = out.user_hierarchy_group_summary_list().iter();
+                let named = items.map(|s| named_id(s.id(), s.name())).collect();
+                (named, next(out.next_token()))
+            },
+        )
+        .await
+    }
+
+    /// Every page of a List* call whose items are (id, name) pairs.
+    pub(crate) async fn list_named<O, E, R, Fut>(
+        &self,
+        region: &str,
+        operation: &'static str,
+        mut page: impl FnMut(Client, Option<String>) -> Fut,
+        items: impl Fn(&O) -> (Vec<NamedId>, Option<String>),
+    ) -> Result<Vec<NamedId>, ConnectError>
+    where
+        Fut: Future<Output = Result<O, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
         let mut all = Vec::new();
         let mut token = None;
         loop {
-            let out = self
-                .call(&at.region, "ListUserHierarchyGroups", |c| {
-                    c.list_user_hierarchy_groups()
-                        .instance_id(&at.instance_id)
-                        .max_results(LIST_PAGE)
-                        .set_next_token(token.take())
-                        .send()
-                })
-                .await?;
-            all.extend(
-                out.user_hierarchy_group_summary_list()
-                    .iter()
-                    .map(|s| NamedId {
-                        id: s.id().unwrap_or_default().into(),
-                        name: s.name().unwrap_or_default().into(),
-                    }),
-            );
-            token = next(out.next_token());
+            let out = self.call(region, operation, |c| page(c, token)).await?;
+            let (named, next_token) = items(&out);
+            all.extend(named);
+            token = next_token;
             if token.is_none() {
                 return Ok(all);
             }
@@ -692,6 +702,13 @@ fn build_error(
         kind: ErrorKind::Invalid,
         code: "BuildError".into(),
         message: e.to_string(),
+    }
+}
+
+fn named_id(id: Option<&str>, name: Option<&str>) -> NamedId {
+    NamedId {
+        id: id.unwrap_or_default().into(),
+        name: name.unwrap_or_default().into(),
     }
 }
 
