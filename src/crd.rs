@@ -150,9 +150,14 @@ pub struct QuickConnectSpec {
 /// A key of a Secret in the resource's namespace.
 #[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
 pub struct SecretKeyRef {
-    #[schemars(length(min = 1, max = 253))]
+    /// The Secret's name (a DNS subdomain: no slashes, so it cannot name another namespace).
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
     pub name: String,
-    #[schemars(length(min = 1, max = 253))]
+    /// The key in the Secret's data, as Kubernetes allows it.
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
     pub key: String,
 }
 
