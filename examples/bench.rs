@@ -39,6 +39,12 @@ struct Args {
     quota_rate: f64,
     #[arg(long, default_value_t = 5)]
     quota_burst: u32,
+    /// The operator's client-side limiter (default: the operator's defaults, a little under
+    /// Connect's default quota).
+    #[arg(long)]
+    limiter_rate: Option<f64>,
+    #[arg(long)]
+    limiter_burst: Option<u32>,
     /// Resync period used for the steady-state measurement.
     #[arg(long, default_value = "30s", value_parser = connect_user_operator::cli::parse_duration)]
     resync: Duration,
@@ -234,8 +240,11 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
     if strategy == "naive" && args.naive_delete_sample < args.users {
         let sample = args.naive_delete_sample.max(1);
         let t0 = Instant::now();
+        let mut deleted = Vec::new();
         for i in 0..sample {
             let name = format!("agent-{i:05}");
+            let cu = api.get(&name).await?;
+            deleted.extend(cu.status.and_then(|s| s.user_id));
             api.delete(&name, &DeleteParams::default()).await?;
             while api.get_opt(&name).await?.is_some() {
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -243,7 +252,13 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
         }
         let scale = args.users as f64 / sample as f64;
         report.delete_s = t0.elapsed().as_secs_f64() * scale;
-        let calls = connect.calls();
+        // The naive resync keeps describing every user meanwhile: count only what the deletions
+        // themselves sent, or the projection would scale the resync too.
+        let calls: Vec<_> = connect
+            .calls()
+            .into_iter()
+            .filter(|c| deletion_path(c, &deleted))
+            .collect();
         report.delete_calls = by_operation(&calls)
             .into_iter()
             .map(|(op, n)| (op, (n as f64 * scale).round() as usize))
@@ -413,7 +428,14 @@ fn spawn_operator(
     bed: &Bed,
 ) -> BenchResult<Child> {
     // With the emulator's quota off, the operator's limiter is effectively off too.
-    let (rate, burst) = quota.map_or((100_000.0, 100_000), |q| (q.rate_per_sec, q.burst));
+    let default = connect_user_operator::connect::Rate::default();
+    let (rate, burst) = match quota {
+        None => (100_000.0, 100_000),
+        Some(_) => (
+            args.limiter_rate.unwrap_or(default.per_second),
+            args.limiter_burst.unwrap_or(default.burst),
+        ),
+    };
     Ok(Command::new(std::env::current_exe()?)
         .args([
             "--as-operator",
@@ -445,6 +467,19 @@ fn spawn_operator(
         .env("RUST_LOG", "error")
         .stdin(Stdio::null())
         .spawn()?)
+}
+
+/// A call made by the deletion of one of `deleted` (user ids), not by a resync or a cache refresh.
+fn deletion_path(call: &sim::connect::CallRecord, deleted: &[String]) -> bool {
+    match call.operation.as_str() {
+        "DeleteUser"
+        | "DeleteQuickConnect"
+        | "ListQuickConnects"
+        | "DescribeQuickConnect"
+        | "SearchQuickConnects" => true,
+        "DescribeUser" => call.target.as_ref().is_some_and(|t| deleted.contains(t)),
+        _ => false,
+    }
 }
 
 fn is_write(op: &str) -> bool {

@@ -54,7 +54,7 @@ pub struct ExportArgs {
     #[arg(long, default_value_t = false)]
     pub include_owned: bool,
     /// Client-side Connect request rate per operation (0 disables the limiter).
-    #[arg(long, env = "CONNECT_RATE", default_value_t = 2.0)]
+    #[arg(long, env = "CONNECT_RATE", default_value_t = 1.9)]
     pub connect_rate: f64,
 }
 
@@ -80,11 +80,13 @@ pub struct RunArgs {
     /// Resources reconciled concurrently.
     #[arg(long, env = "CONCURRENCY", default_value_t = 8)]
     pub concurrency: u16,
-    /// Client-side Connect request rate per operation and region (0 disables the limiter).
-    #[arg(long, env = "CONNECT_RATE", default_value_t = 2.0)]
+    /// Client-side Connect request rate per operation and region (0 disables the limiter). The
+    /// default is a little under Connect's default quota of 2/s: at exactly the quota, jitter and
+    /// the SDK's retries push calls over it.
+    #[arg(long, env = "CONNECT_RATE", default_value_t = 1.9)]
     pub connect_rate: f64,
-    /// Client-side burst per operation and region.
-    #[arg(long, env = "CONNECT_BURST", default_value_t = 5)]
+    /// Client-side burst per operation and region (Connect's default burst is 5).
+    #[arg(long, env = "CONNECT_BURST", default_value_t = 4)]
     pub connect_burst: u32,
     /// Address of the HTTP server for /metrics, /healthz and /readyz.
     #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:8080")]
