@@ -30,20 +30,8 @@ pub const CONTACT_FLOW_TYPES: &[&str] = &[
 
 /// String length in characters, `min..=max`.
 pub fn length(path: &str, value: &str, min: usize, max: usize) -> ApiResult<()> {
-    let n = value.chars().count();
-    if n < min {
-        return Err(ApiError::constraint(
-            path,
-            format!("Member must have length greater than or equal to {min}"),
-        ));
-    }
-    if n > max {
-        return Err(ApiError::constraint(
-            path,
-            format!("Member must have length less than or equal to {max}"),
-        ));
-    }
-    Ok(())
+    // Connect words string lengths and list sizes alike.
+    size(path, value.chars().count(), min, max)
 }
 
 /// List or map size, `min..=max`.

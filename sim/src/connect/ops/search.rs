@@ -264,6 +264,18 @@ impl AttributeFilter {
 }
 
 /// The members common to both searches: InstanceId, NextToken, MaxResults.
+/// `SearchFilter` and the `TagFilter` inside it, which every Search* operation accepts.
+fn search_filter<'a>(b: &Obj<'a>) -> ApiResult<(Option<Obj<'a>>, Option<TagFilter>)> {
+    let filter = b.opt_obj("SearchFilter")?;
+    let tag_filter = filter
+        .as_ref()
+        .and_then(|f| f.opt_obj("TagFilter").transpose())
+        .transpose()?
+        .map(|o| TagFilter::parse(&o))
+        .transpose()?;
+    Ok((filter, tag_filter))
+}
+
 fn common<'s>(
     ctx: &Ctx,
     state: &'s State,
@@ -298,12 +310,7 @@ pub fn search_users(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
         .opt_obj("SearchCriteria")?
         .map(|o| criteria(&o, USER_FIELDS, true))
         .transpose()?;
-    let filter = b.opt_obj("SearchFilter")?;
-    let tag_filter = filter
-        .as_ref()
-        .and_then(|f| f.opt_obj("TagFilter").transpose())
-        .transpose()?;
-    let tag_filter = tag_filter.map(|o| TagFilter::parse(&o)).transpose()?;
+    let (filter, tag_filter) = search_filter(b)?;
     let attr = filter
         .as_ref()
         .and_then(|f| f.opt_obj("UserAttributeFilter").transpose())
@@ -349,12 +356,7 @@ pub fn search_quick_connects(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome>
         .opt_obj("SearchCriteria")?
         .map(|o| criteria(&o, QUICK_CONNECT_FIELDS, false))
         .transpose()?;
-    let filter = b.opt_obj("SearchFilter")?;
-    let tag_filter = filter
-        .as_ref()
-        .and_then(|f| f.opt_obj("TagFilter").transpose())
-        .transpose()?;
-    let tag_filter = tag_filter.map(|o| TagFilter::parse(&o)).transpose()?;
+    let (_, tag_filter) = search_filter(b)?;
     let (instance, token, max) = common(ctx, state, 100)?;
 
     let matching = instance.quick_connects().filter(|(_, q)| {
