@@ -10,18 +10,20 @@
 //! delete all, operator peak RSS and CPU time, then the two side by side as ratios.
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use connect_user_operator::crd::ConnectUser;
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::Api;
 use kube::api::{DeleteParams, ListParams, PostParams};
-use kube::{Api, CustomResourceExt};
 use serde_json::json;
-use sim::connect::{ConnectConfig, ConnectSim, InstanceSeed, Quota, SimQuickConnect};
-use sim::kube::KubeSim;
+use sim::connect::{InstanceSeed, Quota, SimQuickConnect};
+use support::Bed;
+
+#[path = "support/mod.rs"]
+mod support;
 
 const INSTANCE: &str = "bbbbbbbb-0000-4000-8000-000000000001";
 const NS: &str = "bench";
@@ -85,12 +87,11 @@ struct Report {
     cpu_s: f64,
 }
 
-type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+type BenchResult<T> = support::AnyResult<T>;
 
 fn main() -> BenchResult<()> {
-    let raw: Vec<String> = std::env::args().collect();
-    if raw.get(1).map(String::as_str) == Some("--as-operator") {
-        return as_operator(&raw[2..]);
+    if let Some(operator) = support::run_if_operator() {
+        return operator;
     }
     let args = Args::parse();
     let rt = tokio::runtime::Runtime::new()?;
@@ -119,20 +120,6 @@ fn main() -> BenchResult<()> {
     })
 }
 
-/// The child: the operator's own `run`, exactly as the binary runs it.
-fn as_operator(args: &[String]) -> BenchResult<()> {
-    let cli = connect_user_operator::cli::Cli::parse_from(
-        std::iter::once("connect-user-operator".to_string()).chain(args.iter().cloned()),
-    );
-    let connect_user_operator::cli::Command::Run(run) = cli.command else {
-        return Err("expected `run`".into());
-    };
-    connect_user_operator::telemetry::init(run.log_format);
-    let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(connect_user_operator::runner::run(run))?;
-    Ok(())
-}
-
 async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
     eprintln!(
         "== {strategy}: {} users, {} quick connects, quota {}/s burst {}",
@@ -142,7 +129,7 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
         rate_per_sec: args.quota_rate,
         burst: args.quota_burst,
     };
-    let bed = Bed::start(Some(quota)).await?;
+    let bed = Bed::start(INSTANCE, NS, Some(quota)).await?;
     let (connect, client) = (&bed.connect, bed.client.clone());
     let mut child = spawn_operator(args, strategy, Some(quota), &bed)?;
     let pid = child.id();
@@ -298,56 +285,6 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
     Ok(report)
 }
 
-/// Both emulators, the CRD, the namespace and the password Secret.
-struct Bed {
-    _kube: KubeSim,
-    connect: ConnectSim,
-    client: kube::Client,
-    _dir: tempfile::TempDir,
-    kubeconfig: std::path::PathBuf,
-}
-
-impl Bed {
-    async fn start(quota: Option<Quota>) -> BenchResult<Bed> {
-        let kube = KubeSim::start().await?;
-        let connect = ConnectSim::start(ConnectConfig {
-            quota,
-            ..Default::default()
-        })
-        .await?;
-        connect.seed_instance(InstanceSeed::standard(INSTANCE));
-        kube.create_object(serde_json::to_value(ConnectUser::crd())?)
-            .map_err(|s| format!("{s}"))?;
-        let client = kube::Client::try_from(kube::Config::new(kube.url().parse()?))?;
-        let namespaces: Api<Namespace> = Api::all(client.clone());
-        namespaces
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(json!({"metadata": {"name": NS}}))?,
-            )
-            .await?;
-        let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
-        secrets
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(
-                    json!({"metadata": {"name": "pw"}, "stringData": {"p": "Bench-Passw0rd"}}),
-                )?,
-            )
-            .await?;
-        let dir = tempfile::tempdir()?;
-        let kubeconfig = dir.path().join("kubeconfig");
-        kube.write_kubeconfig(&kubeconfig)?;
-        Ok(Bed {
-            _kube: kube,
-            connect,
-            client,
-            _dir: dir,
-            kubeconfig,
-        })
-    }
-}
-
 fn manifest(i: usize) -> ConnectUser {
     serde_json::from_value(json!({
         "apiVersion": "connect.userops.dev/v1alpha1", "kind": "ConnectUser",
@@ -362,7 +299,7 @@ fn manifest(i: usize) -> ConnectUser {
 /// `kubectl delete` -> resource gone, one resource at a time, each with 2 quick connects, quotas
 /// and latency off: what a person waiting on `kubectl delete` sees.
 async fn delete_latency(args: &Args) -> BenchResult<Vec<f64>> {
-    let bed = Bed::start(None).await?;
+    let bed = Bed::start(INSTANCE, NS, None).await?;
     let mut child = spawn_operator(args, "shared", None, &bed)?;
     let api: Api<ConnectUser> = Api::namespaced(bed.client.clone(), NS);
     for i in 0..args.latency_samples {
@@ -436,37 +373,18 @@ fn spawn_operator(
             args.limiter_burst.unwrap_or(default.burst),
         ),
     };
-    Ok(Command::new(std::env::current_exe()?)
-        .args([
-            "--as-operator",
-            "run",
-            "--namespace",
-            NS,
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--concurrency",
-            "32",
-        ])
-        .args([
-            "--strategy",
-            strategy,
-            "--resync-period",
-            &format!("{}ms", args.resync.as_millis()),
-        ])
-        .args([
-            "--connect-rate",
-            &rate.to_string(),
-            "--connect-burst",
-            &burst.to_string(),
-        ])
-        .env("KUBECONFIG", &bed.kubeconfig)
-        .env("AWS_ENDPOINT_URL_CONNECT", bed.connect.endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "AKIDBENCH")
-        .env("AWS_SECRET_ACCESS_KEY", "bench-secret")
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null())
-        .spawn()?)
+    bed.spawn_operator(&[
+        "--concurrency".into(),
+        "32".into(),
+        "--strategy".into(),
+        strategy.into(),
+        "--resync-period".into(),
+        format!("{}ms", args.resync.as_millis()),
+        "--connect-rate".into(),
+        rate.to_string(),
+        "--connect-burst".into(),
+        burst.to_string(),
+    ])
 }
 
 /// A call made by the deletion of one of `deleted` (user ids), not by a resync or a cache refresh.

@@ -6,20 +6,19 @@
 //!     cargo run --release --example soak -- --seconds 300 --pool 60
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use connect_user_operator::crd::{ConnectUser, OWNER_TAG};
-use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kube::{Api, CustomResourceExt, ResourceExt};
+use kube::{Api, ResourceExt};
 use rand::Rng;
 use serde_json::json;
-use sim::connect::{
-    ConnectConfig, ConnectSim, Fault, FaultKind, InstanceSeed, Quota, SimQuickConnect,
-};
-use sim::kube::KubeSim;
+use sim::connect::{Fault, FaultKind, InstanceSeed, Quota, SimQuickConnect};
+use support::Bed;
+
+#[path = "support/mod.rs"]
+mod support;
 
 const INSTANCE: &str = "50a50a50-0000-4000-8000-000000000001";
 const NS: &str = "soak";
@@ -44,7 +43,7 @@ struct Args {
     error_rate: f64,
 }
 
-type SoakResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+type SoakResult<T> = support::AnyResult<T>;
 
 #[derive(Default, Debug)]
 struct Counts {
@@ -56,17 +55,8 @@ struct Counts {
 }
 
 fn main() -> SoakResult<()> {
-    let raw: Vec<String> = std::env::args().collect();
-    if raw.get(1).map(String::as_str) == Some("--as-operator") {
-        let cli = connect_user_operator::cli::Cli::parse_from(
-            std::iter::once("connect-user-operator".to_string()).chain(raw[2..].iter().cloned()),
-        );
-        let connect_user_operator::cli::Command::Run(run) = cli.command else {
-            return Err("expected `run`".into());
-        };
-        connect_user_operator::telemetry::init(run.log_format);
-        tokio::runtime::Runtime::new()?.block_on(connect_user_operator::runner::run(run))?;
-        return Ok(());
+    if let Some(operator) = support::run_if_operator() {
+        return operator;
     }
     let args = Args::parse();
     tokio::runtime::Runtime::new()?.block_on(soak(args))
@@ -95,15 +85,16 @@ fn spec(rng: &mut impl Rng, i: usize) -> serde_json::Value {
 }
 
 async fn soak(args: Args) -> SoakResult<()> {
-    let kube = KubeSim::start().await?;
-    let connect = ConnectSim::start(ConnectConfig {
-        quota: Some(Quota {
+    let bed = Bed::start(
+        INSTANCE,
+        NS,
+        Some(Quota {
             rate_per_sec: 20.0,
             burst: 10,
         }),
-        ..Default::default()
-    })
+    )
     .await?;
+    let (kube, connect, client) = (&bed.kube, &bed.connect, bed.client.clone());
     let seed = InstanceSeed::standard(INSTANCE);
     let flow = seed.contact_flows[0].0.clone();
     let names: BTreeMap<String, String> = seed
@@ -112,28 +103,17 @@ async fn soak(args: Args) -> SoakResult<()> {
         .chain(&seed.security_profiles)
         .map(|(id, name)| (id.clone(), name.clone()))
         .collect();
-    connect.seed_instance(seed);
-    kube.create_object(serde_json::to_value(ConnectUser::crd())?)
-        .map_err(|s| format!("{s}"))?;
-    let client = kube::Client::try_from(kube::Config::new(kube.url().parse()?))?;
-    Api::<Namespace>::all(client.clone())
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": NS}}))?,
-        )
-        .await?;
-    Api::<Secret>::namespaced(client.clone(), NS)
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(
-                json!({"metadata": {"name": "pw"}, "stringData": {"p": "Soak-Passw0rd"}}),
-            )?,
-        )
-        .await?;
-    let dir = tempfile::tempdir()?;
-    let kubeconfig = dir.path().join("kubeconfig");
-    kube.write_kubeconfig(&kubeconfig)?;
-    let mut operator = spawn_operator(&kubeconfig, &connect.endpoint())?;
+    let mut operator = bed.spawn_operator(
+        &[
+            "--resync-period",
+            "20s",
+            "--connect-rate",
+            "20",
+            "--connect-burst",
+            "10",
+        ]
+        .map(String::from),
+    )?;
 
     connect.add_fault(Fault::all(FaultKind::ErrorRate {
         rate: args.throttle_rate,
@@ -347,19 +327,4 @@ async fn soak(args: Args) -> SoakResult<()> {
         }
         Err(format!("{} mismatches", problems.len()).into())
     }
-}
-
-fn spawn_operator(kubeconfig: &std::path::Path, endpoint: &str) -> SoakResult<Child> {
-    Ok(Command::new(std::env::current_exe()?)
-        .args(["--as-operator", "run", "--namespace", NS])
-        .args(["--metrics-addr", "127.0.0.1:0", "--resync-period", "20s"])
-        .args(["--connect-rate", "20", "--connect-burst", "10"])
-        .env("KUBECONFIG", kubeconfig)
-        .env("AWS_ENDPOINT_URL_CONNECT", endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "AKIDSOAK")
-        .env("AWS_SECRET_ACCESS_KEY", "soak-secret")
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null())
-        .spawn()?)
 }

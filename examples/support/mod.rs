@@ -1,0 +1,108 @@
+//! What the benchmark and the soak share: the emulators with the CRD, a namespace and the
+//! password Secret `pw`/`p`; and the operator run as a child process of the same executable
+//! (`--as-operator run ...`), so that its memory and CPU time are its own.
+// Compiled into each example, which uses only part of it.
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+
+use connect_user_operator::crd::ConnectUser;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::PostParams;
+use kube::{Api, CustomResourceExt};
+use serde_json::json;
+use sim::connect::{ConnectConfig, ConnectSim, InstanceSeed, Quota};
+use sim::kube::KubeSim;
+
+pub type AnyResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+const AS_OPERATOR: &str = "--as-operator";
+
+/// In the child process: runs the operator's own `run` with the arguments after
+/// `--as-operator` and returns its result. `None` in the parent.
+pub fn run_if_operator() -> Option<AnyResult<()>> {
+    let raw: Vec<String> = std::env::args().collect();
+    if raw.get(1).map(String::as_str) != Some(AS_OPERATOR) {
+        return None;
+    }
+    let run = || -> AnyResult<()> {
+        use clap::Parser;
+        let cli = connect_user_operator::cli::Cli::parse_from(
+            std::iter::once("connect-user-operator".to_string()).chain(raw[2..].iter().cloned()),
+        );
+        let connect_user_operator::cli::Command::Run(run) = cli.command else {
+            return Err("expected `run`".into());
+        };
+        connect_user_operator::telemetry::init(run.log_format);
+        tokio::runtime::Runtime::new()?.block_on(connect_user_operator::runner::run(run))?;
+        Ok(())
+    };
+    Some(run())
+}
+
+/// Both emulators, the CRD, the namespace and the password Secret.
+pub struct Bed {
+    pub kube: KubeSim,
+    pub connect: ConnectSim,
+    pub client: kube::Client,
+    namespace: String,
+    _dir: tempfile::TempDir,
+    kubeconfig: std::path::PathBuf,
+}
+
+impl Bed {
+    pub async fn start(instance: &str, namespace: &str, quota: Option<Quota>) -> AnyResult<Bed> {
+        let kube = KubeSim::start().await?;
+        let connect = ConnectSim::start(ConnectConfig {
+            quota,
+            ..Default::default()
+        })
+        .await?;
+        connect.seed_instance(InstanceSeed::standard(instance));
+        kube.create_object(serde_json::to_value(ConnectUser::crd())?)
+            .map_err(|s| format!("{s}"))?;
+        let client = kube::Client::try_from(kube::Config::new(kube.url().parse()?))?;
+        Api::<Namespace>::all(client.clone())
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": namespace}}))?,
+            )
+            .await?;
+        Api::<Secret>::namespaced(client.clone(), namespace)
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(
+                    json!({"metadata": {"name": "pw"}, "stringData": {"p": "Example-Passw0rd"}}),
+                )?,
+            )
+            .await?;
+        let dir = tempfile::tempdir()?;
+        let kubeconfig = dir.path().join("kubeconfig");
+        kube.write_kubeconfig(&kubeconfig)?;
+        Ok(Bed {
+            kube,
+            connect,
+            client,
+            namespace: namespace.to_string(),
+            _dir: dir,
+            kubeconfig,
+        })
+    }
+
+    /// The operator as a child process watching the bed's namespace; `args` follow
+    /// `run --namespace NS --metrics-addr 127.0.0.1:0`.
+    pub fn spawn_operator(&self, args: &[String]) -> AnyResult<Child> {
+        Ok(Command::new(std::env::current_exe()?)
+            .args([AS_OPERATOR, "run", "--namespace", &self.namespace])
+            .args(["--metrics-addr", "127.0.0.1:0"])
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("AWS_ENDPOINT_URL_CONNECT", self.connect.endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "example-secret")
+            .env("RUST_LOG", "error")
+            .stdin(Stdio::null())
+            .spawn()?)
+    }
+}
