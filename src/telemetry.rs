@@ -1,5 +1,8 @@
 //! Logging: text or JSON lines on stderr, level from `RUST_LOG` (default info).
 
+use std::ffi::OsStr;
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -8,14 +11,41 @@ pub enum LogFormat {
     Json,
 }
 
+/// Colours only for a person watching a terminal: escape codes in a file or a log collector are
+/// noise. `NO_COLOR` (any non-empty value, <https://no-color.org>) turns them off even there.
+pub fn use_ansi(writer_is_terminal: bool, no_color: Option<&OsStr>) -> bool {
+    writer_is_terminal && no_color.is_none_or(OsStr::is_empty)
+}
+
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The log lines go to stderr, so stderr is the stream whose terminal-ness counts.
+    let ansi = use_ansi(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     // try_init: a second init (tests, demo) keeps the first subscriber instead of panicking.
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        assert!(use_ansi(true, None));
+        assert!(!use_ansi(false, None));
+        assert!(!use_ansi(true, Some(OsStr::new("1"))));
+        // The convention: an empty NO_COLOR does not count.
+        assert!(use_ansi(true, Some(OsStr::new(""))));
+        assert!(!use_ansi(false, Some(OsStr::new(""))));
+    }
 }

@@ -346,3 +346,89 @@ async fn guide_troubleshooting_commands_release_stuck_deletions() {
         "no cleanup happens without the finalizer"
     );
 }
+
+/// kubectl sends built-in kinds it creates in protobuf (docs/guide.md tells users to run these
+/// two): the namespace and the Secret arrive intact, and the operator creates the Connect user
+/// with the password `kubectl create secret generic` stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_create_namespace_and_secret_generic_in_protobuf() {
+    use k8s_openapi::api::core::v1::{Namespace, Secret};
+    let env = Env::start().await;
+    let k = Kubectl::new(&env);
+    env.kube.clear_requests();
+    let out = k.ok(&["create", "namespace", "contact-center"]).await;
+    assert_eq!(out.trim(), "namespace/contact-center created");
+    let password = "Kubectl-Cr3ated:pass_w0rd";
+    k.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "kubectl-passwords",
+        &format!("--from-literal=dana={password}"),
+        "--from-literal=other=x",
+    ])
+    .await;
+    k.ok(&[
+        "-n",
+        "contact-center",
+        "create",
+        "secret",
+        "generic",
+        "team-passwords",
+        "--from-literal=erin=y",
+    ])
+    .await;
+    let posts: Vec<_> = env
+        .kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 3, "{posts:#?}");
+    for p in &posts {
+        assert_eq!(
+            p.content_type, "application/vnd.kubernetes.protobuf",
+            "{p:?}"
+        );
+        assert_eq!(p.status, 201, "{p:?}");
+    }
+
+    let ns: kube::Api<Namespace> = kube::Api::all(env.client.clone());
+    let created = ns.get("contact-center").await.unwrap();
+    assert_eq!(
+        created.status.and_then(|s| s.phase).as_deref(),
+        Some("Active")
+    );
+    let secrets: kube::Api<Secret> = kube::Api::namespaced(env.client.clone(), "contact-center");
+    let team = secrets.get("team-passwords").await.unwrap();
+    assert_eq!(team.data.unwrap()["erin"].0, b"y");
+    // An existing name: the apiserver's AlreadyExists, decoded by kubectl from protobuf.
+    let (ok, _, err) = k.run(&["create", "namespace", "contact-center"]).await;
+    assert!(!ok);
+    assert!(
+        err.contains("(AlreadyExists)")
+            && err.contains("namespaces \"contact-center\" already exists"),
+        "{err}"
+    );
+    // kubectl reads them back, in protobuf too.
+    let shown = k
+        .ok(&[
+            "get",
+            "secret",
+            "kubectl-passwords",
+            "-o",
+            "jsonpath={.data.other}",
+        ])
+        .await;
+    assert_eq!(shown, "eA==");
+
+    env.create(&manifest("dana", "").replace(
+        "{name: agent-passwords, key: alice}",
+        "{name: kubectl-passwords, key: dana}",
+    ))
+    .await
+    .unwrap();
+    let cu = env.wait_ready("dana").await;
+    let user = env.connect.user(INSTANCE, &Env::user_id(&cu)).unwrap();
+    assert_eq!(user.password.as_deref(), Some(password));
+}

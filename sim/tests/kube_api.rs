@@ -648,12 +648,46 @@ mod objects {
         );
         assert_eq!(err.code, 409);
         assert_eq!(api.get("a").await.unwrap().data["spec"]["color"], "green");
-        // Without a resourceVersion the update is unconditional.
+        // Custom resources allow no unconditional update: without a resourceVersion the PUT is
+        // refused (the apiserver's 422), and nothing changes.
         let mut unconditional = stale.clone();
         unconditional.metadata.resource_version = None;
-        api.replace("a", &PostParams::default(), &unconditional)
+        let err = api_err(
+            api.replace("a", &PostParams::default(), &unconditional)
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!((err.code, err.reason.as_str()), (422, "Invalid"));
+        assert_eq!(
+            err.message,
+            "Widget.example.sim.dev \"a\" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update"
+        );
+        assert_eq!(api.get("a").await.unwrap().data["spec"]["color"], "green");
+        // The status subresource too.
+        let err = api_err(
+            api.replace_status("a", &PostParams::default(), &unconditional)
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(err.code, 422, "{}", err.message);
+    }
+
+    #[tokio::test]
+    async fn built_in_kinds_allow_unconditional_updates() {
+        let (_sim, c) = with_crd().await;
+        use k8s_openapi::api::core::v1::ConfigMap;
+        let api: kube::Api<ConfigMap> = kube::Api::namespaced(c.clone(), "default");
+        let cm: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": "cm"}, "data": {"a": "1"}}))
+                .unwrap();
+        api.create(&PostParams::default(), &cm).await.unwrap();
+        let mut update = cm.clone();
+        update.data = Some([("a".to_string(), "2".to_string())].into());
+        let put = api
+            .replace("cm", &PostParams::default(), &update)
             .await
             .unwrap();
+        assert_eq!(put.data.unwrap()["a"], "2");
     }
 
     #[tokio::test]
@@ -1850,7 +1884,8 @@ mod printing_discovery_openapi {
                 .iter()
                 .any(|r| r["cells"][0] == "default" && r["cells"][1] == "Active")
         );
-        // Protobuf is asked for with a JSON fallback: JSON it is.
+        // Protobuf first, JSON as the fallback: a Namespace is answered in protobuf
+        // (sim/tests/kube_protobuf.rs decodes it), a custom resource in JSON.
         let pb = raw(
             &sim,
             "GET",
@@ -1862,7 +1897,23 @@ mod printing_discovery_openapi {
             b"",
         )
         .await;
-        assert_eq!(pb.json()["metadata"]["name"], "default");
+        assert_eq!(
+            pb.header("content-type"),
+            Some("application/vnd.kubernetes.protobuf")
+        );
+        assert_eq!(&pb.body[..4], b"k8s\0");
+        let cr = raw(
+            &sim,
+            "GET",
+            &format!("{}/a", ns_path("default")),
+            &[(
+                "Accept",
+                "application/vnd.kubernetes.protobuf,application/json",
+            )],
+            b"",
+        )
+        .await;
+        assert_eq!(cr.json()["metadata"]["name"], "a");
     }
 
     #[tokio::test]

@@ -7,7 +7,8 @@
 //! (registry semantics), `store` (objects, resourceVersions, event log), `watch`, `patch`,
 //! `managed` (managedFields, server-side apply), `admission` (validation and defaulting),
 //! `crd`, `events` (core <-> events.k8s.io), `selectors`, `table`, `discovery`, `openapi`,
-//! `faults`, `status` (errors), `registry` (served kinds); `schema` validates CRD objects.
+//! `faults`, `status` (errors), `registry` (served kinds), `protobuf` (the wire format kubectl
+//! uses for built-in kinds); `schema` validates CRD objects.
 
 pub mod schema;
 
@@ -20,6 +21,7 @@ mod managed;
 mod openapi;
 mod ops;
 mod patch;
+pub mod protobuf;
 mod registry;
 mod reqinfo;
 mod selectors;

@@ -1,6 +1,7 @@
 //! HTTP front: one catch-all handler that records the request, applies injected latency and
 //! faults, routes it (discovery, OpenAPI, resources) and renders results with the apiserver's
-//! content negotiation (JSON, Table, PartialObjectMetadata; protobuf requests get JSON).
+//! content negotiation (JSON, Table, PartialObjectMetadata, and protobuf for the built-in kinds
+//! `protobuf` speaks).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use super::discovery;
 use super::faults::RequestRecord;
 use super::openapi;
 use super::ops::{self, DeleteOpts, Filter, Opts, PatchType};
+use super::protobuf::{self, Wire};
 use super::registry::ResourceType;
 use super::reqinfo::{self, Query, ResourcePath, Route};
 use super::status::{ApiError, ApiResult};
@@ -57,8 +59,30 @@ fn json_response(code: u16, body: &Value, content_type: &str, warnings: &[String
     resp
 }
 
+/// A body in protobuf when the client prefers it and its kind is spoken that way, else JSON.
+fn wire_response(
+    wire: Wire,
+    code: u16,
+    body: &Value,
+    content_type: &str,
+    warnings: &[String],
+) -> Response {
+    if wire == Wire::Protobuf
+        && let Some(bytes) = protobuf::encode(body)
+    {
+        let mut r = json_response(code, &Value::Null, protobuf::MEDIA_TYPE, warnings);
+        *r.body_mut() = Body::from(bytes);
+        return r;
+    }
+    json_response(code, body, content_type, warnings)
+}
+
 fn error_response(e: &ApiError) -> Response {
-    let mut r = json_response(e.code, &e.to_json(), "application/json", &[]);
+    error_response_in(Wire::Json, e)
+}
+
+fn error_response_in(wire: Wire, e: &ApiError) -> Response {
+    let mut r = wire_response(wire, e.code, &e.to_json(), "application/json", &[]);
     if e.code == 429 || e.code == 503 {
         // As the apiserver does; clients' retry policies read it.
         r.headers_mut()
@@ -215,10 +239,20 @@ async fn dispatch(inner: &Arc<Inner>, route: Route, ctx: Ctx) -> Response {
             None => error_response(&ApiError::path_not_found(&ctx.path)),
         },
         Route::OpenApiV2 | Route::Unknown => error_response(&ApiError::path_not_found(&ctx.path)),
-        Route::Resource(rp) => match resource(inner, &rp, ctx).await {
-            Ok(r) => r,
-            Err(e) => error_response(&e),
-        },
+        Route::Resource(rp) => {
+            // Errors are encoded the way the client asked for objects of this resource.
+            let errors_in = match protobuf::negotiate(
+                &ctx.accept,
+                protobuf::serves(&rp.group, &rp.version, &rp.resource),
+            ) {
+                Some(Wire::Protobuf) => Wire::Protobuf,
+                _ => Wire::Json,
+            };
+            match resource(inner, &rp, ctx).await {
+                Ok(r) => r,
+                Err(e) => error_response_in(errors_in, &e),
+            }
+        }
     }
 }
 
@@ -286,7 +320,7 @@ fn write_opts(ctx: &Ctx) -> ApiResult<Opts> {
     })
 }
 
-/// Decodes a create/update body: JSON or YAML; protobuf is not spoken here.
+/// Decodes a create/update body: JSON, YAML, or protobuf for the kinds `protobuf` speaks.
 fn decode_body(rt: &ResourceType, ctx: &Ctx) -> ApiResult<Value> {
     let ct = ctx
         .content_type
@@ -302,6 +336,7 @@ fn decode_body(rt: &ResourceType, ctx: &Ctx) -> ApiResult<Value> {
             ))
         }),
         "application/yaml" => ops::parse_yaml(&ctx.body),
+        protobuf::MEDIA_TYPE => protobuf::decode(rt, &ctx.body),
         other => Err(ApiError::unsupported_media_type(format!(
             "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {other})"
         ))),
@@ -334,6 +369,9 @@ async fn resource(inner: &Arc<Inner>, rp: &ResourcePath, ctx: Ctx) -> ApiResult<
     }
     let ns = rp.namespace.as_deref();
     let render = negotiate(&ctx.accept);
+    let serves_pb = protobuf::serves_type(&rt);
+    let wire = protobuf::negotiate(&ctx.accept, serves_pb)
+        .ok_or_else(|| protobuf::not_acceptable(serves_pb))?;
     let verb = reqinfo::verb(&ctx.method, rp, &ctx.query);
     if rp.subresource.is_some() && !matches!(verb, "get" | "update" | "patch") {
         return Err(ApiError::method_not_allowed(format!(
@@ -346,7 +384,7 @@ async fn resource(inner: &Arc<Inner>, rp: &ResourcePath, ctx: Ctx) -> ApiResult<
     {
         return Err(ApiError::path_not_found(&ctx.path));
     }
-    let done = |d: ops::Done| json_response(d.code, &d.body, "application/json", &d.warnings);
+    let done = |d: ops::Done| wire_response(wire, d.code, &d.body, "application/json", &d.warnings);
     match verb {
         "get" => {
             let name = rp.name.as_deref().unwrap_or_default();
@@ -363,7 +401,8 @@ async fn resource(inner: &Arc<Inner>, rp: &ResourcePath, ctx: Ctx) -> ApiResult<
                     table::table(&rt, &[obj], json!({"resourceVersion": rv}), include, v)
                 }
             };
-            Ok(json_response(
+            Ok(wire_response(
+                wire,
                 200,
                 &body,
                 &render_content_type(&render),
@@ -393,7 +432,7 @@ async fn resource(inner: &Arc<Inner>, rp: &ResourcePath, ctx: Ctx) -> ApiResult<
                 }
                 other => render_content_type(other),
             };
-            Ok(json_response(200, &body, &ct, &[]))
+            Ok(wire_response(wire, 200, &body, &ct, &[]))
         }
         "watch" => {
             let mut filter = Filter::new(rt.clone(), ns, &ctx.query)?;

@@ -225,6 +225,20 @@ pub fn update(
     let current = st
         .get(&rt.storage, &ns_key(rt, ns), name)
         .ok_or_else(|| not_found(rt, name))?;
+    // Custom resources do not allow unconditional updates (the CR strategy's
+    // AllowUnconditionalUpdate is false); built-in kinds do.
+    if rt.flavor == Flavor::Custom && meta_str(&body, "resourceVersion").is_none() {
+        return Err(ApiError::invalid(
+            &rt.kind,
+            &rt.group,
+            name,
+            vec![Cause {
+                reason: "FieldValueInvalid".into(),
+                message: "Invalid value: 0x0: must be specified for an update".into(),
+                field: "metadata.resourceVersion".into(),
+            }],
+        ));
+    }
     finish_update(st, rt, ns, name, sub, &current, body, opts, Mode::Update)
 }
 
