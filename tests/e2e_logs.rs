@@ -58,14 +58,16 @@ fn operator(s: &Setup, no_color: Option<&str>) -> Command {
 /// Runs `cmd` with stdin, stdout and stderr on a pseudo-terminal (util-linux `script`), and
 /// returns what the terminal showed.
 fn on_terminal(cmd: &Command) -> String {
-    let mut line = String::new();
+    // env(1) takes its -u options before the assignments.
+    let mut unset = String::new();
+    let mut set = String::new();
     for (k, v) in cmd.get_envs() {
         match v {
-            Some(v) => line.push_str(&format!("{}={} ", k.to_string_lossy(), sh(v))),
-            None => line.push_str(&format!("-u {} ", k.to_string_lossy())),
+            Some(v) => set.push_str(&format!("{}={} ", k.to_string_lossy(), sh(v))),
+            None => unset.push_str(&format!("-u {} ", k.to_string_lossy())),
         }
     }
-    line = format!("env {line}{}", sh(cmd.get_program()));
+    let mut line = format!("env {unset}{set}{}", sh(cmd.get_program()));
     for a in cmd.get_args() {
         line.push(' ');
         line.push_str(&sh(a));

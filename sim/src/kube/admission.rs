@@ -310,6 +310,35 @@ pub fn admit_custom(
     let Some(schema) = rt.custom.as_ref().and_then(|c| c.schema.as_ref()) else {
         return Ok(());
     };
+    admit_with_schema(rt, schema, obj, old, fv, warnings, |_| Vec::new())
+}
+
+/// Built-in kinds served typed: unknown fields are dropped as the apiserver's decoder drops
+/// them (reported per `fieldValidation`), then the k8s-openapi schema and the kind's rules.
+pub fn admit_typed(
+    rt: &ResourceType,
+    obj: &mut Value,
+    old: Option<&Value>,
+    fv: FieldValidation,
+    warnings: &mut Vec<String>,
+) -> ApiResult<()> {
+    let Some(typed) = rt.typed.as_ref() else {
+        return Ok(());
+    };
+    admit_with_schema(rt, &typed.schema, obj, old, fv, warnings, |obj| {
+        super::typed::rules(&rt.kind, obj, old)
+    })
+}
+
+fn admit_with_schema(
+    rt: &ResourceType,
+    schema: &super::schema::VersionSchema,
+    obj: &mut Value,
+    old: Option<&Value>,
+    fv: FieldValidation,
+    warnings: &mut Vec<String>,
+    rules: impl Fn(&Value) -> Vec<Cause>,
+) -> ApiResult<()> {
     let mut unknown = prune_meta(obj);
     unknown.extend(
         schema
@@ -338,15 +367,12 @@ pub fn admit_custom(
         }
     }
     schema.apply_defaults(obj);
-    let causes: Vec<Cause> = schema
-        .validate(obj, old)
-        .into_iter()
-        .map(|c| Cause {
-            reason: c.reason,
-            message: c.message,
-            field: c.field,
-        })
-        .collect();
+    let mut causes = rules(obj);
+    causes.extend(schema.validate(obj, old).into_iter().map(|c| Cause {
+        reason: c.reason,
+        message: c.message,
+        field: c.field,
+    }));
     if causes.is_empty() {
         Ok(())
     } else {

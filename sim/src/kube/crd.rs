@@ -200,6 +200,7 @@ pub fn build(crd: &Value) -> Result<Vec<Arc<ResourceType>>, Vec<Cause>> {
             status_subresource: v.pointer("/subresources/status").is_some(),
             generation: true,
             flavor: Flavor::Custom,
+            typed: None,
             custom: Some(CustomInfo {
                 crd_name: name.into(),
                 schema: Some(schema),

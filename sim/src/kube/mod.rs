@@ -8,7 +8,8 @@
 //! `managed` (managedFields, server-side apply), `admission` (validation and defaulting),
 //! `crd`, `events` (core <-> events.k8s.io), `selectors`, `table`, `discovery`, `openapi`,
 //! `faults`, `status` (errors), `registry` (served kinds), `protobuf` (the wire format kubectl
-//! uses for built-in kinds); `schema` validates CRD objects.
+//! uses for built-in kinds), `typed` (built-in kinds checked against k8s-openapi's schemas);
+//! `schema` validates CRD objects and those built-ins.
 
 pub mod schema;
 
@@ -29,6 +30,7 @@ mod server;
 mod status;
 mod store;
 mod table;
+mod typed;
 mod watch;
 
 use std::net::SocketAddr;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::schema::VersionSchema;
+use super::typed::{self, TypedInfo};
 
 /// Kinds with behaviour beyond the generic object rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +61,8 @@ pub struct ResourceType {
     pub generation: bool,
     pub flavor: Flavor,
     pub custom: Option<CustomInfo>,
+    /// Built-in kinds validated against k8s-openapi's schema.
+    pub typed: Option<Arc<TypedInfo>>,
 }
 
 impl ResourceType {
@@ -84,9 +87,12 @@ impl ResourceType {
         ]
     }
 
-    /// The JSON schema used for list-type semantics in server-side apply.
+    /// The JSON schema used for list-type semantics in server-side apply and in OpenAPI.
     pub fn raw_schema(&self) -> Option<&Value> {
-        self.custom.as_ref().map(|c| &c.raw_schema)
+        self.custom
+            .as_ref()
+            .map(|c| &c.raw_schema)
+            .or(self.typed.as_ref().map(|t| &t.raw))
     }
 }
 
@@ -102,6 +108,11 @@ fn builtin(
     status: bool,
     flavor: Flavor,
 ) -> Arc<ResourceType> {
+    let api_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
     Arc::new(ResourceType {
         group: group.into(),
         version: version.into(),
@@ -114,9 +125,11 @@ fn builtin(
         namespaced,
         storage: storage.into(),
         status_subresource: status,
-        generation: flavor == Flavor::Crd,
+        // The kinds whose spec the apiserver versions with metadata.generation.
+        generation: flavor == Flavor::Crd || matches!(kind, "Deployment" | "PodDisruptionBudget"),
         flavor,
         custom: None,
+        typed: typed::info(&api_version, kind).map(Arc::new),
     })
 }
 
@@ -164,6 +177,83 @@ pub fn builtins() -> Vec<Arc<ResourceType>> {
             &["sa"],
             true,
             "serviceaccounts",
+            false,
+            Plain,
+        ),
+        builtin(
+            "",
+            "v1",
+            "Service",
+            "services",
+            &["svc"],
+            true,
+            "services",
+            true,
+            Plain,
+        ),
+        builtin(
+            "apps",
+            "v1",
+            "Deployment",
+            "deployments",
+            &["deploy"],
+            true,
+            "deployments",
+            true,
+            Plain,
+        ),
+        builtin(
+            "policy",
+            "v1",
+            "PodDisruptionBudget",
+            "poddisruptionbudgets",
+            &["pdb"],
+            true,
+            "poddisruptionbudgets",
+            true,
+            Plain,
+        ),
+        builtin(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRole",
+            "clusterroles",
+            &[],
+            false,
+            "clusterroles",
+            false,
+            Plain,
+        ),
+        builtin(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRoleBinding",
+            "clusterrolebindings",
+            &[],
+            false,
+            "clusterrolebindings",
+            false,
+            Plain,
+        ),
+        builtin(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "Role",
+            "roles",
+            &[],
+            true,
+            "roles",
+            false,
+            Plain,
+        ),
+        builtin(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "RoleBinding",
+            "rolebindings",
+            &[],
+            true,
+            "rolebindings",
             false,
             Plain,
         ),

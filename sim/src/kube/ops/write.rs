@@ -123,7 +123,7 @@ pub fn create(
             meta.insert("generation".into(), json!(1));
         }
     }
-    if rt.status_subresource && rt.flavor == Flavor::Custom {
+    if rt.status_subresource && (rt.flavor == Flavor::Custom || rt.typed.is_some()) {
         // Status is written through /status only.
         if let Some(m) = obj.as_object_mut() {
             m.remove("status");
@@ -156,6 +156,8 @@ pub fn create(
     let mut obj = external(rt, &stored);
     if rt.flavor == Flavor::Custom {
         admission::admit_custom(rt, &mut obj, None, opts.validation, &mut warnings)?;
+    } else if rt.typed.is_some() {
+        admission::admit_typed(rt, &mut obj, None, opts.validation, &mut warnings)?;
     }
     check_namespace(st, rt, &nsk, &name)?;
     if st.contains(&rt.storage, &nsk, &name) {
@@ -441,6 +443,8 @@ pub fn finish_update(
     let mut new = external(rt, &stored);
     if rt.flavor == Flavor::Custom {
         admission::admit_custom(rt, &mut new, Some(&old), opts.validation, &mut warnings)?;
+    } else if rt.typed.is_some() {
+        admission::admit_typed(rt, &mut new, Some(&old), opts.validation, &mut warnings)?;
     }
     if mode == Mode::Update {
         let base = match client_managed {
