@@ -1,11 +1,13 @@
-//! RBAC against reality: the real operator binary, configured from the rendered kustomize
-//! Deployment (or as the Helm chart's namespaced mode configures it), runs a realistic life
-//! cycle at the Kubernetes emulator; every request it made is mapped to RBAC terms (verb, API
-//! group, resource/subresource, namespace, name) and must be allowed by the shipped rules, and
-//! every permission the rules grant must have been used.
+//! RBAC against reality: the real operator binary, configured from a rendered Deployment (the
+//! kustomize base, or the Helm chart rendered as Helm renders it, cluster-wide and with
+//! `watchNamespaces`), runs a realistic life cycle at the Kubernetes emulator; every request it
+//! made is mapped to RBAC terms (verb, API group, resource/subresource, namespace, name) and
+//! must be allowed by the rendered rules bound to the rendered ServiceAccount, and every
+//! permission those rules grant must have been used.
 
 mod common;
 mod deploy_support;
+mod helm_support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -260,59 +262,143 @@ async fn kustomize_rbac_allows_every_request_of_a_life_cycle_and_nothing_unused(
         },
     ];
     assert_exact(&grants, &accesses);
+}
 
-    // The chart's cluster-wide mode grants the same rules (tests/deploy.rs checks the chart's
-    // helpers against the kustomize base; here against what the operator did).
-    let helpers = read(&format!("{CHART}/templates/_helpers.tpl"));
-    let chart_rules = rules_of(
-        &serde_yaml::from_str(&define_body(&helpers, "connect-user-operator.rules")).unwrap(),
+/// What the rendered chart grants its ServiceAccount: the rules of every Role/ClusterRole a
+/// rendered binding gives to the ServiceAccount the rendered Deployment runs as.
+fn chart_grants(r: &helm_support::Rendered) -> Vec<Grant> {
+    let deployment = r.one("Deployment");
+    let release_ns = deployment["metadata"]["namespace"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sa = deployment["spec"]["template"]["spec"]["serviceAccountName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        r.of_kind("ServiceAccount")
+            .iter()
+            .any(|a| a["metadata"]["name"] == sa.as_str()
+                && a["metadata"]["namespace"] == release_ns.as_str()),
+        "the chart renders the ServiceAccount {release_ns}/{sa} its Deployment runs as"
     );
-    let lease_body = define_body(&helpers, "connect-user-operator.leaseRules").replace(
-        "{{ include \"connect-user-operator.leaseName\" . | quote }}",
-        &format!("{lease:?}"),
+    let yaml = |v: &serde_json::Value| serde_yaml::to_value(v).unwrap();
+    let mut grants = Vec::new();
+    for binding in r
+        .of_kind("ClusterRoleBinding")
+        .into_iter()
+        .chain(r.of_kind("RoleBinding"))
+    {
+        let ours = binding["subjects"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| {
+                s["kind"] == "ServiceAccount"
+                    && s["name"] == sa.as_str()
+                    && s["namespace"] == release_ns.as_str()
+            });
+        if !ours {
+            continue;
+        }
+        let binding_ns = binding["metadata"]["namespace"].as_str().map(String::from);
+        let role_ref = &binding["roleRef"];
+        assert_eq!(role_ref["apiGroup"], "rbac.authorization.k8s.io");
+        let role_kind = role_ref["kind"].as_str().unwrap();
+        let role = r
+            .of_kind(role_kind)
+            .into_iter()
+            .find(|role| {
+                role["metadata"]["name"] == role_ref["name"]
+                    && (role_kind == "ClusterRole"
+                        || role["metadata"]["namespace"].as_str().map(String::from) == binding_ns)
+            })
+            .unwrap_or_else(|| panic!("{binding}: its role is rendered"));
+        grants.push(Grant {
+            what: format!(
+                "{role_kind} {} via {} {}",
+                role["metadata"]["name"], binding["kind"], binding["metadata"]["name"]
+            ),
+            // A ClusterRoleBinding grants everywhere; a RoleBinding in its namespace only.
+            namespace: if binding["kind"] == "ClusterRoleBinding" {
+                None
+            } else {
+                binding_ns
+            },
+            rules: rules_of(&yaml(&role["rules"])),
+        });
+    }
+    assert!(
+        !grants.is_empty(),
+        "no rendered binding names the ServiceAccount {sa}"
     );
-    let chart_grants = [
-        Grant {
-            what: "chart ClusterRole".into(),
-            namespace: None,
-            rules: chart_rules,
-        },
-        Grant {
-            what: "chart leader-election Role".into(),
-            namespace: Some(NAMESPACE.into()),
-            rules: rules_of(&serde_yaml::from_str(&lease_body).unwrap()),
-        },
-    ];
-    assert_exact(&chart_grants, &accesses);
+    grants
+}
+
+/// The rendered Deployment's environment, the downward API values as the kubelet fills them.
+fn deployment_env(r: &helm_support::Rendered, pod_namespace: &str) -> Vec<(String, String)> {
+    let deployment = serde_yaml::to_value(r.one("Deployment")).unwrap();
+    let mut vars: Vec<(String, String)> = env_of(operator_container(&deployment))
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect();
+    vars.push(("POD_NAME".into(), "operator-0".into()));
+    vars.push(("POD_NAMESPACE".into(), pod_namespace.into()));
+    vars
+}
+
+/// The chart with default values: a ClusterRole bound cluster-wide, the leader-election Role in
+/// the release namespace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rendered_chart_rbac_allows_every_request_of_a_life_cycle_and_nothing_unused() {
+    let rendered = helm_support::render(&[], "connect-user-operator", NAMESPACE);
+    let grants = chart_grants(&rendered);
+    assert!(
+        grants.iter().any(|g| g.namespace.is_none()),
+        "cluster-wide by default"
+    );
+    let vars = deployment_env(&rendered, NAMESPACE);
+    let lease = vars
+        .iter()
+        .find(|(k, _)| k == "LEASE_NAME")
+        .unwrap()
+        .1
+        .clone();
+    let cluster = Cluster::start(&["default", "team-b", NAMESPACE]).await;
+    let env: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let op = cluster.spawn("chart", &[], &env);
+    wait_lease_holder(&cluster, NAMESPACE, &lease, "operator-0").await;
+    life_cycle(&cluster, &["default", "team-b"]).await;
+    stop(&op).await;
+    assert_exact(&grants, &accesses(&cluster));
 }
 
 /// The chart with `watchNamespaces` renders the rules as a Role in each watched namespace and
-/// no ClusterRole: the operator started with WATCH_NAMESPACES must stay inside them.
+/// no ClusterRole: the operator, configured by the rendered Deployment (WATCH_NAMESPACES), must
+/// stay inside them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chart_namespaced_mode_roles_allow_every_request_and_nothing_cluster_wide() {
-    let helpers = read(&format!("{CHART}/templates/_helpers.tpl"));
-    let rules = rules_of(
-        &serde_yaml::from_str(&define_body(&helpers, "connect-user-operator.rules")).unwrap(),
-    );
-    let lease = "ops-connect-user-operator";
-    let lease_body = define_body(&helpers, "connect-user-operator.leaseRules").replace(
-        "{{ include \"connect-user-operator.leaseName\" . | quote }}",
-        &format!("{lease:?}"),
-    );
+async fn rendered_chart_namespaced_mode_roles_allow_every_request_and_nothing_cluster_wide() {
+    let rendered = helm_support::render(&["watch-namespaces.yaml"], "ops", "ops");
     let watched = ["team-a", "team-b"];
-    let cluster = Cluster::start(&["team-a", "team-b", "team-c", "ops"]).await;
-    let op = cluster.spawn(
-        "namespaced",
-        &[],
-        &[
-            ("WATCH_NAMESPACES", "team-a,team-b"),
-            ("LEADER_ELECTION", "true"),
-            ("LEASE_NAME", lease),
-            ("POD_NAME", "operator-0"),
-            ("POD_NAMESPACE", "ops"),
-        ],
+    let grants = chart_grants(&rendered);
+    assert!(
+        grants.iter().all(|g| g.namespace.is_some()),
+        "nothing cluster-wide: {:?}",
+        grants.iter().map(|g| &g.what).collect::<Vec<_>>()
     );
-    wait_lease_holder(&cluster, "ops", lease, "operator-0").await;
+    let vars = deployment_env(&rendered, "ops");
+    assert!(vars.contains(&("WATCH_NAMESPACES".into(), "team-a,team-b".into())));
+    let lease = vars
+        .iter()
+        .find(|(k, _)| k == "LEASE_NAME")
+        .unwrap()
+        .1
+        .clone();
+    let cluster = Cluster::start(&["team-a", "team-b", "team-c", "ops"]).await;
+    let env: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let op = cluster.spawn("namespaced", &[], &env);
+    wait_lease_holder(&cluster, "ops", &lease, "operator-0").await;
     // A resource outside the watched namespaces is not the operator's business.
     cluster.create("team-c", "alice", "").await;
     life_cycle(&cluster, &watched).await;
@@ -322,20 +408,5 @@ async fn chart_namespaced_mode_roles_allow_every_request_and_nothing_cluster_wid
         "team-c is not watched: {outside:?}"
     );
     stop(&op).await;
-
-    let accesses = accesses(&cluster);
-    let mut grants: Vec<Grant> = watched
-        .iter()
-        .map(|ns| Grant {
-            what: format!("Role in {ns}"),
-            namespace: Some(ns.to_string()),
-            rules: rules.clone(),
-        })
-        .collect();
-    grants.push(Grant {
-        what: "leader-election Role in ops".into(),
-        namespace: Some("ops".into()),
-        rules: rules_of(&serde_yaml::from_str(&lease_body).unwrap()),
-    });
-    assert_exact(&grants, &accesses);
+    assert_exact(&grants, &accesses(&cluster));
 }

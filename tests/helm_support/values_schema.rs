@@ -160,6 +160,8 @@ pub fn values_schema() -> Value {
             "enabled": boolean("Create it."),
             "minAvailable": {"type": ["integer", "string"], "description": "A number or a percentage."},
         })),
+        // Helm copies a parent chart's globals into a subchart's values: allowed, unused.
+        "global": {"type": "object", "description": "Global values of a parent chart (when this chart is a dependency); not used."},
         "extraEnv": with_description(json!({"type": "array", "items": k8s::<core::EnvVar>()}), "Extra environment variables of the operator container."),
     });
     let mut schema = json!({

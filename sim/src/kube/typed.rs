@@ -210,16 +210,14 @@ pub fn rules(kind: &str, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
                 ));
             }
         }
-        "PodDisruptionBudget" => {
+        "PodDisruptionBudget"
             if obj["spec"].get("minAvailable").is_some()
-                && obj["spec"].get("maxUnavailable").is_some()
-            {
-                causes.push(invalid(
-                    "spec",
-                    "Invalid value: \"\": minAvailable and maxUnavailable cannot be both set"
-                        .into(),
-                ));
-            }
+                && obj["spec"].get("maxUnavailable").is_some() =>
+        {
+            causes.push(invalid(
+                "spec",
+                "Invalid value: \"\": minAvailable and maxUnavailable cannot be both set".into(),
+            ));
         }
         "Service" => {
             for (i, p) in obj["spec"]["ports"]
@@ -262,6 +260,63 @@ pub fn rules(kind: &str, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fields(causes: &[Cause]) -> Vec<&str> {
+        causes.iter().map(|c| c.field.as_str()).collect()
+    }
+
+    #[test]
+    fn the_apiservers_rules_beyond_the_schema() {
+        let pdb = json!({"spec": {"minAvailable": 1, "maxUnavailable": 1}});
+        assert_eq!(fields(&rules("PodDisruptionBudget", &pdb, None)), ["spec"]);
+        assert!(
+            rules(
+                "PodDisruptionBudget",
+                &json!({"spec": {"minAvailable": "50%"}}),
+                None
+            )
+            .is_empty()
+        );
+        let rb = json!({"roleRef": {"kind": "Role", "name": "a"}, "subjects": [{"kind": "ServiceAccount", "name": "x"}]});
+        let changed = json!({"roleRef": {"kind": "Role", "name": "b"}, "subjects": []});
+        assert_eq!(
+            fields(&rules("RoleBinding", &rb, None)),
+            ["subjects[0].namespace"]
+        );
+        assert_eq!(
+            fields(&rules("RoleBinding", &changed, Some(&rb))),
+            ["roleRef"]
+        );
+        let d = json!({"spec": {
+            "selector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["x"]}]},
+            "template": {"metadata": {"labels": {"app": "x"}},
+                "spec": {"containers": [{"name": "c", "image": "i", "ports": [{"containerPort": 8080}]}]}}}});
+        assert!(rules("Deployment", &d, None).is_empty());
+        let mut moved = d.clone();
+        moved["spec"]["selector"]["matchExpressions"][0]["values"] = json!(["y"]);
+        assert_eq!(
+            fields(&rules("Deployment", &moved, Some(&d))),
+            ["spec.template.metadata.labels", "spec.selector"]
+        );
+        let mut bad = d.clone();
+        bad["spec"]["template"]["spec"]["containers"][0] =
+            json!({"name": "Bad_Name", "ports": [{"containerPort": 0}]});
+        bad["spec"]["replicas"] = json!(-1);
+        assert_eq!(
+            fields(&rules("Deployment", &bad, None)),
+            [
+                "spec.replicas",
+                "spec.template.spec.containers[0].name",
+                "spec.template.spec.containers[0].image",
+                "spec.template.spec.containers[0].ports[0].containerPort"
+            ]
+        );
+        let svc = json!({"spec": {"ports": [{"port": 70000}]}});
+        assert_eq!(
+            fields(&rules("Service", &svc, None)),
+            ["spec.ports[0].port"]
+        );
+    }
 
     #[test]
     fn every_typed_kind_compiles_with_descriptions() {

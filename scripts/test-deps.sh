@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs beyond Rust, quietly, and only what is missing (safe to run
+# again): kubectl (the end-to-end tests drive the real one); Go with Masterminds sprig and
+# sigs.k8s.io/yaml from Debian (tests/helm_render renders the Helm chart as Helm does); Node.js
+# and the Prometheus Operator's CRD schemas from npm (tests/prometheus_crds); util-linux's
+# `script` (a pseudo-terminal for the log-colour test).
+#
+#   scripts/test-deps.sh && cargo test --workspace
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || missing+=(golang-github-masterminds-sprig-dev)
+[ -d /usr/share/gocode/src/sigs.k8s.io/yaml ] || missing+=(golang-k8s-sigs-yaml-dev)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v script >/dev/null 2>&1 || missing+=(bsdutils)
+
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The npm package pinned in tests/prometheus_crds/package-lock.json.
+if [ ! -d tests/prometheus_crds/node_modules/@kubernetes-models/prometheus-operator ] ||
+    [ tests/prometheus_crds/package-lock.json -nt tests/prometheus_crds/node_modules ]; then
+    (cd tests/prometheus_crds && npm ci --no-audit --no-fund --silent >/dev/null)
+fi
