@@ -1,6 +1,7 @@
 //! Checks of what ships in `deploy/` (the Helm chart, the kustomize base, the IAM policy) against
-//! each other and against the operator's source. No Helm binary exists here, so the chart is
-//! checked statically; the kustomize base is rendered with the real `kubectl kustomize`.
+//! each other and against the operator's source: the chart's templates statically here
+//! (tests/helm_chart.rs renders them as Helm does); the kustomize base rendered with the real
+//! `kubectl kustomize`.
 
 mod deploy_support;
 
