@@ -145,3 +145,80 @@ fn a_bad_quota_is_refused_naming_the_flag() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--quota"), "{err}");
 }
+
+#[tokio::test]
+async fn the_binary_makes_connect_eventually_consistent_on_request() {
+    let (_sim, vars) = start(&[
+        "--users",
+        "2",
+        "--quota",
+        "off",
+        "--consistency-max-delay",
+        "5m",
+        "--time-scale",
+        "2.5",
+        "--seed",
+        "7",
+    ]);
+    let endpoint = &vars["AWS_ENDPOINT_URL_CONNECT"];
+    let state: serde_json::Value = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = endpoint.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /_sim/state HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap()
+    };
+    let consistency = &state["Consistency"];
+    assert_eq!(consistency["Enabled"], true);
+    assert_eq!(consistency["MaxDelaySeconds"], 300.0);
+    assert_eq!(consistency["TimeScale"], 2.5);
+    assert_eq!(consistency["Seed"], 7);
+    assert_eq!(
+        consistency["UnsettledResources"], 0,
+        "the seeded users are settled"
+    );
+    // And the SDK finds them at once.
+    let conf = aws_sdk_connect::Config::builder()
+        .behavior_version(aws_sdk_connect::config::BehaviorVersion::latest())
+        .region(aws_sdk_connect::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_connect::config::Credentials::new(
+            "sim", "sim", None, None, "test",
+        ))
+        .build();
+    let users = aws_sdk_connect::Client::from_conf(conf)
+        .search_users()
+        .instance_id(&vars["CONNECT_INSTANCE_ID"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.users().len(), 2);
+}
+
+#[test]
+fn bad_consistency_flags_are_refused_naming_the_flag() {
+    for (args, flag) in [
+        (
+            &["--consistency-max-delay", "5x"][..],
+            "--consistency-max-delay",
+        ),
+        (
+            &["--consistency-max-delay", "5m", "--time-scale", "0"][..],
+            "--time-scale",
+        ),
+        (&["--time-scale", "10"][..], "--consistency-max-delay"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sim"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(flag), "{args:?}: {err}");
+    }
+}

@@ -4,10 +4,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 use serde_json::Value;
-use sim::connect::{ConnectConfig, ConnectSim, InstanceSeed, Quota, SimQuickConnect, SimUser};
+use sim::connect::{
+    ConnectConfig, ConnectSim, Consistency, InstanceSeed, Quota, SimQuickConnect, SimUser,
+};
 use sim::kube::KubeSim;
 
 #[derive(Parser, Debug)]
@@ -41,6 +44,42 @@ struct Args {
     /// YAML files (multi-document) created in the Kubernetes emulator at start, e.g. the CRD.
     #[arg(long = "apply")]
     apply: Vec<PathBuf>,
+    /// Make Connect eventually consistent, as the real service is: a change takes up to this
+    /// long (Connect time: 500ms, 90s, 5m) to show in reads and searches. Off by default.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    consistency_max_delay: Option<Duration>,
+    /// Connect seconds per real second (60 = a Connect minute per second).
+    #[arg(long, value_name = "X", requires = "consistency_max_delay", value_parser = parse_scale)]
+    time_scale: Option<f64>,
+    /// Seed of the consistency model's delays.
+    #[arg(long, value_name = "N", requires = "consistency_max_delay")]
+    seed: Option<u64>,
+}
+
+/// `500ms`, `90s`, `5m`, `1h` or plain seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (number, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map(|i| s.split_at(i))
+        .unwrap_or((s, "s"));
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (500ms, 90s, 5m, 1h)"))?;
+    let seconds = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("{s:?}: the unit must be ms, s, m or h")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("{s:?} is not a duration"))
+}
+
+fn parse_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!("{s:?} is not a positive number")),
+    }
 }
 
 fn parse_quota(s: &str) -> Result<Option<Quota>, String> {
@@ -113,6 +152,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 },
             );
         }
+    }
+
+    // Switched on after seeding, so the seeded users and quick connects are settled.
+    if let Some(max_delay) = args.consistency_max_delay {
+        connect.set_consistency(Some(Consistency {
+            seed: args.seed.unwrap_or(0),
+            time_scale: args.time_scale.unwrap_or(1.0),
+            ..Consistency::new(max_delay)
+        }));
     }
 
     println!("KUBECONFIG={}", kubeconfig.display());

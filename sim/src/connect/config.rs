@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use super::consistency::Consistency;
+
 /// Emulator configuration. `Default`: no throttling, account `123456789012`, no per-instance
-/// resource limits.
+/// resource limits, immediately consistent.
 #[derive(Clone, Debug)]
 pub struct ConnectConfig {
     /// Token bucket applied to every operation; `None` = no throttling.
@@ -15,6 +17,8 @@ pub struct ConnectConfig {
     /// Quick connects per instance before CreateQuickConnect answers LimitExceededException
     /// (old default 100); `None` = unlimited.
     pub max_quick_connects_per_instance: Option<usize>,
+    /// The eventual-consistency model; `None` = every read sees every write at once.
+    pub consistency: Option<Consistency>,
 }
 
 impl Default for ConnectConfig {
@@ -24,6 +28,7 @@ impl Default for ConnectConfig {
             account_id: DEFAULT_ACCOUNT.into(),
             max_users_per_instance: None,
             max_quick_connects_per_instance: None,
+            consistency: None,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Test inspection over HTTP, outside the AWS paths (no auth, no quota, not logged):
-//! `GET /_sim/calls`, `POST /_sim/reset-calls`, `GET /_sim/state`.
+//! `GET /_sim/calls`, `POST /_sim/reset-calls`, `GET /_sim/state`, `GET /_sim/stale-reads`,
+//! `POST /_sim/reset-stale-reads`.
 
 use serde_json::{Value, json};
 
@@ -18,6 +19,11 @@ pub fn handle(shared: &Shared, method: &str, path: &str) -> (u16, Value) {
             (200, json!({}))
         }
         ("GET", "state") => (200, state_json(&shared.state())),
+        ("GET", "stale-reads") => (200, shared.state().visibility.stale_reads_json()),
+        ("POST", "reset-stale-reads") => {
+            shared.state().visibility.reset_stale_reads();
+            (200, json!({}))
+        }
         _ => (
             404,
             json!({"message": format!("no inspection endpoint {method} /_sim/{path}")}),
@@ -32,8 +38,9 @@ fn catalog(items: &[CatalogItem]) -> Value {
         .collect()
 }
 
-/// The whole state: users as DescribeUser shows them (plus proficiencies; never passwords) and
-/// quick connects as DescribeQuickConnect shows them.
+/// The whole authoritative state: users as DescribeUser shows them (plus proficiencies; never
+/// passwords) and quick connects as DescribeQuickConnect shows them; and the consistency
+/// model's settings and stale-read counts.
 pub fn state_json(state: &State) -> Value {
     let instances: Vec<Value> = state
         .instances()
@@ -66,5 +73,9 @@ pub fn state_json(state: &State) -> Value {
             })
         })
         .collect();
-    json!({ "Account": state.account, "Instances": instances })
+    json!({
+        "Account": state.account,
+        "Instances": instances,
+        "Consistency": state.visibility.to_json(),
+    })
 }

@@ -5,11 +5,13 @@
 //! Like the real service it validates on the server (the SDK does not), answers modeled error
 //! shapes the SDK turns into typed errors, throttles per access key, Region and operation,
 //! and pages with opaque tokens. Tests can inject faults, run hooks after a call succeeded,
-//! read the call log and edit state directly.
+//! read the call log and edit state directly. Optionally it is eventually consistent, as Connect
+//! is (see `consistency`).
 
 mod arn;
 mod calls;
 mod config;
+mod consistency;
 mod errors;
 mod faults;
 mod inspect;
@@ -27,6 +29,7 @@ mod wire;
 
 pub use calls::CallRecord;
 pub use config::{ConnectConfig, InstanceSeed, Quota};
+pub use consistency::{Consistency, Delays, Pin, PinnedDelay, View};
 pub use faults::{Fault, FaultKind};
 pub use model::{
     AfterContactWorkConfig, AfterContactWorkConfigPerChannel, AutoAcceptConfig, IdentityInfo,

@@ -41,8 +41,10 @@ impl Shared {
         } else {
             config.account_id
         };
+        let mut state = State::new(account.clone());
+        state.visibility.set(config.consistency);
         Shared {
-            state: Mutex::new(State::new(account.clone())),
+            state: Mutex::new(state),
             calls: CallLog::default(),
             throttle: Throttle::new(config.quota),
             faults: Faults::default(),

@@ -1,8 +1,14 @@
 //! `ConnectSim`, the test-facing handle: start the server, seed instances, read and edit state
-//! directly ("console" edits: no quota, not in the call log), and steer quotas, faults and hooks.
+//! directly ("console" edits: no quota, not in the call log), and steer quotas, faults, hooks
+//! and the eventual-consistency model.
+//!
+//! The readers (`users`, `user`, `quick_connects`, `state_json`...) show the authoritative
+//! state, never a lagging view; console edits lag in the API's views like API writes do.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -10,6 +16,7 @@ use serde_json::Value;
 use super::arn;
 use super::calls::CallRecord;
 use super::config::{ConnectConfig, InstanceSeed, Quota};
+use super::consistency::{self, Consistency, Delays, Pin, PinnedDelay, View};
 use super::faults::Fault;
 use super::inspect;
 use super::model::{SimQuickConnect, SimUser};
@@ -30,7 +37,16 @@ impl ConnectSim {
         ConnectSim::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
     }
 
+    /// Refuses (InvalidInput) a consistency model whose settings cannot work.
     pub async fn start_on(addr: SocketAddr, config: ConnectConfig) -> std::io::Result<ConnectSim> {
+        if let Some(c) = &config.consistency {
+            c.check().map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("consistency: {e}"),
+                )
+            })?;
+        }
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(config));
@@ -101,7 +117,11 @@ impl ConnectSim {
             &instance.region,
         );
         let id = user.id.clone();
-        instance.insert_user(seq, user);
+        consistency::console_user(&mut state, instance_id, &id.clone(), |state| {
+            if let Some(instance) = state.instance_mut(instance_id) {
+                instance.insert_user(seq, user);
+            }
+        });
         id
     }
 
@@ -114,26 +134,30 @@ impl ConnectSim {
         f: impl FnOnce(&mut SimUser),
     ) -> bool {
         let mut state = self.shared.state();
-        let Some(instance) = state.instance_mut(instance_id) else {
-            return false;
-        };
-        let region = instance.region.clone();
-        let Some(user) = instance.user_mut(user_id) else {
-            return false;
-        };
-        f(user);
-        user.last_modified = Utc::now();
-        user.last_modified_region = region;
-        true
+        consistency::console_user(&mut state, instance_id, user_id, |state| {
+            let Some(instance) = state.instance_mut(instance_id) else {
+                return false;
+            };
+            let region = instance.region.clone();
+            let Some(user) = instance.user_mut(user_id) else {
+                return false;
+            };
+            f(user);
+            user.last_modified = Utc::now();
+            user.last_modified_region = region;
+            true
+        })
     }
 
     /// Deletes a user behind the operator's back; false if there was none.
     pub fn remove_user(&self, instance_id: &str, user_id: &str) -> bool {
         let mut state = self.shared.state();
-        state
-            .instance_mut(instance_id)
-            .and_then(|i| i.remove_user(user_id))
-            .is_some()
+        consistency::console_user(&mut state, instance_id, user_id, |state| {
+            state
+                .instance_mut(instance_id)
+                .and_then(|i| i.remove_user(user_id))
+                .is_some()
+        })
     }
 
     /// Adds a quick connect as the console would, without validation (it may point at a user
@@ -160,7 +184,11 @@ impl ConnectSim {
             &instance.region,
         );
         let id = qc.id.clone();
-        instance.insert_quick_connect(seq, qc);
+        consistency::console_quick_connect(&mut state, instance_id, &id.clone(), |state| {
+            if let Some(instance) = state.instance_mut(instance_id) {
+                instance.insert_quick_connect(seq, qc);
+            }
+        });
         id
     }
 
@@ -171,23 +199,27 @@ impl ConnectSim {
         f: impl FnOnce(&mut SimQuickConnect),
     ) -> bool {
         let mut state = self.shared.state();
-        let Some(qc) = state
-            .instance_mut(instance_id)
-            .and_then(|i| i.quick_connect_mut(id))
-        else {
-            return false;
-        };
-        f(qc);
-        qc.last_modified = Utc::now();
-        true
+        consistency::console_quick_connect(&mut state, instance_id, id, |state| {
+            let Some(qc) = state
+                .instance_mut(instance_id)
+                .and_then(|i| i.quick_connect_mut(id))
+            else {
+                return false;
+            };
+            f(qc);
+            qc.last_modified = Utc::now();
+            true
+        })
     }
 
     pub fn remove_quick_connect(&self, instance_id: &str, id: &str) -> bool {
         let mut state = self.shared.state();
-        state
-            .instance_mut(instance_id)
-            .and_then(|i| i.remove_quick_connect(id))
-            .is_some()
+        consistency::console_quick_connect(&mut state, instance_id, id, |state| {
+            state
+                .instance_mut(instance_id)
+                .and_then(|i| i.remove_quick_connect(id))
+                .is_some()
+        })
     }
 
     /// Quick connects in creation order.
@@ -243,6 +275,101 @@ impl ConnectSim {
 
     pub fn clear_hooks(&self) {
         self.shared.hooks.clear();
+    }
+
+    /// Switches the eventual-consistency model on, changes its settings (pending changes keep
+    /// their times), or switches it off (`None`: every view catches up at once).
+    ///
+    /// # Panics
+    /// If the settings cannot work (`Consistency::check`), a mistake in the test.
+    pub fn set_consistency(&self, consistency: Option<Consistency>) {
+        if let Some(c) = &consistency
+            && let Err(e) = c.check()
+        {
+            panic!("consistency: {e}");
+        }
+        self.shared.state().visibility.set(consistency);
+    }
+
+    /// The model's settings, when it is on.
+    pub fn consistency(&self) -> Option<Consistency> {
+        self.shared.state().visibility.config().cloned()
+    }
+
+    /// Fixes the delay, in both views, of every later write of one user or quick connect (which
+    /// may not exist yet when pinned by name). Pending changes keep their delays.
+    pub fn pin_delay(&self, pin: Pin, delay: PinnedDelay) {
+        self.shared.state().visibility.pin(pin, None, delay);
+    }
+
+    /// Like `pin_delay`, for one view only; the other keeps its pin or its random draw.
+    pub fn pin_view_delay(&self, pin: Pin, view: View, delay: PinnedDelay) {
+        self.shared.state().visibility.pin(pin, Some(view), delay);
+    }
+
+    pub fn unpin(&self, pin: &Pin) {
+        self.shared.state().visibility.unpin(pin);
+    }
+
+    pub fn clear_pins(&self) {
+        self.shared.state().visibility.clear_pins();
+    }
+
+    /// Moves Connect time forward by `by`, as if it had passed (no effect with the model off).
+    pub fn advance(&self, by: Duration) {
+        self.shared.state().visibility.advance(by);
+    }
+
+    /// Reads answered from a version other than the authoritative latest one, since the start
+    /// or the last reset (a NotFound for a resource that exists, a ghost of a deleted one, an
+    /// older version, a search that missed or showed what it should not).
+    pub fn stale_reads(&self) -> u64 {
+        self.shared.state().visibility.stale_reads()
+    }
+
+    /// `stale_reads` per operation name.
+    pub fn stale_reads_by_operation(&self) -> BTreeMap<String, u64> {
+        self.shared.state().visibility.stale_reads_by_operation()
+    }
+
+    pub fn reset_stale_reads(&self) {
+        self.shared.state().visibility.reset_stale_reads();
+    }
+
+    /// True when every view shows the latest version of everything (always, with the model
+    /// off).
+    pub fn settled(&self) -> bool {
+        self.shared.state().visibility.settled()
+    }
+
+    /// Polls `settled` until it holds or `timeout` (real time) has passed; returns whether it
+    /// settled.
+    pub async fn wait_settled(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.settled() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// The delays (Connect time) drawn for the latest write of user or quick connect `id`,
+    /// while some view has not caught up with it.
+    pub fn latest_delays(&self, instance_id: &str, id: &str) -> Option<Delays> {
+        self.shared
+            .state()
+            .visibility
+            .latest_delays(instance_id, id)
+    }
+
+    /// How many superseded versions the model keeps for lagging views (bounded by the writes
+    /// of the last `max_delay`).
+    pub fn pending_versions(&self) -> usize {
+        self.shared.state().visibility.pending_versions()
     }
 }
 

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::arn;
 use super::config::{DEFAULT_REGION, InstanceSeed};
+use super::consistency::Visibility;
 use super::errors::{ApiError, ApiResult};
 use super::model::{SimQuickConnect, SimUser};
 
@@ -98,6 +99,11 @@ impl Instance {
         self.user_seq.get(id).and_then(|s| self.users.get(s))
     }
 
+    /// The creation sequence number of user `id`.
+    pub fn user_seq(&self, id: &str) -> Option<u64> {
+        self.user_seq.get(id).copied()
+    }
+
     pub fn user_mut(&mut self, id: &str) -> Option<&mut SimUser> {
         let seq = self.user_seq.get(id)?;
         self.users.get_mut(seq)
@@ -129,6 +135,10 @@ impl Instance {
         self.quick_connect_seq
             .get(id)
             .and_then(|s| self.quick_connects.get(s))
+    }
+
+    pub fn quick_connect_seq(&self, id: &str) -> Option<u64> {
+        self.quick_connect_seq.get(id).copied()
     }
 
     pub fn quick_connect_mut(&mut self, id: &str) -> Option<&mut SimQuickConnect> {
@@ -165,11 +175,15 @@ pub fn find<'a>(items: &'a [CatalogItem], id: &str) -> Option<&'a CatalogItem> {
 
 /// Everything the emulator knows. One mutex guards it: every operation is one short critical
 /// section, which also makes each operation atomic as in the real service.
+///
+/// `instances` is authoritative (the latest version of everything); `visibility` is how far
+/// behind it each view lags when the eventual-consistency model is on.
 #[derive(Debug)]
 pub struct State {
     pub account: String,
     instances: BTreeMap<String, Instance>,
     next_seq: u64,
+    pub visibility: Visibility,
 }
 
 impl State {
@@ -178,11 +192,13 @@ impl State {
             account,
             instances: BTreeMap::new(),
             next_seq: 1,
+            visibility: Visibility::default(),
         }
     }
 
     pub fn seed(&mut self, seed: InstanceSeed) {
         let instance = Instance::from_seed(seed);
+        self.visibility.forget_instance(&instance.id);
         self.instances.insert(instance.id.clone(), instance);
     }
 
@@ -203,6 +219,12 @@ impl State {
 
     pub fn instance_mut(&mut self, id: &str) -> Option<&mut Instance> {
         self.instances.get_mut(id)
+    }
+
+    /// An instance and the visibility model together (the model swaps versions in and out).
+    pub fn lagged(&mut self, id: &str) -> Option<(&mut Instance, &mut Visibility)> {
+        let instance = self.instances.get_mut(id)?;
+        Some((instance, &mut self.visibility))
     }
 
     /// API access: an instance exists only in its own Region, as in AWS.

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::consistency;
 use super::errors::{ApiError, ApiResult};
 use super::routing::Operation;
 use super::state::{CatalogItem, State, find};
@@ -85,7 +86,13 @@ impl Outcome {
     }
 }
 
+/// Runs `op` as the caller sees the state: with the eventual-consistency model on, against the
+/// versions its view shows (the handlers themselves never know).
 pub fn execute(op: Operation, ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
+    consistency::execute(op, ctx, state, &|state| dispatch(op, ctx, state))
+}
+
+fn dispatch(op: Operation, ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
     use Operation::*;
     match op {
         CreateUser => users::create(ctx, state),
