@@ -686,7 +686,8 @@ async fn a_username_is_unique_at_once_and_stays_taken_until_its_deletion_has_pro
     assert_eq!(try_create_user(&client, "alice").await, "ok");
     assert_eq!(sim.users(INSTANCE).len(), 2, "dave and the new alice");
 
-    // Quick-connect names alike.
+    // Quick-connect names alike (once dave can be found).
+    sim.advance(MAX);
     sim.pin_delay(Pin::QuickConnectName("To Dave".into()), PinnedDelay::Zero);
     let qc = create_quick_connect(&client, "To Dave", &dave)
         .await
@@ -1013,6 +1014,62 @@ async fn quick_connects_lag_through_the_api() {
         "ResourceNotFoundException"
     );
     assert!(search_quick_connects(&client).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_quick_connect_finds_its_user_through_the_direct_view() {
+    let (sim, client) = start(Some(lagging())).await;
+    sim.pin_delay(Pin::Username("alice".into()), PinnedDelay::Max);
+    let (alice, _) = create_user(&client, "alice").await;
+    assert_eq!(
+        create_quick_connect(&client, "To Alice", &alice)
+            .await
+            .unwrap_err(),
+        "ResourceNotFoundException",
+        "the user is not found yet"
+    );
+    assert!(sim.quick_connects(INSTANCE).is_empty());
+    assert_eq!(
+        sim.stale_reads_by_operation(),
+        counts(&[("CreateQuickConnect", 1)])
+    );
+    sim.advance(MAX);
+    sim.pin_delay(Pin::QuickConnectName("To Alice".into()), PinnedDelay::Zero);
+    let qc = create_quick_connect(&client, "To Alice", &alice)
+        .await
+        .unwrap();
+
+    // Deleted, but still found by the next writes for its window.
+    sim.pin_delay(Pin::UserId(alice.clone()), PinnedDelay::Max);
+    delete_user(&client, &alice).await.unwrap();
+    assert!(
+        create_quick_connect(&client, "Also to Alice", &alice)
+            .await
+            .is_ok()
+    );
+    client
+        .update_quick_connect_config()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .quick_connect_config(user_config(&alice))
+        .send()
+        .await
+        .expect("the ghost is a valid target");
+    assert_eq!(sim.stale_reads_by_operation()["CreateQuickConnect"], 2);
+    assert_eq!(
+        sim.stale_reads_by_operation()["UpdateQuickConnectConfig"],
+        1
+    );
+    sim.advance(MAX);
+    let refused = client
+        .update_quick_connect_config()
+        .instance_id(INSTANCE)
+        .quick_connect_id(&qc)
+        .quick_connect_config(user_config(&alice))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&refused), "ResourceNotFoundException");
 }
 
 #[tokio::test]

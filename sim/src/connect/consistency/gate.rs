@@ -201,6 +201,7 @@ pub fn execute(
         instance: &instance,
         now,
         run,
+        user: referenced_user(op, ctx),
     };
     match resource {
         Resource::User => call.gate::<Users>(state, access),
@@ -213,6 +214,21 @@ struct Call<'a> {
     instance: &'a str,
     now: At,
     run: &'a dyn Fn(&mut State) -> ApiResult<Outcome>,
+    /// The user a quick connect's configuration names (CreateQuickConnect,
+    /// UpdateQuickConnectConfig): the operation checks that it exists, through the direct view.
+    user: Option<String>,
+}
+
+fn referenced_user(op: Operation, ctx: &Ctx) -> Option<String> {
+    if !matches!(
+        op,
+        Operation::CreateQuickConnect | Operation::UpdateQuickConnectConfig
+    ) {
+        return None;
+    }
+    let config = ctx.body.opt_obj("QuickConnectConfig").ok()??;
+    let user = config.opt_obj("UserConfig").ok()??;
+    user.opt_str("UserId").ok()?.map(str::to_string)
 }
 
 /// A record put into the authoritative state for one run of an operation, and what it replaced.
@@ -460,13 +476,59 @@ impl Call<'_> {
             .unwrap_or_default();
         let prior = K::get(instance, id).cloned();
         let seq = K::seq(instance, id);
+        let user = self.stage_user(state);
         let result = self.staged::<K>(state, ghosts);
+        self.unstage_user(state, user, &result);
         if result.is_ok()
             && let (Some(seq), Some(prior)) = (seq, prior)
         {
             commit::<K>(state, self.instance, id, seq, Some(prior), self.now);
         }
         result
+    }
+
+    /// Puts in the user `self.user` as the direct view shows it, when the view disagrees with
+    /// the authoritative state about whether it exists (the operation checks only that); with
+    /// whether the view shows it.
+    fn stage_user(&self, state: &mut State) -> Option<(Swap<SimUser>, bool)> {
+        let id = self.user.as_deref()?;
+        let (instance, visibility) = state.lagged(self.instance)?;
+        let exists = instance.user(id).is_some();
+        let histories = visibility.histories::<Users>(self.instance);
+        let (seq, Shown::Past(index), _) = histories.shown(id, View::Direct, self.now)? else {
+            return None;
+        };
+        let visible = histories.by_seq[&seq].past[index].record.is_some();
+        if visible == exists {
+            return None;
+        }
+        Some((
+            stage::<Users>(instance, histories, seq, index, true)?,
+            visible,
+        ))
+    }
+
+    /// Puts the authoritative user back; counts the answer stale when the view made the
+    /// difference (a user not found that exists, a quick connect made for a deleted user).
+    fn unstage_user(
+        &self,
+        state: &mut State,
+        staged: Option<(Swap<SimUser>, bool)>,
+        result: &ApiResult<Outcome>,
+    ) {
+        let Some((swap, visible)) = staged else {
+            return;
+        };
+        if let Some((instance, visibility)) = state.lagged(self.instance) {
+            unstage::<Users>(
+                instance,
+                visibility.histories::<Users>(self.instance),
+                vec![swap],
+            );
+        }
+        if (visible && result.is_ok()) || (!visible && is_not_found(result)) {
+            state.visibility.count(self.op);
+        }
     }
 
     fn create<K: Kind>(&self, state: &mut State, name: Option<&str>) -> ApiResult<Outcome> {
@@ -476,7 +538,9 @@ impl Call<'_> {
             }
             _ => Vec::new(),
         };
+        let user = self.stage_user(state);
         let result = self.staged::<K>(state, ghosts);
+        self.unstage_user(state, user, &result);
         if let Ok(Outcome {
             created: Some(id), ..
         }) = &result

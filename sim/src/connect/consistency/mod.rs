@@ -59,6 +59,16 @@
 //! minutes" (log-uniform between `typical_delay` and `max_delay`). A test can pin the delays of
 //! one resource, by id or by name (before it exists), in one view or both. Connect time runs
 //! `time_scale` times as fast as real time, and a test can move it forward.
+//!
+//! # References
+//!
+//! The user a quick connect's `UserConfig.UserId` names is checked through the direct view:
+//! CreateQuickConnect right after CreateUser is refused (the user is not found yet), and one made
+//! for a just-deleted user is accepted. Instances and their catalogs (routing and security
+//! profiles, hierarchy groups, flows, queues) do not lag.
+//!
+//! `history.rs` holds the versions and what each view shows; `gate.rs` what each operation
+//! addresses, the swapping around it and the recording of new versions.
 
 mod gate;
 mod history;
