@@ -199,7 +199,13 @@ async fn main() {
     );
 
     println!("Amazon Connect API emulator (aws-sdk-connect over HTTP, no quota)");
+    let start = Instant::now();
     let connect = ConnectSim::start(ConnectConfig::default()).await.unwrap();
+    // The first start in a process decodes and compiles the service model.
+    println!(
+        "  start (loads the service model)          {:>8.3} s",
+        start.elapsed().as_secs_f64()
+    );
     let instance = "11111111-2222-3333-4444-555555555555";
     connect.seed_instance(InstanceSeed::standard(instance));
     let sdk = connect_client(&connect);

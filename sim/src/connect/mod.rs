@@ -2,11 +2,12 @@
 //! memory, for the operations connect-user-operator uses (users, quick connects, tags and the
 //! instance catalog).
 //!
-//! Like the real service it validates on the server (the SDK does not), answers modeled error
-//! shapes the SDK turns into typed errors, throttles per access key, Region and operation,
-//! and pages with opaque tokens. Tests can inject faults, run hooks after a call succeeded,
-//! read the call log and edit state directly. Optionally it is eventually consistent, as Connect
-//! is (see `consistency`).
+//! Like the real service it validates on the server (the SDK does not): every request against
+//! the AWS service model it vendors (`service_model`), then the documented rules the model's
+//! shapes do not encode. It answers modeled error shapes the SDK turns into typed errors,
+//! throttles per access key, Region and operation, and pages with opaque tokens. Tests can
+//! inject faults, run hooks after a call succeeded, read the call log and edit state directly.
+//! Optionally it is eventually consistent, as Connect is (see `consistency`).
 
 mod arn;
 mod calls;
@@ -21,6 +22,7 @@ mod paging;
 mod render;
 mod routing;
 mod server;
+mod service_model;
 mod sim;
 mod state;
 mod throttle;

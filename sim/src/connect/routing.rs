@@ -10,6 +10,9 @@ macro_rules! operations {
         pub enum Operation { $($op),* }
 
         impl Operation {
+            /// Every operation the emulator serves.
+            pub const ALL: &[Operation] = &[$(Operation::$op),*];
+
             pub fn name(self) -> &'static str {
                 match self { $(Operation::$op => stringify!($op)),* }
             }

@@ -1,6 +1,6 @@
 //! The HTTP front: one handler runs every request through the same pipeline as the service's
-//! front door: authentication, routing, latency, quota, injected faults, the operation, the
-//! call log and success hooks, then the response.
+//! front door: authentication, routing, latency, quota, injected faults, validation against
+//! the service model, the operation, the call log and success hooks, then the response.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -20,6 +20,7 @@ use super::faults::{Faults, Hooks};
 use super::inspect;
 use super::ops::{self, Ctx, Limits, Outcome, Trace};
 use super::routing;
+use super::service_model;
 use super::state::State;
 use super::throttle::Throttle;
 use super::wire::{self, Caller, Obj, Query};
@@ -41,6 +42,8 @@ impl Shared {
         } else {
             config.account_id
         };
+        // Decoding the service model takes a moment: pay it at start, not in a request.
+        service_model::init();
         let mut state = State::new(account.clone());
         state.visibility.set(config.consistency);
         Shared {
@@ -118,9 +121,22 @@ async fn handle(
             return Err(e);
         }
         // Only PUT and POST carry a body; a stray body on GET/DELETE is ignored.
-        if matches!(method, Method::PUT | Method::POST) {
-            parsed.as_ref().map_err(Clone::clone)?;
-        }
+        let body = if matches!(method, Method::PUT | Method::POST) {
+            parsed.as_ref().map_err(Clone::clone)?
+        } else {
+            &empty
+        };
+        // The model's constraints, after the front door (auth, quota, faults) as in AWS, where a
+        // throttled request is refused before anything reads its input.
+        service_model::validate(
+            route.operation,
+            &service_model::Request {
+                labels: &route.labels,
+                query: &query,
+                headers: &headers,
+                body,
+            },
+        )?;
         let ctx = Ctx {
             caller,
             labels: &route.labels,
