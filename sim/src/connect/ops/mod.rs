@@ -1,6 +1,6 @@
-//! Operation handlers. Each one validates its input the way Connect does (shape constraints
-//! first, then the instance, then references and service rules), changes state atomically and
-//! returns the response body.
+//! Operation handlers. The request already satisfies the model's shapes (service_model checks
+//! them first); each handler checks the instance, then references and the service's documented
+//! rules, changes state atomically and returns the response body.
 
 mod catalog;
 mod fields;
@@ -18,7 +18,6 @@ use super::consistency;
 use super::errors::{ApiError, ApiResult};
 use super::routing::Operation;
 use super::state::{CatalogItem, State, find};
-use super::validate;
 use super::wire::{Caller, Obj, Query};
 
 /// Service-wide settings the handlers need.
@@ -39,11 +38,9 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// The `{InstanceId}` URI label (always the first label), checked against its constraint.
+    /// The `{InstanceId}` URI label (always the first label; its length is the model's).
     fn instance_label(&self) -> ApiResult<&str> {
-        let id = self.labels.first().map(String::as_str).unwrap_or_default();
-        validate::length("InstanceId", id, 1, 100)?;
-        Ok(id)
+        Ok(self.labels.first().map(String::as_str).unwrap_or_default())
     }
 
     /// The second URI label (`{UserId}`, `{QuickConnectId}`).

@@ -1,6 +1,6 @@
 //! ListUserProficiencies, AssociateUserProficiencies, UpdateUserProficiencies,
 //! DisassociateUserProficiencies. Predefined attributes are not modelled: any name/value pair
-//! within the length limits is accepted.
+//! the model's shapes accept is accepted.
 
 use serde_json::json;
 
@@ -15,7 +15,7 @@ use super::users::{lookup, modify};
 use super::{Ctx, Outcome};
 
 pub fn list(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
-    let max = validate::max_results("MaxResults", ctx.query.int("maxResults")?, 100, 100)?;
+    let max = validate::max_results(ctx.query.int("maxResults")?, 100);
     let (_, user) = lookup(ctx, state)?;
     let items = user
         .proficiencies
@@ -40,11 +40,10 @@ pub fn list(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
 }
 
 fn attribute(o: &Obj) -> ApiResult<(String, String)> {
-    let name = o.req_str("AttributeName")?;
-    validate::length(&o.path_of("AttributeName"), name, 1, 100)?;
-    let value = o.req_str("AttributeValue")?;
-    validate::length(&o.path_of("AttributeValue"), value, 1, 100)?;
-    Ok((name.to_string(), value.to_string()))
+    Ok((
+        o.req_str("AttributeName")?.to_string(),
+        o.req_str("AttributeValue")?.to_string(),
+    ))
 }
 
 fn proficiencies(ctx: &Ctx) -> ApiResult<Vec<UserProficiency>> {
@@ -55,12 +54,6 @@ fn proficiencies(ctx: &Ctx) -> ApiResult<Vec<UserProficiency>> {
             let o = f.obj()?;
             let (attribute_name, attribute_value) = attribute(&o)?;
             let level = o.req_float("Level")?;
-            if !(1.0..=5.0).contains(&level) {
-                return Err(ApiError::constraint(
-                    &o.path_of("Level"),
-                    "Member must have value between 1.0 and 5.0",
-                ));
-            }
             Ok(UserProficiency {
                 attribute_name,
                 attribute_value,

@@ -10,7 +10,6 @@ use super::super::model::SimQuickConnect;
 use super::super::paging;
 use super::super::render;
 use super::super::state::{Instance, State, find};
-use super::super::validate::{self, QUICK_CONNECT_TYPES};
 use super::super::wire::Obj;
 use super::{Ctx, Outcome, listing, missing_reference, reference};
 
@@ -32,11 +31,6 @@ const CONFIG_OF_TYPE: &[(&str, &str)] = &[
 
 fn target(config: &Obj) -> ApiResult<Target> {
     let kind = config.req_str("QuickConnectType")?;
-    validate::one_of(
-        &config.path_of("QuickConnectType"),
-        kind,
-        QUICK_CONNECT_TYPES,
-    )?;
     // Exactly the configuration of the chosen type.
     for (t, member) in CONFIG_OF_TYPE {
         let present = config.has(member);
@@ -53,11 +47,7 @@ fn target(config: &Obj) -> ApiResult<Target> {
             )));
         }
     }
-    let flow = |o: &Obj| -> ApiResult<String> {
-        let id = o.req_str("ContactFlowId")?;
-        validate::length(&o.path_of("ContactFlowId"), id, 0, 500)?;
-        Ok(id.to_string())
-    };
+    let flow = |o: &Obj| -> ApiResult<String> { Ok(o.req_str("ContactFlowId")?.to_string()) };
     let mut t = Target {
         kind: kind.to_string(),
         user_id: None,
@@ -78,9 +68,7 @@ fn target(config: &Obj) -> ApiResult<Target> {
         }
         "PHONE_NUMBER" => {
             let o = config.req_obj("PhoneConfig")?;
-            let n = o.req_str("PhoneNumber")?;
-            validate::phone_number(&o.path_of("PhoneNumber"), n)?;
-            t.phone_number = Some(n.to_string());
+            t.phone_number = Some(o.req_str("PhoneNumber")?.to_string());
         }
         _ => t.contact_flow_id = Some(flow(&config.req_obj("FlowConfig")?)?),
     }
@@ -136,16 +124,9 @@ fn check_target(instance: &Instance, t: &Target) -> ApiResult<()> {
 pub fn create(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
     let b = &ctx.body;
     let name = b.req_str("Name")?;
-    validate::length("Name", name, 1, 127)?;
     let description = b.opt_str("Description")?;
-    if let Some(d) = description {
-        validate::length("Description", d, 1, 250)?;
-    }
     let t = target(&b.req_obj("QuickConnectConfig")?)?;
     let tags = b.opt_str_map("Tags")?;
-    if let Some(tags) = &tags {
-        validate::tags("Tags", tags)?;
-    }
     let seq = state.next_seq();
     let instance = state.instance_in_mut(ctx.instance_label()?, ctx.region())?;
     check_target(instance, &t)?;
@@ -203,12 +184,8 @@ pub fn describe(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
 }
 
 pub fn list(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
-    let max = validate::max_results("MaxResults", ctx.query.int("maxResults")?, 1000, 100)?;
+    let max = super::super::validate::max_results(ctx.query.int("maxResults")?, 100);
     let types = ctx.query.all("QuickConnectTypes");
-    validate::size("QuickConnectTypes", types.len(), 0, 4)?;
-    for (i, t) in types.iter().enumerate() {
-        validate::one_of(&format!("QuickConnectTypes[{i}]"), t, QUICK_CONNECT_TYPES)?;
-    }
     let instance = state.instance_in(ctx.instance_label()?, ctx.region())?;
     let matching = instance
         .quick_connects()
@@ -244,13 +221,7 @@ pub fn delete(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
 pub fn update_name(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
     let b = &ctx.body;
     let name = b.opt_str("Name")?;
-    if let Some(n) = name {
-        validate::length("Name", n, 1, 127)?;
-    }
     let description = b.opt_str("Description")?;
-    if let Some(d) = description {
-        validate::length("Description", d, 1, 250)?;
-    }
     if name.is_none() && description.is_none() {
         return Err(ApiError::invalid_request(
             "At least one of Name or Description is required",

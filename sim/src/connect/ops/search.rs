@@ -10,7 +10,7 @@ use super::super::model::SimUser;
 use super::super::paging;
 use super::super::render;
 use super::super::state::State;
-use super::super::validate::{self, COMPARISON_TYPES};
+use super::super::validate;
 use super::super::wire::Obj;
 use super::{Ctx, Outcome};
 
@@ -65,7 +65,6 @@ fn criteria(o: &Obj, fields: &[&str], users: bool) -> ApiResult<Criteria> {
             )));
         }
         let comparison = s.req_str("ComparisonType")?;
-        validate::one_of(&s.path_of("ComparisonType"), comparison, COMPARISON_TYPES)?;
         let value = s.req_str("Value")?;
         parts.push(Criteria::Str {
             field: field.into(),
@@ -90,13 +89,6 @@ fn criteria(o: &Obj, fields: &[&str], users: bool) -> ApiResult<Criteria> {
 /// HierarchyGroupCondition. The emulator's groups have no children, so WITH_CHILD_GROUPS
 /// matches like EXACT.
 fn hierarchy(h: &Obj) -> ApiResult<String> {
-    if let Some(t) = h.opt_str("HierarchyGroupMatchType")? {
-        validate::one_of(
-            &h.path_of("HierarchyGroupMatchType"),
-            t,
-            &["EXACT", "WITH_CHILD_GROUPS"],
-        )?;
-    }
     Ok(h.req_str("Value")?.to_string())
 }
 
@@ -279,16 +271,11 @@ fn search_filter<'a>(b: &Obj<'a>) -> ApiResult<(Option<Obj<'a>>, Option<TagFilte
 fn common<'s>(
     ctx: &Ctx,
     state: &'s State,
-    max_limit: i64,
 ) -> ApiResult<(&'s super::super::state::Instance, Option<String>, usize)> {
     let b = &ctx.body;
     let instance_id = b.req_str("InstanceId")?;
-    validate::length("InstanceId", instance_id, 1, 100)?;
     let token = b.opt_str("NextToken")?;
-    if let Some(t) = token {
-        validate::length("NextToken", t, 1, 2500)?;
-    }
-    let max = validate::max_results("MaxResults", b.opt_int("MaxResults")?, max_limit, 100)?;
+    let max = validate::max_results(b.opt_int("MaxResults")?, 100);
     Ok((
         state.instance_in(instance_id, ctx.region())?,
         token.map(str::to_string),
@@ -316,7 +303,7 @@ pub fn search_users(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
         .and_then(|f| f.opt_obj("UserAttributeFilter").transpose())
         .transpose()?;
     let attr = attr.map(|o| AttributeFilter::parse(&o)).transpose()?;
-    let (instance, token, max) = common(ctx, state, 500)?;
+    let (instance, token, max) = common(ctx, state)?;
 
     let matching = instance.users().filter(|(_, u)| {
         let values = |field: &str| -> Vec<String> {
@@ -357,7 +344,7 @@ pub fn search_quick_connects(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome>
         .map(|o| criteria(&o, QUICK_CONNECT_FIELDS, false))
         .transpose()?;
     let (_, tag_filter) = search_filter(b)?;
-    let (instance, token, max) = common(ctx, state, 100)?;
+    let (instance, token, max) = common(ctx, state)?;
 
     let matching = instance.quick_connects().filter(|(_, q)| {
         let values = |field: &str| -> Vec<String> {

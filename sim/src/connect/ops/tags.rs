@@ -8,7 +8,6 @@ use serde_json::json;
 use super::super::arn;
 use super::super::errors::{ApiError, ApiResult};
 use super::super::state::State;
-use super::super::validate;
 use super::{Ctx, Outcome};
 
 /// The tagged resource named by the `{resourceArn}` label.
@@ -63,10 +62,7 @@ fn resource<'s>(ctx: &Ctx, state: &'s mut State) -> ApiResult<Tagged<'s>> {
 }
 
 pub fn tag(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
-    let Some(given) = ctx.body.opt_str_map("tags")? else {
-        return Err(ApiError::missing_member("tags"));
-    };
-    validate::tags("tags", &given)?;
+    let given = ctx.body.opt_str_map("tags")?.unwrap_or_default();
     let mut r = resource(ctx, state)?;
     let after = r
         .tags
@@ -86,13 +82,6 @@ pub fn tag(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
 
 pub fn untag(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
     let keys = ctx.query.all("tagKeys");
-    if keys.is_empty() {
-        return Err(ApiError::missing_member("tagKeys"));
-    }
-    validate::size("tagKeys", keys.len(), 1, 50)?;
-    for (i, k) in keys.iter().enumerate() {
-        validate::length(&format!("tagKeys[{i}]"), k, 1, 128)?;
-    }
     let mut r = resource(ctx, state)?;
     for k in keys {
         r.tags.remove(k);

@@ -16,11 +16,7 @@ use super::{Ctx, Outcome, listing, reference};
 pub fn create(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
     let b = &ctx.body;
     let username = b.req_str("Username")?;
-    validate::length("Username", username, 1, 100)?;
     let password = b.opt_str("Password")?;
-    if let Some(p) = password {
-        validate::password("Password", p)?;
-    }
     let identity = b
         .opt_obj("IdentityInfo")?
         .map(|o| fields::identity(&o))
@@ -35,9 +31,6 @@ pub fn create(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
     let hierarchy_group_id = b.opt_str("HierarchyGroupId")?;
     let configs = fields::channel_configs(b)?;
     let tags = b.opt_str_map("Tags")?;
-    if let Some(t) = &tags {
-        validate::tags("Tags", t)?;
-    }
     let instance_id = ctx.instance_label()?;
     let seq = state.next_seq();
     let instance = state.instance_in_mut(instance_id, ctx.region())?;
@@ -199,7 +192,7 @@ pub fn describe(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
 }
 
 pub fn list(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
-    let max = validate::max_results("MaxResults", ctx.query.int("maxResults")?, 1000, 100)?;
+    let max = validate::max_results(ctx.query.int("maxResults")?, 100);
     let instance = state.instance_in(ctx.instance_label()?, ctx.region())?;
     let page = paging::page(
         "ListUsers",
