@@ -20,14 +20,14 @@ fn id_of(list: &[(String, String)], name: &str) -> String {
         .clone()
 }
 
-fn phone(kind: &str, desk: Option<&str>, auto_accept: bool, acw: i32) -> Option<PhoneConfig> {
-    Some(PhoneConfig {
+fn phone(kind: &str, desk: Option<&str>, auto_accept: bool, acw: i32) -> PhoneConfig {
+    PhoneConfig {
         phone_type: Some(kind.into()),
         auto_accept: Some(auto_accept),
         after_contact_work_time_limit: Some(acw),
         desk_phone_number: desk.map(str::to_string),
         persistent_connection: None,
-    })
+    }
 }
 
 fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -55,7 +55,6 @@ fn seed_users(env: &Env) -> Vec<String> {
                 secondary_email: Some("alice.l@example.org".into()),
                 mobile: Some("+14155550101".into()),
             }),
-            phone_config: phone("SOFT_PHONE", None, true, 30),
             security_profile_ids: vec![sp("Agent")],
             routing_profile_id: rp("Basic Routing Profile"),
             hierarchy_group_id: Some(hg("Tier1")),
@@ -72,7 +71,8 @@ fn seed_users(env: &Env) -> Vec<String> {
                 level: 3.5,
             }],
             ..Default::default()
-        },
+        }
+        .with_phone_config(&phone("SOFT_PHONE", None, true, 30)),
         SimUser {
             username: "Bob.Builder@example.com".into(),
             identity_info: Some(IdentityInfo {
@@ -80,20 +80,20 @@ fn seed_users(env: &Env) -> Vec<String> {
                 last_name: Some("Builder".into()),
                 ..Default::default()
             }),
-            phone_config: phone("DESK_PHONE", Some("+442071838750"), false, 0),
             security_profile_ids: vec![sp("Agent"), sp("CallCenterManager")],
             routing_profile_id: rp("Sales"),
             hierarchy_group_id: Some(hg("Tier2")),
             tags: tags(&[("team", "sales")]),
             ..Default::default()
-        },
+        }
+        .with_phone_config(&phone("DESK_PHONE", Some("+442071838750"), false, 0)),
         SimUser {
             username: "carol_2".into(),
-            phone_config: phone("SOFT_PHONE", None, false, 0),
             security_profile_ids: vec![sp("QualityAnalyst")],
             routing_profile_id: rp("Basic Routing Profile"),
             ..Default::default()
-        },
+        }
+        .with_phone_config(&phone("SOFT_PHONE", None, false, 0)),
         SimUser {
             username: "dave".into(),
             identity_info: Some(IdentityInfo {
@@ -101,11 +101,11 @@ fn seed_users(env: &Env) -> Vec<String> {
                 email: Some("dave@example.com".into()),
                 ..Default::default()
             }),
-            phone_config: phone("DESK_PHONE", Some("+14155550199"), true, 120),
             security_profile_ids: vec![sp("Admin")],
             routing_profile_id: rp("Sales"),
             ..Default::default()
-        },
+        }
+        .with_phone_config(&phone("DESK_PHONE", Some("+14155550199"), true, 120)),
     ];
     users
         .into_iter()
@@ -175,12 +175,12 @@ async fn exported_users_are_adopted_with_no_change_but_the_ownership_tag() {
         INSTANCE,
         SimUser {
             username: "erin".into(),
-            phone_config: phone("SOFT_PHONE", None, false, 0),
             security_profile_ids: vec![id_of(&seed.security_profiles, "Agent")],
             routing_profile_id: id_of(&seed.routing_profiles, "Sales"),
             tags: tags(&[(OWNER_TAG, "uid-of-another-resource")]),
             ..Default::default()
-        },
+        }
+        .with_phone_config(&phone("SOFT_PHONE", None, false, 0)),
     );
     let before: Vec<SimUser> = ids
         .iter()

@@ -78,10 +78,7 @@ fn managed(u: &SimUser) -> Managed {
             .iter()
             .map(|v| (v.channel.clone(), v.voice_enhancement_mode.clone()))
             .collect(),
-        persistent_connection: u
-            .phone_config
-            .as_ref()
-            .and_then(|p| p.persistent_connection),
+        persistent_connection: u.phone_config().persistent_connection,
         proficiencies: u
             .proficiencies
             .iter()
@@ -129,7 +126,7 @@ async fn create_sets_every_new_field_and_then_stays_quiet() {
     assert_eq!(reason(&cu), "Created");
     let user = env.connect.user(INSTANCE, &Env::user_id(&cu)).unwrap();
     assert_eq!(managed(&user), expected());
-    let phone = user.phone_config.clone().unwrap();
+    let phone = user.phone_config();
     assert_eq!(
         (phone.auto_accept, phone.after_contact_work_time_limit),
         (Some(true), Some(30))
@@ -306,7 +303,7 @@ async fn drift_in_each_new_field_is_corrected() {
         ),
         (
             "persistent connection",
-            Box::new(|u| u.phone_config.as_mut().unwrap().persistent_connection = Some(false)),
+            Box::new(|u| u.persistent_connection_configs[0].persistent_connection = false),
             vec!["UpdateUserPhoneConfig", "UpdateUserConfig"],
         ),
         // Proficiencies are in neither SearchUsers nor DescribeUser: the periodic full

@@ -80,7 +80,7 @@ async fn create_sets_every_field_tags_ownership_and_reports_ready() {
     assert_eq!(identity.email.as_deref(), Some("alice@example.com"));
     assert_eq!(identity.secondary_email.as_deref(), Some("al@example.org"));
     assert_eq!(identity.mobile.as_deref(), Some("+14155550100"));
-    let phone = user.phone_config.clone().unwrap();
+    let phone = user.phone_config();
     assert_eq!(phone.phone_type.as_deref(), Some("DESK_PHONE"));
     assert_eq!(phone.auto_accept, Some(true));
     assert_eq!(phone.after_contact_work_time_limit, Some(30));
@@ -201,7 +201,12 @@ async fn drift_in_every_field_group_is_corrected_within_one_resync() {
         ),
         (
             "UpdateUserPhoneConfig",
-            Box::new(|u| u.phone_config.as_mut().unwrap().auto_accept = Some(false)),
+            Box::new(|u| {
+                u.set_phone_config(&sim::connect::PhoneConfig {
+                    auto_accept: Some(false),
+                    ..Default::default()
+                })
+            }),
         ),
         (
             "UpdateUserRoutingProfile",
@@ -254,7 +259,7 @@ async fn drift_in_every_field_group_is_corrected_within_one_resync() {
 
 fn same_fields(a: &SimUser, b: &SimUser) -> bool {
     a.identity_info == b.identity_info
-        && a.phone_config == b.phone_config
+        && a.phone_config() == b.phone_config()
         && a.routing_profile_id == b.routing_profile_id
         && a.security_profile_ids == b.security_profile_ids
         && a.hierarchy_group_id == b.hierarchy_group_id

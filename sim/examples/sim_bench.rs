@@ -245,6 +245,13 @@ async fn main() {
                     .instance_id(instance)
                     .username(format!("bench{i:05}"))
                     .password("Passw0rd!")
+                    .identity_info(
+                        aws_sdk_connect::types::UserIdentityInfo::builder()
+                            .first_name("Bench")
+                            .last_name(format!("User {i}"))
+                            .email(format!("bench{i:05}@example.com"))
+                            .build(),
+                    )
                     .routing_profile_id(routing.0)
                     .security_profile_ids(routing.1)
                     .phone_config(

@@ -14,11 +14,12 @@ use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_connect::types::{
     AfterContactWorkConfig, AfterContactWorkConfigPerChannel, AutoAcceptConfig, Channel,
     ControlPlaneTagFilter, ControlPlaneUserAttributeFilter, FlowQuickConnectConfig,
-    HierarchyGroupCondition, PhoneNumberQuickConnectConfig, PhoneType, QueueQuickConnectConfig,
-    QuickConnectConfig, QuickConnectSearchCriteria, QuickConnectSearchFilter, QuickConnectType,
-    StringComparisonType, StringCondition, TagCondition, UserIdentityInfo, UserPhoneConfig,
-    UserProficiency, UserProficiencyDisassociate, UserQuickConnectConfig, UserSearchCriteria,
-    UserSearchFilter, VoiceEnhancementConfig, VoiceEnhancementMode,
+    HierarchyGroupCondition, PhoneNumberConfig, PhoneNumberQuickConnectConfig, PhoneType,
+    QueueQuickConnectConfig, QuickConnectConfig, QuickConnectSearchCriteria,
+    QuickConnectSearchFilter, QuickConnectType, StringComparisonType, StringCondition,
+    TagCondition, UserIdentityInfo, UserPhoneConfig, UserProficiency, UserProficiencyDisassociate,
+    UserQuickConnectConfig, UserSearchCriteria, UserSearchFilter, VoiceEnhancementConfig,
+    VoiceEnhancementMode,
 };
 use sim::connect::{
     CallRecord, ConnectConfig, ConnectSim, Fault, FaultKind, InstanceSeed, Quota, SimQuickConnect,
@@ -94,12 +95,23 @@ fn ops(calls: &[CallRecord]) -> Vec<&str> {
     calls.iter().map(|c| c.operation.as_str()).collect()
 }
 
+/// The identity a CONNECT_MANAGED instance requires of every user: first and last name and an
+/// email (CreateUser and UserIdentityInfo documentation).
+fn identity(first: &str) -> UserIdentityInfo {
+    UserIdentityInfo::builder()
+        .first_name(first)
+        .last_name("Tester")
+        .email(format!("{first}@example.com"))
+        .build()
+}
+
 async fn create_user(client: &Client, username: &str) -> (String, String) {
     let out = client
         .create_user()
         .instance_id(INSTANCE)
         .username(username)
         .password(PASSWORD)
+        .identity_info(identity(username))
         .security_profile_ids(security("Agent"))
         .routing_profile_id(routing("Basic Routing Profile"))
         .send()
@@ -138,37 +150,81 @@ fn sim_user(name: &str) -> SimUser {
 #[tokio::test]
 async fn every_user_operation_round_trips() {
     let (sim, client) = start().await;
-    let created = client
-        .create_user()
-        .instance_id(INSTANCE)
-        .username("alice")
-        .password(PASSWORD)
-        .identity_info(
-            UserIdentityInfo::builder()
-                .first_name("Alice")
-                .last_name("Liddell")
-                .email("alice@example.com")
-                .mobile("+14155550100")
-                .build(),
-        )
+    let create = || {
+        client
+            .create_user()
+            .instance_id(INSTANCE)
+            .username("alice")
+            .password(PASSWORD)
+            .identity_info(
+                UserIdentityInfo::builder()
+                    .first_name("Alice")
+                    .last_name("Liddell")
+                    .email("alice@example.com")
+                    .mobile("+14155550100")
+                    .build(),
+            )
+            .security_profile_ids(security("Agent"))
+            .security_profile_ids(security("QualityAnalyst"))
+            .routing_profile_id(routing("Basic Routing Profile"))
+            .hierarchy_group_id(hierarchy("Tier1"))
+            .tags(OWNER_TAG, "uid-1")
+            .tags("team", "support")
+    };
+    let auto_accept = |channel: Channel, on: bool| {
+        AutoAcceptConfig::builder()
+            .channel(channel)
+            .auto_accept(on)
+            .build()
+            .unwrap()
+    };
+    // PhoneConfig and the per-channel lists configure the same settings: CreateUser refuses
+    // both at once (here PhoneConfig.AutoAccept with AutoAcceptConfigs), naming both.
+    let both = create()
         .phone_config(
             UserPhoneConfig::builder()
-                .phone_type(PhoneType::DeskPhone)
+                .phone_type(PhoneType::SoftPhone)
                 .auto_accept(true)
-                .after_contact_work_time_limit(30)
-                .desk_phone_number("+14155550101")
                 .build(),
         )
-        .security_profile_ids(security("Agent"))
-        .security_profile_ids(security("QualityAnalyst"))
-        .routing_profile_id(routing("Basic Routing Profile"))
-        .hierarchy_group_id(hierarchy("Tier1"))
-        .tags(OWNER_TAG, "uid-1")
-        .tags("team", "support")
-        .auto_accept_configs(
-            AutoAcceptConfig::builder()
-                .channel(Channel::Chat)
-                .auto_accept(true)
+        .auto_accept_configs(auto_accept(Channel::Chat, true))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        both.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception(),
+        "{}",
+        code(&both)
+    );
+    assert!(
+        message(&both).contains("PhoneConfig.AutoAccept")
+            && message(&both).contains("AutoAcceptConfigs"),
+        "{}",
+        message(&both)
+    );
+    assert!(sim.users(INSTANCE).is_empty());
+    // The recommended form: the VOICE settings as per-channel entries.
+    let created = create()
+        .auto_accept_configs(auto_accept(Channel::Voice, true))
+        .auto_accept_configs(auto_accept(Channel::Chat, true))
+        .after_contact_work_configs(
+            AfterContactWorkConfigPerChannel::builder()
+                .channel(Channel::Voice)
+                .after_contact_work_config(
+                    AfterContactWorkConfig::builder()
+                        .after_contact_work_time_limit(30)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .phone_number_configs(
+            PhoneNumberConfig::builder()
+                .channel(Channel::Voice)
+                .phone_type(PhoneType::DeskPhone)
+                .phone_number("+14155550101")
                 .build()
                 .unwrap(),
         )
@@ -198,6 +254,7 @@ async fn every_user_operation_round_trips() {
         (Some("Alice"), Some("Liddell"))
     );
     assert_eq!(identity.mobile(), Some("+14155550100"));
+    // PhoneConfig is the view of the VOICE entries.
     let phone = user.phone_config().unwrap();
     assert_eq!(phone.phone_type(), &PhoneType::DeskPhone);
     assert!(phone.auto_accept());
@@ -212,7 +269,8 @@ async fn every_user_operation_round_trips() {
         user.tags().unwrap().get(OWNER_TAG).map(String::as_str),
         Some("uid-1")
     );
-    assert_eq!(user.auto_accept_configs()[0].channel(), &Channel::Chat);
+    assert_eq!(user.auto_accept_configs().len(), 2);
+    assert_eq!(user.phone_number_configs()[0].channel(), &Channel::Voice);
     assert!(user.last_modified_time().is_some());
     assert_eq!(user.last_modified_region(), Some("us-east-1"));
     // The password is stored (tests can check it) but never returned.
@@ -239,6 +297,7 @@ async fn every_user_operation_round_trips() {
             UserIdentityInfo::builder()
                 .first_name("Alicia")
                 .last_name("L")
+                .email("alicia@example.com")
                 .build(),
         )
         .send()
@@ -318,14 +377,16 @@ async fn every_user_operation_round_trips() {
     let identity = stored.identity_info.clone().unwrap();
     assert_eq!(identity.first_name.as_deref(), Some("Alicia"));
     assert_eq!(
-        identity.email, None,
+        identity.mobile, None,
         "UpdateUserIdentityInfo replaces the whole identity"
     );
-    let phone = stored.phone_config.clone().unwrap();
+    // UpdateUserPhoneConfig switched the VOICE entries to a soft phone without auto-accept;
+    // UpdateUserConfig then set the VOICE limit, which the PhoneConfig view shows.
+    let phone = stored.phone_config();
     assert_eq!(phone.phone_type.as_deref(), Some("SOFT_PHONE"));
     assert_eq!(
         (phone.auto_accept, phone.after_contact_work_time_limit),
-        (Some(false), Some(0))
+        (Some(false), Some(45))
     );
     assert_eq!(phone.desk_phone_number, None);
     assert_eq!(stored.routing_profile_id, routing("Sales"));
@@ -336,12 +397,17 @@ async fn every_user_operation_round_trips() {
     );
     assert_eq!(
         stored.auto_accept_configs.len(),
-        1,
+        2,
         "the CHAT entry was replaced, not added"
     );
-    assert!(!stored.auto_accept_configs[0].auto_accept);
+    assert!(stored.auto_accept_configs.iter().all(|a| !a.auto_accept));
+    let voice_limit = stored
+        .after_contact_work_configs
+        .iter()
+        .find(|a| a.channel == "VOICE")
+        .unwrap();
     assert_eq!(
-        stored.after_contact_work_configs[0]
+        voice_limit
             .after_contact_work_config
             .after_contact_work_time_limit,
         Some(45)
@@ -389,6 +455,7 @@ async fn every_user_operation_round_trips() {
         ops(&calls),
         [
             "CreateUser",
+            "CreateUser",
             "DescribeUser",
             "ListUsers",
             "UpdateUserIdentityInfo",
@@ -402,13 +469,14 @@ async fn every_user_operation_round_trips() {
             "DeleteUser"
         ]
     );
+    assert_eq!(calls[0].status, 400, "the refused CreateUser is logged");
     assert_eq!(
-        calls[0].target.as_deref(),
+        calls[1].target.as_deref(),
         Some(id.as_str()),
         "CreateUser logs the new id"
     );
     assert_eq!(
-        calls[0].params.get("Username").map(String::as_str),
+        calls[1].params.get("Username").map(String::as_str),
         Some("alice")
     );
     assert!(
@@ -416,9 +484,9 @@ async fn every_user_operation_round_trips() {
             .iter()
             .all(|c| !c.params.values().any(|v| v.contains(PASSWORD)))
     );
-    assert_eq!(calls[9].target.as_deref(), Some(id.as_str()));
+    assert_eq!(calls[10].target.as_deref(), Some(id.as_str()));
     assert_eq!(
-        (calls[11].status, calls[11].error_type.as_deref()),
+        (calls[12].status, calls[12].error_type.as_deref()),
         (404, Some("ResourceNotFoundException"))
     );
     assert!(
@@ -1556,6 +1624,7 @@ async fn duplicates_are_refused() {
         .instance_id(INSTANCE)
         .username("alice")
         .password(PASSWORD)
+        .identity_info(identity("alice"))
         .security_profile_ids(security("Agent"))
         .routing_profile_id(routing("Sales"))
         .send()
@@ -1643,6 +1712,7 @@ fn valid_create(
         .instance_id(INSTANCE)
         .username("valid")
         .password(PASSWORD)
+        .identity_info(identity("valid"))
         .security_profile_ids(security("Agent"))
         .routing_profile_id(routing("Basic Routing Profile"))
 }
@@ -1857,39 +1927,125 @@ async fn identity_management_type_decides_password_directory_id_and_email() {
             .security_profile_ids(s.security_profiles[0].0.clone())
             .routing_profile_id(s.routing_profiles[0].0.clone())
     };
-    let e = create(saml).password(PASSWORD).send().await.unwrap_err();
-    assert!(
-        e.as_service_error()
-            .unwrap()
-            .is_invalid_parameter_exception()
-            && message(&e).contains("Password")
-    );
+    let names = || {
+        UserIdentityInfo::builder()
+            .first_name("Ann")
+            .last_name("Lee")
+    };
+    let refused = |e: &SdkError<_, _>, member: &str| {
+        assert!(
+            e.as_service_error().is_some_and(
+                |s: &aws_sdk_connect::operation::create_user::CreateUserError| s
+                    .is_invalid_parameter_exception()
+            ),
+            "{member}: {}",
+            code(e)
+        );
+        assert!(
+            message(e).contains(member),
+            "{member}: {:?} does not name it",
+            message(e)
+        );
+    };
+    // SAML: no password, no directory user id, no email; first and last name required.
     let e = create(saml)
-        .identity_info(UserIdentityInfo::builder().email("u@example.com").build())
+        .identity_info(names().build())
+        .password(PASSWORD)
         .send()
         .await
         .unwrap_err();
-    assert!(
-        e.as_service_error()
-            .unwrap()
-            .is_invalid_parameter_exception()
-            && message(&e).contains("Email")
-    );
+    refused(&e, "Password");
     let e = create(saml)
+        .identity_info(names().email("u@example.com").build())
+        .send()
+        .await
+        .unwrap_err();
+    refused(&e, "IdentityInfo.Email");
+    let e = create(saml)
+        .identity_info(names().build())
         .directory_user_id("d-1")
         .send()
         .await
         .unwrap_err();
-    assert!(message(&e).contains("DirectoryUserId"));
-    create(saml)
+    refused(&e, "DirectoryUserId");
+    let e = create(saml).send().await.unwrap_err();
+    refused(&e, "IdentityInfo.FirstName");
+    let e = create(saml)
+        .identity_info(UserIdentityInfo::builder().first_name("Ann").build())
         .send()
         .await
-        .expect("SAML users need no password");
+        .unwrap_err();
+    refused(&e, "IdentityInfo.LastName");
+    create(saml)
+        .identity_info(names().build())
+        .send()
+        .await
+        .expect("SAML users need names and no password");
+    // CONNECT_MANAGED: a password, first and last name and an email, and no directory user id.
+    let managed = || {
+        valid_create(&client)
+            .username("m")
+            .identity_info(identity("m"))
+    };
+    for (what, call, member) in [
+        ("no password", managed().set_password(None), "Password"),
+        (
+            "directory user id",
+            managed().directory_user_id("d-1"),
+            "DirectoryUserId",
+        ),
+        (
+            "no identity",
+            managed().set_identity_info(None),
+            "IdentityInfo.FirstName",
+        ),
+        (
+            "no email",
+            managed().identity_info(names().build()),
+            "IdentityInfo.Email",
+        ),
+        (
+            "empty last name",
+            managed().identity_info(names().last_name("").email("m@example.com").build()),
+            "IdentityInfo.LastName",
+        ),
+        (
+            "257-character last name",
+            managed().identity_info(
+                names()
+                    .last_name("l".repeat(257))
+                    .email("m@example.com")
+                    .build(),
+            ),
+            "IdentityInfo.LastName",
+        ),
+    ] {
+        let e = call.send().await.expect_err(what);
+        refused(&e, member);
+    }
+    managed()
+        .identity_info(
+            names()
+                .last_name("l".repeat(256))
+                .email("m@example.com")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("a Connect-managed last name may have 256 characters");
+    // The model's 300 is SAML's limit.
+    create(saml)
+        .username("long-name")
+        .identity_info(names().last_name("l".repeat(300)).build())
+        .send()
+        .await
+        .expect("a SAML last name may have 300 characters");
+    // EXISTING_DIRECTORY: the directory provides the identity.
     let u = create(directory)
         .directory_user_id("d-1")
         .send()
         .await
-        .expect("directory user id is allowed");
+        .expect("directory user id is allowed, no identity required");
     // The directory owns the names: they cannot change through Connect.
     let e = client
         .update_user_identity_info()
@@ -1903,6 +2059,608 @@ async fn identity_management_type_decides_password_directory_id_and_email() {
         e.as_service_error().unwrap().is_invalid_request_exception(),
         "{}",
         code(&e)
+    );
+    // UpdateUserIdentityInfo replaces the identity, so the same rules hold for it.
+    let (alice, _) = create_user(&client, "alice").await;
+    let e = client
+        .update_user_identity_info()
+        .instance_id(INSTANCE)
+        .user_id(&alice)
+        .identity_info(names().build())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+            && message(&e).contains("IdentityInfo.Email"),
+        "{}",
+        message(&e)
+    );
+    assert_eq!(
+        sim.user(INSTANCE, &alice).unwrap().identity_info,
+        Some(sim::connect::IdentityInfo {
+            first_name: Some("alice".into()),
+            last_name: Some("Tester".into()),
+            email: Some("alice@example.com".into()),
+            ..Default::default()
+        }),
+        "a refused update changes nothing"
+    );
+}
+
+/// FirstName and LastName "must be in Unicode Normalization Form C": decomposed characters and
+/// combining marks are refused, on create and on update, whatever the identity management.
+#[tokio::test]
+async fn names_must_be_in_unicode_nfc() {
+    let (sim, client) = start().await;
+    let decomposed = "Rene\u{301}"; // "René" as e + combining acute accent
+    let composed = "Ren\u{e9}";
+    for (first, last, member) in [
+        (decomposed, "Lee", "IdentityInfo.FirstName"),
+        ("Ann", "Mu\u{308}ller", "IdentityInfo.LastName"),
+    ] {
+        let e = valid_create(&client)
+            .identity_info(
+                UserIdentityInfo::builder()
+                    .first_name(first)
+                    .last_name(last)
+                    .email("v@example.com")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            e.as_service_error()
+                .unwrap()
+                .is_invalid_parameter_exception()
+                && message(&e).contains(member)
+                && message(&e).contains("NFC"),
+            "{member}: {}",
+            message(&e)
+        );
+    }
+    assert!(sim.users(INSTANCE).is_empty());
+    let out = valid_create(&client)
+        .identity_info(
+            UserIdentityInfo::builder()
+                .first_name(composed)
+                .last_name("Müller")
+                .email("v@example.com")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("composed names are accepted");
+    let e = client
+        .update_user_identity_info()
+        .instance_id(INSTANCE)
+        .user_id(out.user_id().unwrap())
+        .identity_info(
+            UserIdentityInfo::builder()
+                .first_name(decomposed)
+                .last_name("Lee")
+                .email("v@example.com")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.as_service_error()
+            .unwrap()
+            .is_invalid_parameter_exception()
+            && message(&e).contains("IdentityInfo.FirstName"),
+        "{}",
+        message(&e)
+    );
+}
+
+/// Usernames: 20 characters without SAML, 64 from [a-zA-Z0-9_-.@] with SAML, and @ only in an
+/// email form (CreateUser.Username documentation).
+#[tokio::test]
+async fn usernames_follow_the_identity_management_rules() {
+    let (sim, client) = start().await;
+    let saml = "22222222-2222-3333-4444-555555555555";
+    sim.seed_instance(InstanceSeed {
+        identity_management_type: "SAML".into(),
+        ..InstanceSeed::standard(saml)
+    });
+    let on_saml = |name: &str| {
+        let s = InstanceSeed::standard(saml);
+        client
+            .create_user()
+            .instance_id(saml)
+            .username(name)
+            .identity_info(
+                UserIdentityInfo::builder()
+                    .first_name("Ann")
+                    .last_name("Lee")
+                    .build(),
+            )
+            .security_profile_ids(s.security_profiles[0].0.clone())
+            .routing_profile_id(s.routing_profiles[0].0.clone())
+    };
+    let managed = |name: &str| valid_create(&client).username(name);
+    let twenty = "u".repeat(20);
+    let sixty_four = format!("{}@example.com", "u".repeat(52));
+    assert_eq!(sixty_four.len(), 64);
+    for (what, call, says) in [
+        ("21 characters", managed(&"u".repeat(21)), "at most 20"),
+        (
+            "@ without a domain",
+            managed("testuser@example"),
+            "email format",
+        ),
+        ("two @", managed("a@b@example.com"), "email format"),
+        ("+", managed("test+user"), "only letters"),
+        (
+            "65 characters on SAML",
+            on_saml(&"u".repeat(65)),
+            "at most 64",
+        ),
+        (
+            "@ without a domain on SAML",
+            on_saml("testuser@example"),
+            "email format",
+        ),
+        ("space on SAML", on_saml("test user"), "only letters"),
+        ("non-ASCII on SAML", on_saml("tëst"), "only letters"),
+    ] {
+        let e = call.send().await.expect_err(what);
+        assert!(
+            e.as_service_error()
+                .unwrap()
+                .is_invalid_parameter_exception(),
+            "{what}: {}",
+            code(&e)
+        );
+        assert!(
+            message(&e).contains("Username") && message(&e).contains(says),
+            "{what}: {}",
+            message(&e)
+        );
+    }
+    assert!(sim.users(INSTANCE).is_empty() && sim.users(saml).is_empty());
+    for name in [twenty.as_str(), "testuser@example.com", "a_b-c.d"] {
+        managed(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {}", message(&e)));
+    }
+    for name in [
+        "u".repeat(21),
+        sixty_four.clone(),
+        "first.last_1-x@corp.example.com".into(),
+    ] {
+        on_saml(&name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {}", message(&e)));
+    }
+}
+
+/// CreateUser refuses each PhoneConfig member together with its per-channel equivalent, naming
+/// both; members that do not correspond may be combined.
+#[tokio::test]
+async fn create_user_refuses_phone_config_with_its_per_channel_equivalent() {
+    let (sim, client) = start().await;
+    let phone = || UserPhoneConfig::builder().phone_type(PhoneType::SoftPhone);
+    let acw = |channel: Channel, limit: i32| {
+        AfterContactWorkConfigPerChannel::builder()
+            .channel(channel)
+            .after_contact_work_config(
+                AfterContactWorkConfig::builder()
+                    .after_contact_work_time_limit(limit)
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
+    let chat_auto_accept = AutoAcceptConfig::builder()
+        .channel(Channel::Chat)
+        .auto_accept(true)
+        .build()
+        .unwrap();
+    let voice_number = PhoneNumberConfig::builder()
+        .channel(Channel::Voice)
+        .phone_type(PhoneType::SoftPhone)
+        .build()
+        .unwrap();
+    let persistent = aws_sdk_connect::types::PersistentConnectionConfig::builder()
+        .channel(Channel::Voice)
+        .persistent_connection(true)
+        .build()
+        .unwrap();
+    for (what, call, member, list) in [
+        (
+            "auto-accept",
+            valid_create(&client)
+                .phone_config(phone().auto_accept(true).build())
+                .auto_accept_configs(chat_auto_accept.clone()),
+            "PhoneConfig.AutoAccept",
+            "AutoAcceptConfigs",
+        ),
+        (
+            "after-contact work",
+            valid_create(&client)
+                .phone_config(phone().after_contact_work_time_limit(30).build())
+                .after_contact_work_configs(acw(Channel::Chat, 60)),
+            "PhoneConfig.AfterContactWorkTimeLimit",
+            "AfterContactWorkConfigs",
+        ),
+        (
+            "phone type",
+            valid_create(&client)
+                .phone_config(phone().build())
+                .phone_number_configs(voice_number.clone()),
+            "PhoneConfig.PhoneType",
+            "PhoneNumberConfigs",
+        ),
+        (
+            "persistent connection",
+            valid_create(&client)
+                .phone_config(phone().persistent_connection(false).build())
+                .persistent_connection_configs(persistent.clone()),
+            "PhoneConfig.PersistentConnection",
+            "PersistentConnectionConfigs",
+        ),
+    ] {
+        let e = call.send().await.expect_err(what);
+        assert!(
+            e.as_service_error()
+                .unwrap()
+                .is_invalid_parameter_exception(),
+            "{what}: {}",
+            code(&e)
+        );
+        assert!(
+            message(&e).contains(member) && message(&e).contains(list),
+            "{what}: {}",
+            message(&e)
+        );
+    }
+    // The desk phone number conflicts too (raw: the SDK always sends PhoneType with it).
+    let body = format!(
+        r#"{{"Username":"raw","Password":"{PASSWORD}","SecurityProfileIds":["{}"],"RoutingProfileId":"{}","IdentityInfo":{{"FirstName":"R","LastName":"T","Email":"r@example.com"}},"PhoneConfig":{{"DeskPhoneNumber":"+14155550100"}},"PhoneNumberConfigs":[{{"Channel":"VOICE","PhoneType":"SOFT_PHONE"}}]}}"#,
+        security("Agent"),
+        routing("Basic Routing Profile")
+    );
+    let (status, headers, text) = raw(
+        &sim,
+        &request("PUT", &format!("/users/{INSTANCE}"), AUTH, &body),
+    )
+    .await;
+    assert_eq!(status, 400, "{text}");
+    assert_eq!(
+        header(&headers, "x-amzn-errortype"),
+        Some("InvalidParameterException")
+    );
+    assert!(text.contains("PhoneConfig.DeskPhoneNumber") && text.contains("PhoneNumberConfigs"));
+    assert!(sim.users(INSTANCE).is_empty(), "nothing was stored");
+
+    // Members that are not each other's equivalents combine: the phone type from PhoneConfig,
+    // auto-accept and limits per channel (the SDK leaves out `AutoAccept: false` and a zero
+    // limit, so this PhoneConfig carries only PhoneType).
+    let out = valid_create(&client)
+        .phone_config(phone().build())
+        .auto_accept_configs(chat_auto_accept)
+        .after_contact_work_configs(acw(Channel::Voice, 40))
+        .after_contact_work_configs(acw(Channel::Chat, 60))
+        .persistent_connection_configs(persistent)
+        .send()
+        .await
+        .expect("no member is set twice");
+    let user = sim.user(INSTANCE, out.user_id().unwrap()).unwrap();
+    let view = user.phone_config();
+    assert_eq!(
+        (
+            view.phone_type.as_deref(),
+            view.after_contact_work_time_limit,
+            view.persistent_connection
+        ),
+        (Some("SOFT_PHONE"), Some(40), Some(true)),
+        "the lists win over PhoneConfig's completed defaults"
+    );
+}
+
+/// After-contact work: at most 2,000,000 seconds, in PhoneConfig and per channel, on create and
+/// on update.
+#[tokio::test]
+async fn after_contact_work_is_at_most_two_million_seconds() {
+    let (sim, client) = start().await;
+    let (id, _) = create_user(&client, "alice").await;
+    let phone = |limit: i32| {
+        UserPhoneConfig::builder()
+            .phone_type(PhoneType::SoftPhone)
+            .after_contact_work_time_limit(limit)
+            .build()
+    };
+    let acw = |limit: i32| {
+        AfterContactWorkConfigPerChannel::builder()
+            .channel(Channel::Task)
+            .after_contact_work_config(
+                AfterContactWorkConfig::builder()
+                    .after_contact_work_time_limit(limit)
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
+    let too_long = 2_000_001;
+    let errors = vec![
+        (
+            "CreateUser PhoneConfig",
+            valid_create(&client)
+                .phone_config(phone(too_long))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| (code(&e), message(&e))),
+            "PhoneConfig.AfterContactWorkTimeLimit",
+        ),
+        (
+            "CreateUser per channel",
+            valid_create(&client)
+                .after_contact_work_configs(acw(too_long))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| (code(&e), message(&e))),
+            "AfterContactWorkConfigs[0].AfterContactWorkConfig.AfterContactWorkTimeLimit",
+        ),
+        (
+            "UpdateUserPhoneConfig",
+            client
+                .update_user_phone_config()
+                .instance_id(INSTANCE)
+                .user_id(&id)
+                .phone_config(phone(too_long))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| (code(&e), message(&e))),
+            "PhoneConfig.AfterContactWorkTimeLimit",
+        ),
+        (
+            "UpdateUserConfig",
+            client
+                .update_user_config()
+                .instance_id(INSTANCE)
+                .user_id(&id)
+                .after_contact_work_configs(acw(too_long))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| (code(&e), message(&e))),
+            "AfterContactWorkConfigs[0].AfterContactWorkConfig.AfterContactWorkTimeLimit",
+        ),
+    ];
+    for (what, result, member) in errors {
+        let (code, message) = result.expect_err(what);
+        assert_eq!(code, "InvalidParameterException", "{what}: {message}");
+        assert!(
+            message.contains(member) && message.contains("2000000"),
+            "{what}: {message}"
+        );
+    }
+    assert_eq!(sim.users(INSTANCE).len(), 1, "no user was created");
+    client
+        .update_user_config()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .after_contact_work_configs(acw(2_000_000))
+        .send()
+        .await
+        .expect("2,000,000 seconds is the maximum");
+    client
+        .update_user_phone_config()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .phone_config(phone(2_000_000))
+        .send()
+        .await
+        .expect("2,000,000 seconds is the maximum");
+}
+
+/// SearchUsers states after-contact-work limits in milliseconds, in PhoneConfig and per channel;
+/// DescribeUser in seconds, as written.
+#[tokio::test]
+async fn search_users_reports_after_contact_work_in_milliseconds() {
+    let (_sim, client) = start().await;
+    let (id, _) = create_user(&client, "alice").await;
+    let acw = |channel: Channel, limit: i32| {
+        AfterContactWorkConfigPerChannel::builder()
+            .channel(channel)
+            .after_contact_work_config(
+                AfterContactWorkConfig::builder()
+                    .after_contact_work_time_limit(limit)
+                    .build(),
+            )
+            .agent_first_callback_after_contact_work_config(
+                AfterContactWorkConfig::builder()
+                    .after_contact_work_time_limit(limit - 1)
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
+    client
+        .update_user_config()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .after_contact_work_configs(acw(Channel::Voice, 30))
+        .after_contact_work_configs(acw(Channel::Chat, 2_000_000))
+        .send()
+        .await
+        .unwrap();
+    let limits = |configs: &[AfterContactWorkConfigPerChannel]| -> Vec<(String, i32, i32)> {
+        configs
+            .iter()
+            .map(|c| {
+                (
+                    c.channel().as_str().to_string(),
+                    c.after_contact_work_config()
+                        .unwrap()
+                        .after_contact_work_time_limit(),
+                    c.agent_first_callback_after_contact_work_config()
+                        .unwrap()
+                        .after_contact_work_time_limit(),
+                )
+            })
+            .collect()
+    };
+    let described = client
+        .describe_user()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let user = described.user().unwrap();
+    assert_eq!(
+        user.phone_config().unwrap().after_contact_work_time_limit(),
+        30
+    );
+    assert_eq!(
+        limits(user.after_contact_work_configs()),
+        [
+            ("VOICE".into(), 30, 29),
+            ("CHAT".into(), 2_000_000, 1_999_999)
+        ]
+    );
+    let found = client
+        .search_users()
+        .instance_id(INSTANCE)
+        .send()
+        .await
+        .unwrap();
+    let summary = &found.users()[0];
+    assert_eq!(
+        summary
+            .phone_config()
+            .unwrap()
+            .after_contact_work_time_limit(),
+        30_000
+    );
+    assert_eq!(
+        limits(summary.after_contact_work_configs()),
+        [
+            ("VOICE".into(), 30_000, 29_000),
+            ("CHAT".into(), 2_000_000_000, 1_999_999_000)
+        ]
+    );
+}
+
+/// PhoneConfig and the VOICE entries are one setting: a per-channel write shows in PhoneConfig,
+/// a PhoneConfig write in the VOICE entries (and its limit in every channel).
+#[tokio::test]
+async fn phone_config_is_the_view_of_the_voice_entries() {
+    let (_sim, client) = start().await;
+    let (id, _) = create_user(&client, "alice").await;
+    let describe = || async {
+        client
+            .describe_user()
+            .instance_id(INSTANCE)
+            .user_id(&id)
+            .send()
+            .await
+            .unwrap()
+            .user()
+            .unwrap()
+            .clone()
+    };
+    let fresh = describe().await;
+    let phone = fresh.phone_config().unwrap();
+    assert_eq!(
+        (
+            phone.phone_type(),
+            phone.auto_accept(),
+            phone.after_contact_work_time_limit()
+        ),
+        (&PhoneType::SoftPhone, false, 0),
+        "a user created without either form shows Connect's defaults"
+    );
+    client
+        .update_user_config()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .auto_accept_configs(
+            AutoAcceptConfig::builder()
+                .channel(Channel::Voice)
+                .auto_accept(true)
+                .build()
+                .unwrap(),
+        )
+        .phone_number_configs(
+            PhoneNumberConfig::builder()
+                .channel(Channel::Voice)
+                .phone_type(PhoneType::DeskPhone)
+                .phone_number("+14155550199")
+                .build()
+                .unwrap(),
+        )
+        .persistent_connection_configs(
+            aws_sdk_connect::types::PersistentConnectionConfig::builder()
+                .channel(Channel::Voice)
+                .persistent_connection(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let user = describe().await;
+    let phone = user.phone_config().unwrap();
+    assert_eq!(phone.phone_type(), &PhoneType::DeskPhone);
+    assert!(phone.auto_accept());
+    assert_eq!(phone.desk_phone_number(), Some("+14155550199"));
+    assert_eq!(phone.persistent_connection(), Some(true));
+    client
+        .update_user_phone_config()
+        .instance_id(INSTANCE)
+        .user_id(&id)
+        .phone_config(
+            UserPhoneConfig::builder()
+                .phone_type(PhoneType::SoftPhone)
+                .after_contact_work_time_limit(15)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let user = describe().await;
+    let voice_number = &user.phone_number_configs()[0];
+    assert_eq!(
+        (voice_number.phone_type(), voice_number.phone_number()),
+        (&PhoneType::SoftPhone, None)
+    );
+    assert!(
+        !user.auto_accept_configs()[0].auto_accept(),
+        "PhoneConfig without AutoAccept switches the VOICE auto-accept off"
+    );
+    assert!(
+        user.persistent_connection_configs()[0].persistent_connection(),
+        "PersistentConnection left out of PhoneConfig is left as it was"
+    );
+    let mut limits: Vec<(String, i32)> = user
+        .after_contact_work_configs()
+        .iter()
+        .map(|c| {
+            (
+                c.channel().as_str().to_string(),
+                c.after_contact_work_config()
+                    .unwrap()
+                    .after_contact_work_time_limit(),
+            )
+        })
+        .collect();
+    limits.sort();
+    assert_eq!(
+        limits,
+        ["CHAT", "EMAIL", "TASK", "VOICE"].map(|c| (c.to_string(), 15))
     );
 }
 

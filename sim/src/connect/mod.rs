@@ -27,6 +27,7 @@ mod sim;
 mod state;
 mod throttle;
 mod validate;
+mod voice;
 mod wire;
 
 pub use calls::CallRecord;

@@ -17,11 +17,12 @@ pub struct SimUser {
     pub password: Option<String>,
     pub directory_user_id: Option<String>,
     pub identity_info: Option<IdentityInfo>,
-    pub phone_config: Option<PhoneConfig>,
     pub security_profile_ids: Vec<String>,
     pub routing_profile_id: String,
     pub hierarchy_group_id: Option<String>,
     pub tags: BTreeMap<String, String>,
+    /// The per-channel settings. Their VOICE entries are also the user's `PhoneConfig`
+    /// (`SimUser::phone_config`, see `voice.rs`): Connect keeps one truth for both.
     pub auto_accept_configs: Vec<AutoAcceptConfig>,
     pub after_contact_work_configs: Vec<AfterContactWorkConfigPerChannel>,
     pub phone_number_configs: Vec<PhoneNumberConfig>,

@@ -39,19 +39,38 @@ impl Obj {
     }
 }
 
-fn user_common(u: &SimUser) -> Obj {
+/// How a response states after-contact-work limits.
+#[derive(Clone, Copy, PartialEq)]
+enum AcwUnit {
+    Seconds,
+    Milliseconds,
+}
+
+fn user_common(u: &SimUser, unit: AcwUnit) -> Obj {
+    let mut phone = u.phone_config();
+    let mut per_channel = u.after_contact_work_configs.clone();
+    if unit == AcwUnit::Milliseconds {
+        let ms = |limit: &mut Option<i32>| *limit = limit.map(|s| s.saturating_mul(1000));
+        ms(&mut phone.after_contact_work_time_limit);
+        for c in &mut per_channel {
+            ms(&mut c.after_contact_work_config.after_contact_work_time_limit);
+            if let Some(cb) = &mut c.agent_first_callback_after_contact_work_config {
+                ms(&mut cb.after_contact_work_time_limit);
+            }
+        }
+    }
     Obj::new()
         .set("Id", &u.id)
         .set("Arn", &u.arn)
         .set("Username", &u.username)
         .set("DirectoryUserId", &u.directory_user_id)
-        .set("PhoneConfig", &u.phone_config)
+        .set("PhoneConfig", phone)
         .set("SecurityProfileIds", &u.security_profile_ids)
         .set("RoutingProfileId", &u.routing_profile_id)
         .set("HierarchyGroupId", &u.hierarchy_group_id)
         .set("Tags", &u.tags)
         .set("AutoAcceptConfigs", &u.auto_accept_configs)
-        .set("AfterContactWorkConfigs", &u.after_contact_work_configs)
+        .set("AfterContactWorkConfigs", per_channel)
         .set("PhoneNumberConfigs", &u.phone_number_configs)
         .set(
             "PersistentConnectionConfigs",
@@ -60,9 +79,9 @@ fn user_common(u: &SimUser) -> Obj {
         .set("VoiceEnhancementConfigs", &u.voice_enhancement_configs)
 }
 
-/// `User` (DescribeUser). The password is never returned.
+/// `User` (DescribeUser): limits in seconds, as written. The password is never returned.
 pub fn user(u: &SimUser) -> Value {
-    user_common(u)
+    user_common(u, AcwUnit::Seconds)
         .set("IdentityInfo", &u.identity_info)
         .set("LastModifiedTime", epoch(&u.last_modified))
         .set("LastModifiedRegion", &u.last_modified_region)
@@ -70,6 +89,14 @@ pub fn user(u: &SimUser) -> Value {
 }
 
 /// `UserSearchSummary` (SearchUsers): identity is the "lite" form, first and last name only.
+///
+/// After-contact-work limits are in milliseconds: the operation's documentation says
+/// "AfterContactWorkTimeLimit is returned in milliseconds" and UserPhoneConfig's says the same
+/// of its member. The per-channel AfterContactWorkConfig's documentation says only "in
+/// seconds", without a word on SearchUsers; its member has the same name and the same shape
+/// (`AfterContactWorkTimeLimit`) as the one the operation's note covers, so it is returned in
+/// milliseconds too (the reading that takes the operation-level note at its word). At most
+/// 2,000,000 s are accepted, so the milliseconds fit the model's 32-bit integer.
 pub fn user_search_summary(u: &SimUser) -> Value {
     let lite = u.identity_info.as_ref().map(|i| {
         Obj::new()
@@ -77,7 +104,9 @@ pub fn user_search_summary(u: &SimUser) -> Value {
             .set("LastName", &i.last_name)
             .done()
     });
-    user_common(u).set("IdentityInfo", lite).done()
+    user_common(u, AcwUnit::Milliseconds)
+        .set("IdentityInfo", lite)
+        .done()
 }
 
 /// `UserSummary` (ListUsers).

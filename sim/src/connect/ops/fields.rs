@@ -30,28 +30,6 @@ pub fn identity(o: &Obj) -> ApiResult<IdentityInfo> {
     Ok(info)
 }
 
-/// The service's identity rules per identity management type (documented on UserIdentityInfo
-/// and CreateUser): Connect-managed names are 1-255/1-256 characters, SAML users have no email.
-pub fn identity_rules(identity_management: &str, info: &IdentityInfo, path: &str) -> ApiResult<()> {
-    match identity_management {
-        "CONNECT_MANAGED" => {
-            if let Some(v) = &info.first_name {
-                validate::length(&format!("{path}.FirstName"), v, 1, 255)?;
-            }
-            if let Some(v) = &info.last_name {
-                validate::length(&format!("{path}.LastName"), v, 1, 256)?;
-            }
-        }
-        "SAML" if info.email.is_some() => {
-            return Err(ApiError::invalid_parameter(format!(
-                "'{path}.Email' cannot be set for an instance that uses SAML for identity management"
-            )));
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
 /// `UserPhoneConfig`, completed the way Connect stores it: a member the SDK leaves out (it
 /// omits `false` and `0`) means SOFT_PHONE / false / 0, so a PhoneConfig always replaces the
 /// whole configuration.
@@ -72,16 +50,6 @@ pub fn phone(o: &Obj) -> ApiResult<PhoneConfig> {
         desk_phone_number: desk.map(str::to_string),
         persistent_connection: o.opt_bool("PersistentConnection")?,
     })
-}
-
-/// What a user gets when CreateUser has no PhoneConfig.
-pub fn default_phone() -> PhoneConfig {
-    PhoneConfig {
-        phone_type: Some("SOFT_PHONE".into()),
-        auto_accept: Some(false),
-        after_contact_work_time_limit: Some(0),
-        ..PhoneConfig::default()
-    }
 }
 
 /// `SecurityProfileIds`.

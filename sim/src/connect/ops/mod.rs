@@ -8,6 +8,7 @@ mod proficiencies;
 mod quick_connects;
 mod search;
 mod tags;
+mod user_rules;
 mod users;
 
 use std::collections::BTreeMap;

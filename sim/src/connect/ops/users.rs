@@ -5,13 +5,13 @@ use serde_json::json;
 
 use super::super::arn;
 use super::super::errors::{ApiError, ApiResult};
-use super::super::model::{AfterContactWorkConfig, AfterContactWorkConfigPerChannel, SimUser};
+use super::super::model::SimUser;
 use super::super::paging;
 use super::super::render;
 use super::super::state::{Instance, State};
 use super::super::validate;
 use super::fields::{self, ChannelConfigs};
-use super::{Ctx, Outcome, listing, reference};
+use super::{Ctx, Outcome, listing, reference, user_rules};
 
 pub fn create(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
     let b = &ctx.body;
@@ -31,18 +31,16 @@ pub fn create(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
     let hierarchy_group_id = b.opt_str("HierarchyGroupId")?;
     let configs = fields::channel_configs(b)?;
     let tags = b.opt_str_map("Tags")?;
+    user_rules::phone_config_conflicts(b)?;
+    user_rules::after_contact_work_limits(phone.as_ref(), configs.after_contact_work.as_deref())?;
     let instance_id = ctx.instance_label()?;
     let seq = state.next_seq();
     let instance = state.instance_in_mut(instance_id, ctx.region())?;
 
-    identity_management_rules(
-        &instance.identity_management_type,
-        password.is_some(),
-        directory_user_id.is_some(),
-    )?;
-    if let Some(info) = &identity {
-        fields::identity_rules(&instance.identity_management_type, info, "IdentityInfo")?;
-    }
+    let idm = instance.identity_management_type.as_str();
+    user_rules::username(idm, username)?;
+    user_rules::identity_management(idm, password.is_some(), directory_user_id.is_some())?;
+    user_rules::identity(idm, identity.as_ref(), "IdentityInfo")?;
     check_references(
         instance,
         Some(routing_profile_id),
@@ -66,58 +64,29 @@ pub fn create(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
 
     let id = uuid::Uuid::new_v4().to_string();
     let arn = instance.resource_arn(&ctx.limits.account, arn::AGENT, &id);
-    let ChannelConfigs {
-        auto_accept,
-        after_contact_work,
-        phone_number,
-        persistent_connection,
-        voice_enhancement,
-    } = configs;
-    let user = SimUser {
+    let mut user = SimUser {
         id: id.clone(),
         arn: arn.clone(),
         username: username.to_string(),
         password: password.map(str::to_string),
         directory_user_id: directory_user_id.map(str::to_string),
         identity_info: identity,
-        phone_config: Some(phone.unwrap_or_else(fields::default_phone)),
         security_profile_ids,
         routing_profile_id: routing_profile_id.to_string(),
         hierarchy_group_id: hierarchy_group_id.map(str::to_string),
         tags: tags.unwrap_or_default(),
-        auto_accept_configs: auto_accept.unwrap_or_default(),
-        after_contact_work_configs: after_contact_work.unwrap_or_default(),
-        phone_number_configs: phone_number.unwrap_or_default(),
-        persistent_connection_configs: persistent_connection.unwrap_or_default(),
-        voice_enhancement_configs: voice_enhancement.unwrap_or_default(),
-        proficiencies: Vec::new(),
         last_modified: Utc::now(),
         last_modified_region: ctx.region().to_string(),
+        ..SimUser::default()
     };
+    // PhoneConfig first (completed with its defaults), then the per-channel lists, which never
+    // carry the same member (refused above): both write the one stored truth (voice.rs).
+    if let Some(p) = &phone {
+        user.set_phone_config(p);
+    }
+    apply_channel_configs(&mut user, configs);
     instance.insert_user(seq, user);
     Ok(Outcome::created(json!({"UserId": id, "UserArn": arn}), id))
-}
-
-/// Password and DirectoryUserId depend on how the instance manages identities (CreateUser
-/// documentation): a password only and always with CONNECT_MANAGED, a directory user id only
-/// with EXISTING_DIRECTORY.
-fn identity_management_rules(idm: &str, password: bool, directory_user_id: bool) -> ApiResult<()> {
-    if idm == "CONNECT_MANAGED" && !password {
-        return Err(ApiError::invalid_parameter(
-            "'Password' is required for an instance that uses Connect for identity management",
-        ));
-    }
-    if idm != "CONNECT_MANAGED" && password {
-        return Err(ApiError::invalid_parameter(format!(
-            "'Password' cannot be set for an instance whose identity management type is {idm}"
-        )));
-    }
-    if idm != "EXISTING_DIRECTORY" && directory_user_id {
-        return Err(ApiError::invalid_parameter(format!(
-            "'DirectoryUserId' cannot be set for an instance whose identity management type is {idm}"
-        )));
-    }
-    Ok(())
 }
 
 fn check_references(
@@ -224,7 +193,7 @@ pub fn update_identity_info(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> 
         state,
         |instance, user| {
             let idm = instance.identity_management_type.as_str();
-            fields::identity_rules(idm, &info, "IdentityInfo")?;
+            user_rules::identity(idm, Some(&info), "IdentityInfo")?;
             if idm == "EXISTING_DIRECTORY" {
                 // The directory owns names and email: Connect refuses to change them.
                 let old = user.identity_info.clone().unwrap_or_default();
@@ -248,38 +217,13 @@ pub fn update_identity_info(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> 
 
 pub fn update_phone_config(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
     let phone = fields::phone(&ctx.body.req_obj("PhoneConfig")?)?;
+    user_rules::after_contact_work_limits(Some(&phone), None)?;
+    // The VOICE entries take the phone's values, and every channel its ACW limit (voice.rs).
     modify(
         ctx,
         state,
         |_, _| Ok(()),
-        |user| {
-            // "UpdateUserPhoneConfig applies the same ACW timeout to all channels" (API
-            // reference of UpdateUserConfig): every channel's limit becomes this one.
-            let limit = phone.after_contact_work_time_limit;
-            let per_channel = validate::CHANNELS
-                .iter()
-                .map(|c| {
-                    let old = user
-                        .after_contact_work_configs
-                        .iter()
-                        .find(|a| a.channel == *c);
-                    AfterContactWorkConfigPerChannel {
-                        channel: c.to_string(),
-                        after_contact_work_config: AfterContactWorkConfig {
-                            after_contact_work_time_limit: limit,
-                        },
-                        agent_first_callback_after_contact_work_config: old
-                            .and_then(|a| a.agent_first_callback_after_contact_work_config.clone()),
-                    }
-                })
-                .collect();
-            merge(
-                &mut user.after_contact_work_configs,
-                Some(per_channel),
-                |c| c.channel.clone(),
-            );
-            user.phone_config = Some(phone);
-        },
+        |user| user.set_phone_config(&phone),
     )
 }
 
@@ -322,35 +266,46 @@ pub fn update_config(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
              PersistentConnectionConfigs or VoiceEnhancementConfigs is required",
         ));
     }
+    user_rules::after_contact_work_limits(None, configs.after_contact_work.as_deref())?;
     modify(
         ctx,
         state,
         |_, _| Ok(()),
-        |user| {
-            // Each given entry replaces the user's entry for that channel; other channels stay.
-            merge(&mut user.auto_accept_configs, configs.auto_accept, |c| {
-                c.channel.clone()
-            });
-            merge(
-                &mut user.after_contact_work_configs,
-                configs.after_contact_work,
-                |c| c.channel.clone(),
-            );
-            merge(&mut user.phone_number_configs, configs.phone_number, |c| {
-                c.channel.clone()
-            });
-            merge(
-                &mut user.persistent_connection_configs,
-                configs.persistent_connection,
-                |c| c.channel.clone(),
-            );
-            merge(
-                &mut user.voice_enhancement_configs,
-                configs.voice_enhancement,
-                |c| c.channel.clone(),
-            );
-        },
+        |user| apply_channel_configs(user, configs),
     )
+}
+
+/// Each given entry replaces the user's entry for that channel; other channels stay. The VOICE
+/// entries are also the user's PhoneConfig (voice.rs).
+fn apply_channel_configs(user: &mut SimUser, configs: ChannelConfigs) {
+    let ChannelConfigs {
+        auto_accept,
+        after_contact_work,
+        phone_number,
+        persistent_connection,
+        voice_enhancement,
+    } = configs;
+    merge(&mut user.auto_accept_configs, auto_accept, |c| {
+        c.channel.clone()
+    });
+    merge(
+        &mut user.after_contact_work_configs,
+        after_contact_work,
+        |c| c.channel.clone(),
+    );
+    merge(&mut user.phone_number_configs, phone_number, |c| {
+        c.channel.clone()
+    });
+    merge(
+        &mut user.persistent_connection_configs,
+        persistent_connection,
+        |c| c.channel.clone(),
+    );
+    merge(
+        &mut user.voice_enhancement_configs,
+        voice_enhancement,
+        |c| c.channel.clone(),
+    );
 }
 
 fn merge<T>(current: &mut Vec<T>, given: Option<Vec<T>>, channel: impl Fn(&T) -> String) {
