@@ -285,12 +285,19 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
     Ok(report)
 }
 
+/// Every user has non-zero after-contact-work limits (VOICE through phoneConfig, CHAT through
+/// channelConfig): SearchUsers states them in milliseconds, so the steady state measures the
+/// bulk drift check's conversion, not only users at the defaults.
 fn manifest(i: usize) -> ConnectUser {
     serde_json::from_value(json!({
         "apiVersion": "connect.userops.dev/v1alpha1", "kind": "ConnectUser",
         "metadata": {"name": format!("agent-{i:05}")},
         "spec": {"instanceId": INSTANCE, "username": format!("agent{i:05}"),
                  "passwordSecretRef": {"name": "pw", "key": "p"},
+                 "identityInfo": {"firstName": "Agent", "lastName": format!("{i:05}"),
+                                  "email": format!("agent{i:05}@example.com")},
+                 "phoneConfig": {"afterContactWorkTimeLimit": 30},
+                 "channelConfig": {"chat": {"afterContactWorkTimeLimit": 120}},
                  "securityProfiles": [{"name": "Agent"}], "routingProfile": {"name": "Basic Routing Profile"}}
     }))
     .expect("manifest")

@@ -58,17 +58,23 @@ pub struct ConnectUserSpec {
     #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+){1,2}-[0-9]$"))]
     pub region: Option<String>,
 
-    /// The user's login name. Immutable (Connect cannot rename a user).
-    #[x_kube(validation = Rule::new("self == oldSelf").message("username is immutable"))]
-    #[schemars(length(min = 1, max = 100), regex(pattern = r"^[a-zA-Z0-9_.@+-]+$"))]
+    /// The user's login name. Immutable (Connect cannot rename a user). Letters, digits and
+    /// `_ - . @`, with `@` only in an email form (user@example.com); at most 64 characters on
+    /// an instance that uses SAML, at most 20 on any other (checked against the instance).
+    #[x_kube(
+        validation = Rule::new("self == oldSelf").message("username is immutable"),
+        validation = Rule::new(r"!self.contains('@') || self.matches('^[a-zA-Z0-9._-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,63}$')").message("username can include @ only in an email form, like user@example.com")
+    )]
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[a-zA-Z0-9_.@-]+$"))]
     pub username: String,
 
-    /// Secret (same namespace) holding the initial password. Read only when the user is created;
-    /// required when the instance manages its own identities (CONNECT_MANAGED).
+    /// Secret (same namespace) holding the initial password. Read only when the user is created.
+    /// Required when the instance manages its own identities (CONNECT_MANAGED), refused
+    /// otherwise (SAML and directory users sign in elsewhere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_secret_ref: Option<SecretKeyRef>,
 
-    /// The user's id in the directory (EXISTING_DIRECTORY instances). Set at creation only.
+    /// The user's id in the directory; EXISTING_DIRECTORY instances only. Set at creation only.
     #[x_kube(validation = Rule::new("self == oldSelf").message("directoryUserId is immutable"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 256))]
@@ -82,8 +88,8 @@ pub struct ConnectUserSpec {
 
     /// Per-channel settings beyond `phoneConfig` (UpdateUserConfig). Optional: a channel or a
     /// setting left out is not managed and keeps whatever Connect has. Voice auto-accept,
-    /// after-contact work and phone number stay in `phoneConfig`, which Connect applies to the
-    /// VOICE channel.
+    /// after-contact work, phone type and number and persistent connection stay in
+    /// `phoneConfig`: they are the VOICE channel's settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_config: Option<ChannelConfig>,
 
@@ -176,12 +182,17 @@ pub struct ProfileRef {
     pub name: Option<String>,
 }
 
+/// What Connect requires depends on the instance's identity management: CONNECT_MANAGED needs
+/// firstName, lastName and email; SAML needs firstName and lastName and refuses email;
+/// EXISTING_DIRECTORY needs none (the directory has them).
 #[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct IdentityInfo {
+    /// In Unicode NFC form (composed characters), as Connect requires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 255))]
     pub first_name: Option<String>,
+    /// In Unicode NFC form; at most 256 characters on a CONNECT_MANAGED instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 300))]
     pub last_name: Option<String>,
@@ -249,9 +260,7 @@ pub struct ChannelSettings {
     /// Connect available agents to contacts of this channel without accepting them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_accept: Option<bool>,
-    /// Seconds of after-contact work on this channel, 0 (no limit) to 2000000. Note that
-    /// Connect resets every channel's value when `phoneConfig` changes; the operator sends this
-    /// again right after.
+    /// Seconds of after-contact work on this channel, 0 (no limit) to 2000000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 2000000))]
     pub after_contact_work_time_limit: Option<i32>,

@@ -308,7 +308,7 @@ mod tests {
         assert!(md.contains("Rule (each item): `has(self.id) != has(self.name)`"));
         assert!(md.contains("| [`spec.username`](#specusername) | string | yes |"));
         assert!(md.contains("Type: string, one of `Delete`, `Retain`"));
-        assert!(md.contains("Pattern: `^[a-zA-Z0-9_.@+-]+$`"));
+        assert!(md.contains("Pattern: `^[a-zA-Z0-9_.@-]+$`"));
         assert!(md.contains(
             "| [`spec.passwordSecretRef.key`](#specpasswordsecretrefkey) | string | yes, when `spec.passwordSecretRef` is set |"
         ));

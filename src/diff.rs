@@ -8,18 +8,12 @@ pub fn diff(desired: &UserFields, observed: &UserFields) -> Vec<UserUpdate> {
     if desired.identity.normalized() != observed.identity.normalized() {
         updates.push(UserUpdate::IdentityInfo(desired.identity.normalized()));
     }
-    let phone_changes = !phone_matches(&desired.phone, &observed.phone);
-    if phone_changes {
+    // The phone is the VOICE channel, written as its own per-channel entries, which leave the
+    // other channels alone (see connect/convert.rs): the two groups are independent.
+    if !phone_matches(&desired.phone, &observed.phone) {
         updates.push(UserUpdate::PhoneConfig(desired.phone.normalized()));
     }
-    // UpdateUserPhoneConfig applies its after-contact-work limit to every channel, so a phone
-    // write is followed by the per-channel limits again.
-    let acw_managed = desired
-        .channels
-        .per_channel
-        .values()
-        .any(|c| c.after_contact_work_time_limit.is_some());
-    if !channels_match(&desired.channels, &observed.channels) || (phone_changes && acw_managed) {
+    if !channels_match(&desired.channels, &observed.channels) {
         updates.push(UserUpdate::ChannelConfig(desired.channels.clone()));
     }
     if desired.routing_profile_id != observed.routing_profile_id {
@@ -394,26 +388,14 @@ mod tests {
     }
 
     #[test]
-    fn a_phone_write_is_followed_by_the_channel_limits() {
+    fn a_phone_write_leaves_the_channel_limits_alone() {
         let desired = with_channels();
         let mut observed = with_channels();
         observed.phone.after_contact_work_time_limit = 99;
-        let calls: Vec<&str> = diff(&desired, &observed)
-            .iter()
-            .map(UserUpdate::field)
-            .collect();
-        assert_eq!(calls, vec!["phoneConfig", "channelConfig"]);
-        // Without a managed limit the phone write stands alone.
-        let mut desired = with_channels();
-        desired
-            .channels
-            .per_channel
-            .get_mut("CHAT")
-            .unwrap()
-            .after_contact_work_time_limit = None;
-        let mut observed = desired.clone();
-        observed.phone.auto_accept = true;
-        assert_eq!(diff(&desired, &observed).len(), 1);
+        assert_eq!(
+            diff(&desired, &observed),
+            vec![UserUpdate::PhoneConfig(desired.phone.clone())]
+        );
     }
 
     #[test]
@@ -438,13 +420,8 @@ mod properties {
         for u in updates {
             match u {
                 UserUpdate::IdentityInfo(i) => observed.identity = i.clone(),
-                UserUpdate::PhoneConfig(p) => {
-                    observed.phone = p.clone();
-                    // Connect applies the phone's after-contact-work limit to every channel.
-                    for c in observed.channels.per_channel.values_mut() {
-                        c.after_contact_work_time_limit = Some(p.after_contact_work_time_limit);
-                    }
-                }
+                // UpdateUserConfig with the VOICE entries: the other channels stay.
+                UserUpdate::PhoneConfig(p) => observed.phone = p.clone(),
                 UserUpdate::ChannelConfig(c) => {
                     for (channel, want) in &c.per_channel {
                         let have = observed

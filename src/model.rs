@@ -30,6 +30,8 @@ impl Identity {
     }
 }
 
+/// The VOICE channel's settings (`spec.phoneConfig`): Connect's PhoneConfig and the VOICE entries
+/// of its per-channel lists, one setting seen two ways (see connect/convert.rs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Phone {
     /// SOFT_PHONE or DESK_PHONE.
@@ -70,10 +72,11 @@ pub struct ChannelSettings {
     pub after_contact_work_time_limit: Option<i32>,
 }
 
-/// The per-channel configuration of UpdateUserConfig that the operator manages.
+/// The per-channel configuration of UpdateUserConfig that the operator manages, beyond the VOICE
+/// settings in `Phone`.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Channels {
-    /// Channel (VOICE, CHAT, TASK, EMAIL) -> settings. Desired: only managed channels.
+    /// Channel (CHAT, TASK, EMAIL) -> settings. Desired: only managed channels.
     pub per_channel: BTreeMap<String, ChannelSettings>,
     /// VOICE enhancement mode (VOICE_ISOLATION, NOISE_SUPPRESSION, NONE).
     pub voice_enhancement: Option<String>,
@@ -225,6 +228,8 @@ pub struct NamedId {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UserUpdate {
     IdentityInfo(Identity),
+    /// UpdateUserConfig with the VOICE entries (not UpdateUserPhoneConfig, which would set its
+    /// after-contact-work limit on every channel).
     PhoneConfig(Phone),
     RoutingProfile(String),
     SecurityProfiles(Vec<String>),

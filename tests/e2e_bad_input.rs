@@ -52,6 +52,27 @@ async fn invalid_manifests_are_rejected_at_admission_naming_the_field() {
             with(&["username"], json!("a".repeat(101))),
             "spec.username",
         ),
+        // Connect refuses these on every instance (64 is SAML's limit, the loosest).
+        (
+            "65-character username",
+            with(&["username"], json!("a".repeat(65))),
+            "spec.username",
+        ),
+        (
+            "username with @ but no domain",
+            with(&["username"], json!("testuser@example")),
+            "spec.username",
+        ),
+        (
+            "username with two @",
+            with(&["username"], json!("a@b@example.com")),
+            "spec.username",
+        ),
+        (
+            "username with +",
+            with(&["username"], json!("test+user")),
+            "spec.username",
+        ),
         (
             "no security profile",
             with(&["securityProfiles"], json!([])),
@@ -647,4 +668,209 @@ async fn hostile_secret_references_and_contents_are_refused_naming_the_field() {
         "no Connect write with invalid data: {:?}",
         env.write_ops()
     );
+}
+
+const SAML_INSTANCE: &str = "22222222-2222-3333-4444-555555555555";
+const DIRECTORY_INSTANCE: &str = "33333333-2222-3333-4444-555555555555";
+
+/// A SAML and an EXISTING_DIRECTORY instance beside the CONNECT_MANAGED one, with the same
+/// catalog names.
+fn seed_identity_instances(env: &Env) {
+    for (id, kind) in [
+        (SAML_INSTANCE, "SAML"),
+        (DIRECTORY_INSTANCE, "EXISTING_DIRECTORY"),
+    ] {
+        env.connect.seed_instance(sim::connect::InstanceSeed {
+            identity_management_type: kind.into(),
+            ..sim::connect::InstanceSeed::standard(id)
+        });
+    }
+}
+
+/// `manifest(name)` on `instance` with `changes` to its spec (a null removes the member).
+fn on_instance(name: &str, instance: &str, changes: Value) -> Value {
+    let mut v: Value = serde_yaml::from_str(&manifest(name, "")).unwrap();
+    v["spec"]["instanceId"] = json!(instance);
+    for (key, value) in changes.as_object().unwrap() {
+        if value.is_null() {
+            v["spec"].as_object_mut().unwrap().remove(key);
+        } else {
+            v["spec"][key] = value.clone();
+        }
+    }
+    v
+}
+
+/// A valid SAML user: names, no password, no email.
+fn saml(name: &str, changes: Value) -> Value {
+    let mut v = on_instance(
+        name,
+        SAML_INSTANCE,
+        json!({"passwordSecretRef": null, "identityInfo": {"firstName": "Sam", "lastName": "Lee"}}),
+    );
+    for (key, value) in changes.as_object().unwrap() {
+        if value.is_null() {
+            v["spec"].as_object_mut().unwrap().remove(key);
+        } else {
+            v["spec"][key] = value.clone();
+        }
+    }
+    v
+}
+
+/// What depends on the instance's identity management (CreateUser and UserIdentityInfo
+/// documentation) is checked against DescribeInstance before CreateUser: Ready=False
+/// InvalidSpec naming the field, and no Connect write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_management_rules_are_checked_before_create_naming_the_field() {
+    let env = Env::start().await;
+    seed_identity_instances(&env);
+    let managed = |name: &str, changes: Value| on_instance(name, INSTANCE, changes);
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "cm-21-characters",
+            managed("cm-21-characters", json!({"username": "u".repeat(21)})),
+            "spec.username",
+        ),
+        (
+            "cm-no-first-name",
+            managed(
+                "cm-no-first-name",
+                json!({"identityInfo": {"lastName": "Lee", "email": "a@example.com"}}),
+            ),
+            "spec.identityInfo.firstName",
+        ),
+        (
+            "cm-no-last-name",
+            managed(
+                "cm-no-last-name",
+                json!({"identityInfo": {"firstName": "Ann", "email": "a@example.com"}}),
+            ),
+            "spec.identityInfo.lastName",
+        ),
+        (
+            "cm-no-email",
+            managed(
+                "cm-no-email",
+                json!({"identityInfo": {"firstName": "Ann", "lastName": "Lee"}}),
+            ),
+            "spec.identityInfo.email",
+        ),
+        (
+            "cm-no-identity",
+            managed("cm-no-identity", json!({"identityInfo": null})),
+            "spec.identityInfo.firstName",
+        ),
+        (
+            "cm-257-last-name",
+            managed(
+                "cm-257-last-name",
+                json!({"identityInfo": {"firstName": "Ann", "lastName": "l".repeat(257), "email": "a@example.com"}}),
+            ),
+            "spec.identityInfo.lastName",
+        ),
+        (
+            "cm-directory-id",
+            managed("cm-directory-id", json!({"directoryUserId": "d-1"})),
+            "spec.directoryUserId",
+        ),
+        (
+            "cm-decomposed-name",
+            managed(
+                "cm-decomposed-name",
+                json!({"identityInfo": {"firstName": "Rene\u{301}", "lastName": "Lee", "email": "a@example.com"}}),
+            ),
+            "spec.identityInfo.firstName",
+        ),
+        (
+            "saml-password",
+            saml(
+                "saml-password",
+                json!({"passwordSecretRef": {"name": "agent-passwords", "key": "alice"}}),
+            ),
+            "spec.passwordSecretRef",
+        ),
+        (
+            "saml-email",
+            saml(
+                "saml-email",
+                json!({"identityInfo": {"firstName": "Sam", "lastName": "Lee", "email": "s@example.com"}}),
+            ),
+            "spec.identityInfo.email",
+        ),
+        (
+            "saml-no-last-name",
+            saml(
+                "saml-no-last-name",
+                json!({"identityInfo": {"firstName": "Sam"}}),
+            ),
+            "spec.identityInfo.lastName",
+        ),
+        (
+            "saml-directory-id",
+            saml("saml-directory-id", json!({"directoryUserId": "d-1"})),
+            "spec.directoryUserId",
+        ),
+        (
+            "saml-decomposed-name",
+            saml(
+                "saml-decomposed-name",
+                json!({"identityInfo": {"firstName": "Sam", "lastName": "Mu\u{308}ller"}}),
+            ),
+            "spec.identityInfo.lastName",
+        ),
+        (
+            "dir-21-characters",
+            on_instance(
+                "dir-21-characters",
+                DIRECTORY_INSTANCE,
+                json!({"username": "d".repeat(21), "passwordSecretRef": null}),
+            ),
+            "spec.username",
+        ),
+        (
+            "dir-password",
+            on_instance("dir-password", DIRECTORY_INSTANCE, json!({})),
+            "spec.passwordSecretRef",
+        ),
+    ];
+    for (name, manifest, _) in &cases {
+        env.create_raw(manifest.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{name}: admission refused it: {e}"));
+    }
+    for (name, _, field) in &cases {
+        let cu = env.wait_reason(name, "InvalidSpec").await;
+        let ready = cu.status.unwrap().condition("Ready").unwrap().clone();
+        assert_eq!(ready.status, "False", "{name}");
+        assert!(
+            ready.message.starts_with(&format!("{field}:")),
+            "{name}: {:?} does not name {field}",
+            ready.message
+        );
+    }
+    assert!(
+        env.writes().is_empty(),
+        "no Connect write with invalid data: {:?}",
+        env.write_ops()
+    );
+}
+
+/// SAML allows usernames of 21 to 64 characters that other instances refuse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saml_usernames_may_have_up_to_64_characters() {
+    let env = Env::start().await;
+    seed_identity_instances(&env);
+    let long = format!("{}@example.com", "s".repeat(52));
+    for (name, username) in [("saml-21", "s".repeat(21)), ("saml-64", long.clone())] {
+        env.create_raw(saml(name, json!({"username": username})))
+            .await
+            .unwrap();
+        let cu = env.wait_ready(name).await;
+        assert_eq!(reason(&cu), "Created", "{name}");
+        let user = env.connect.user(SAML_INSTANCE, &Env::user_id(&cu)).unwrap();
+        assert_eq!(user.username, username);
+        assert_eq!(user.password, None, "no password on SAML");
+    }
+    assert_eq!(long.len(), 64);
 }

@@ -257,9 +257,10 @@ async fn crash_after_update_user_identity_info() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn crash_after_update_user_phone_config() {
+async fn crash_after_update_user_config_for_the_phone() {
+    // A phoneConfig change is UpdateUserConfig with the VOICE entries.
     crash_during_update(
-        "UpdateUserPhoneConfig",
+        "UpdateUserConfig",
         json!({"phoneConfig": {"autoAccept": true}}),
     )
     .await;

@@ -61,7 +61,7 @@ fn managed(u: &SimUser) -> Managed {
             .iter()
             .map(|a| (a.channel.clone(), a.auto_accept))
             .collect(),
-        // Only the channels the spec manages: a phone write sets every channel's limit.
+        // Only the channels channelConfig manages (VOICE's limit is phoneConfig's).
         after_contact_work: u
             .after_contact_work_configs
             .iter()
@@ -99,10 +99,12 @@ fn managed(u: &SimUser) -> Managed {
 
 fn expected() -> Managed {
     Managed {
+        // VOICE from phoneConfig, the others from channelConfig.
         auto_accept: vec![
             ("CHAT".into(), true),
             ("EMAIL".into(), true),
             ("TASK".into(), false),
+            ("VOICE".into(), true),
         ],
         after_contact_work: vec![("CHAT".into(), Some(120)), ("TASK".into(), Some(600))],
         voice_enhancement: vec![("VOICE".into(), "NOISE_SUPPRESSION".into())],
@@ -153,17 +155,66 @@ async fn create_sets_every_new_field_and_then_stays_quiet() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(
+    let count = |op: &str| {
         env.connect
             .calls()
             .iter()
-            .any(|c| c.operation == "SearchUsers"),
-        "the bulk scan ran too"
+            .filter(|c| c.operation == op)
+            .count()
+    };
+    assert!(
+        count("SearchUsers") >= 3,
+        "several bulk resyncs ran too: {}",
+        count("SearchUsers")
     );
     assert_eq!(
         writes(&env),
         vec!["CreateUser", "AssociateUserProficiencies"]
     );
+}
+
+/// SearchUsers states after-contact-work limits in milliseconds: the bulk drift check converts
+/// them, so a user in sync with non-zero limits (VOICE through phoneConfig, CHAT and TASK through
+/// channelConfig) is confirmed from the shared scan alone, with no DescribeUser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_sync_user_with_after_contact_work_costs_no_describe_at_a_bulk_resync() {
+    let env = Env::start_with(Options {
+        resync: Duration::from_millis(200),
+        // No periodic full describe in this window: every resync is a bulk one.
+        full_describe_every: 10_000,
+        ..Default::default()
+    })
+    .await;
+    env.create(&manifest("alice", FIELDS)).await.unwrap();
+    let id = Env::user_id(&env.wait_ready("alice").await);
+    let user = env.connect.user(INSTANCE, &id).unwrap();
+    assert_eq!(user.phone_config().after_contact_work_time_limit, Some(30));
+    env.connect.clear_calls();
+    let count = |op: &str| {
+        env.connect
+            .calls()
+            .iter()
+            .filter(|c| c.operation == op)
+            .count()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while count("SearchUsers") < 4 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no bulk resyncs happened"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ops: Vec<String> = env
+        .connect
+        .calls()
+        .into_iter()
+        .map(|c| c.operation)
+        .collect();
+    assert_eq!(count("DescribeUser"), 0, "{ops:?}");
+    assert_eq!(writes(&env), Vec::<String>::new());
+    let cu = env.api().get("alice").await.unwrap();
+    assert_eq!(reason(&cu), "InSync");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,11 +235,11 @@ async fn each_change_sends_exactly_the_matching_calls() {
             json!({"channelConfig": {"task": {"afterContactWorkTimeLimit": 45}}}),
             vec!["UpdateUserConfig"],
         ),
-        // Connect applies a phone write's limit to every channel: the managed per-channel
-        // limits are sent again right after.
+        // A phone change is UpdateUserConfig with the VOICE entries, which leaves the other
+        // channels' limits alone (UpdateUserPhoneConfig would reset them all).
         (
             json!({"phoneConfig": {"persistentConnection": false}}),
-            vec!["UpdateUserPhoneConfig", "UpdateUserConfig"],
+            vec!["UpdateUserConfig"],
         ),
         (
             json!({"proficiencies": [
@@ -233,7 +284,7 @@ async fn each_change_sends_exactly_the_matching_calls() {
     assert_eq!(
         m.after_contact_work,
         vec![("CHAT".into(), Some(120)), ("TASK".into(), Some(45))],
-        "the phone write's reset was undone in the same pass"
+        "the phone write left the other channels' limits alone"
     );
     assert_eq!(
         m.voice_enhancement,
@@ -304,7 +355,7 @@ async fn drift_in_each_new_field_is_corrected() {
         (
             "persistent connection",
             Box::new(|u| u.persistent_connection_configs[0].persistent_connection = false),
-            vec!["UpdateUserPhoneConfig", "UpdateUserConfig"],
+            vec!["UpdateUserConfig"],
         ),
         // Proficiencies are in neither SearchUsers nor DescribeUser: the periodic full
         // describe (every 6 resyncs) reads them with ListUserProficiencies.

@@ -127,8 +127,9 @@ async fn each_spec_change_sends_exactly_the_matching_update_call() {
             "UpdateUserIdentityInfo",
             serde_json::json!({"identityInfo": {"firstName": "Alicia"}}),
         ),
+        // The phone is the VOICE channel: its entries go through UpdateUserConfig.
         (
-            "UpdateUserPhoneConfig",
+            "UpdateUserConfig",
             serde_json::json!({"phoneConfig": {"phoneType": "SOFT_PHONE", "autoAccept": false, "afterContactWorkTimeLimit": 10}}),
         ),
         (
@@ -200,7 +201,7 @@ async fn drift_in_every_field_group_is_corrected_within_one_resync() {
             Box::new(|u| u.identity_info.as_mut().unwrap().last_name = Some("Changed".into())),
         ),
         (
-            "UpdateUserPhoneConfig",
+            "UpdateUserConfig",
             Box::new(|u| {
                 u.set_phone_config(&sim::connect::PhoneConfig {
                     auto_accept: Some(false),

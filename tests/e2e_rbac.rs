@@ -163,7 +163,7 @@ async fn life_cycle(cluster: &Cluster, namespaces: &[&str]) {
             .create(
                 ns,
                 &alice,
-                "  identityInfo: {firstName: Alice, lastName: L}\n  hierarchyGroup: {name: Tier1}\n  tags: {team: a}\n",
+                "  identityInfo: {firstName: Alice, lastName: L, email: alice@example.com}\n  hierarchyGroup: {name: Tier1}\n  tags: {team: a}\n",
             )
             .await;
         let bad: connect_user_operator::crd::ConnectUser =

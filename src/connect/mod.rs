@@ -393,15 +393,17 @@ impl ConnectApi {
         }
     }
 
-    /// Creates the user with all its fields and tags in one call; returns (id, arn).
-    /// Proficiencies are not part of CreateUser: see `apply_update`.
+    /// Creates the user with all its fields and tags in one call; returns (id, arn). The phone
+    /// settings travel as VOICE entries of the per-channel lists, never as PhoneConfig too
+    /// (Connect refuses both). Proficiencies are not part of CreateUser: see `apply_update`.
     pub async fn create_user(
         &self,
         at: &InstanceRef,
         user: &NewUser,
     ) -> Result<(String, String), ConnectError> {
         let f = &user.fields;
-        let lists = convert::channels_to_sdk(&f.channels).map_err(build_error("CreateUser"))?;
+        let lists = convert::new_user_lists(&f.phone.normalized(), &f.channels)
+            .map_err(build_error("CreateUser"))?;
         let out = self
             .call(&at.region, "CreateUser", |c| {
                 c.create_user()
@@ -410,7 +412,6 @@ impl ConnectApi {
                     .set_password(user.password.as_ref().map(|p| p.expose().to_string()))
                     .set_directory_user_id(user.directory_user_id.clone())
                     .identity_info(convert::identity_to_sdk(&f.identity.normalized()))
-                    .phone_config(convert::phone_to_sdk(&f.phone.normalized()))
                     .set_security_profile_ids(Some(
                         f.security_profile_ids.iter().cloned().collect(),
                     ))
@@ -419,6 +420,8 @@ impl ConnectApi {
                     .set_tags(Some(f.tags.clone().into_iter().collect()))
                     .set_auto_accept_configs(lists.auto_accept)
                     .set_after_contact_work_configs(lists.after_contact_work)
+                    .set_phone_number_configs(lists.phone_number)
+                    .set_persistent_connection_configs(lists.persistent_connection)
                     .set_voice_enhancement_configs(lists.voice_enhancement)
                     .send()
             })
@@ -449,15 +452,12 @@ impl ConnectApi {
                 })
                 .await?;
             }
+            // UpdateUserConfig with the VOICE entries, not UpdateUserPhoneConfig: the latter
+            // would set its after-contact-work limit on every channel.
             UserUpdate::PhoneConfig(phone) => {
-                self.call(region, "UpdateUserPhoneConfig", |c| {
-                    c.update_user_phone_config()
-                        .instance_id(instance)
-                        .user_id(user_id)
-                        .phone_config(convert::phone_to_sdk(phone))
-                        .send()
-                })
-                .await?;
+                let lists =
+                    convert::voice_to_sdk(phone).map_err(build_error("UpdateUserConfig"))?;
+                self.user_config(region, instance, user_id, lists).await?;
             }
             UserUpdate::RoutingProfile(id) => {
                 self.call(region, "UpdateUserRoutingProfile", |c| {
@@ -492,16 +492,7 @@ impl ConnectApi {
             UserUpdate::ChannelConfig(channels) => {
                 let lists =
                     convert::channels_to_sdk(channels).map_err(build_error("UpdateUserConfig"))?;
-                self.call(region, "UpdateUserConfig", |c| {
-                    c.update_user_config()
-                        .instance_id(instance)
-                        .user_id(user_id)
-                        .set_auto_accept_configs(lists.auto_accept)
-                        .set_after_contact_work_configs(lists.after_contact_work)
-                        .set_voice_enhancement_configs(lists.voice_enhancement)
-                        .send()
-                })
-                .await?;
+                self.user_config(region, instance, user_id, lists).await?;
             }
             UserUpdate::AssociateProficiencies(p) => {
                 let list = convert::proficiencies_to_sdk(p)
@@ -558,6 +549,29 @@ impl ConnectApi {
                 .await?;
             }
         }
+        Ok(())
+    }
+
+    /// UpdateUserConfig: each given entry replaces that channel's; other channels are kept.
+    async fn user_config(
+        &self,
+        region: &str,
+        instance: &str,
+        user_id: &str,
+        lists: convert::ChannelLists,
+    ) -> Result<(), ConnectError> {
+        self.call(region, "UpdateUserConfig", |c| {
+            c.update_user_config()
+                .instance_id(instance)
+                .user_id(user_id)
+                .set_auto_accept_configs(lists.auto_accept)
+                .set_after_contact_work_configs(lists.after_contact_work)
+                .set_phone_number_configs(lists.phone_number)
+                .set_persistent_connection_configs(lists.persistent_connection)
+                .set_voice_enhancement_configs(lists.voice_enhancement)
+                .send()
+        })
+        .await?;
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use kube::api::ListParams;
 use kube::runtime::controller::Action;
 
 use super::status::{self, Health};
-use super::{instance_ref, owner_uid, publish, resolve, secret};
+use super::{identity_rules, instance_ref, owner_uid, publish, resolve, secret};
 use crate::controller::Context;
 use crate::controller::Strategy;
 use crate::crd::{ConnectUser, OWNER_TAG};
@@ -389,6 +389,7 @@ async fn find_or_create(
     }
 
     let catalog = ctx.catalog.get(at, None).await?;
+    identity_rules::check_new_user(spec, catalog.identity_management)?;
     let password = match (&spec.password_secret_ref, catalog.identity_management) {
         (Some(r), IdentityManagement::ConnectManaged) => {
             Some(secret::read_password(&ctx.client, &cu.namespace().unwrap_or_default(), r).await?)

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod cleanup;
+pub mod identity_rules;
 pub mod quick_connect;
 pub mod resolve;
 pub mod secret;

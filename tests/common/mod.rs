@@ -40,6 +40,8 @@ pub const WRITE_OPS: &[&str] = &[
 
 pub struct Options {
     pub resync: Duration,
+    /// A full DescribeUser every this many resyncs (the operator's default: 6).
+    pub full_describe_every: u32,
     pub connect: ConnectConfig,
     pub settings: ConnectSettings,
 }
@@ -48,6 +50,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             resync: Duration::from_secs(600),
+            full_describe_every: Settings::default().full_describe_every,
             connect: ConnectConfig::default(),
             settings: ConnectSettings::default(),
         }
@@ -98,6 +101,7 @@ impl Env {
         let settings = Settings {
             default_region: Some(REGION.into()),
             resync_period: options.resync,
+            full_describe_every: options.full_describe_every,
             scan_window: Duration::from_millis(20),
             ..Settings::default()
         };
@@ -291,9 +295,18 @@ pub fn reason(cu: &ConnectUser) -> String {
     ready(cu).map(|(_, r)| r).unwrap_or_default()
 }
 
-/// A minimal valid manifest for `name` (username = name).
+/// A minimal valid manifest for `name` (username = name) on the CONNECT_MANAGED test instance:
+/// a password and the identity Connect requires there (first and last name, email), unless
+/// `extra` brings its own `identityInfo`.
 pub fn manifest(name: &str, extra: &str) -> String {
+    let identity = if extra.contains("identityInfo:") {
+        String::new()
+    } else {
+        format!(
+            "  identityInfo: {{firstName: {name}, lastName: Tester, email: {name}@example.com}}\n"
+        )
+    };
     format!(
-        "apiVersion: connect.userops.dev/v1alpha1\nkind: ConnectUser\nmetadata:\n  name: {name}\nspec:\n  instanceId: {INSTANCE}\n  username: {name}\n  passwordSecretRef: {{name: agent-passwords, key: alice}}\n  securityProfiles: [{{name: Agent}}]\n  routingProfile: {{name: Basic Routing Profile}}\n{extra}"
+        "apiVersion: connect.userops.dev/v1alpha1\nkind: ConnectUser\nmetadata:\n  name: {name}\nspec:\n  instanceId: {INSTANCE}\n  username: {name}\n  passwordSecretRef: {{name: agent-passwords, key: alice}}\n  securityProfiles: [{{name: Agent}}]\n  routingProfile: {{name: Basic Routing Profile}}\n{identity}{extra}"
     )
 }

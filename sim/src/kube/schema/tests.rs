@@ -1286,7 +1286,7 @@ fn connect_user_crd_end_to_end() {
             fc(
                 "FieldValueInvalid",
                 "spec.username",
-                "Invalid value: \"jane doe\": spec.username in body should match '^[a-zA-Z0-9_.@+-]+$'"
+                "Invalid value: \"jane doe\": spec.username in body should match '^[a-zA-Z0-9_.@-]+$'"
             ),
             fc(
                 "FieldValueInvalid",
