@@ -59,6 +59,16 @@ async fn invalid_manifests_are_rejected_at_admission_naming_the_field() {
             "spec.username",
         ),
         (
+            "65-character username on the SAML instance",
+            {
+                let mut v = with(&["username"], json!("s".repeat(65)));
+                v["spec"]["instanceId"] = json!(SAML_INSTANCE);
+                v["spec"].as_object_mut().unwrap().remove("passwordSecretRef");
+                v
+            },
+            "spec.username",
+        ),
+        (
             "username with @ but no domain",
             with(&["username"], json!("testuser@example")),
             "spec.username",
