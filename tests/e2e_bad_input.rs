@@ -63,7 +63,10 @@ async fn invalid_manifests_are_rejected_at_admission_naming_the_field() {
             {
                 let mut v = with(&["username"], json!("s".repeat(65)));
                 v["spec"]["instanceId"] = json!(SAML_INSTANCE);
-                v["spec"].as_object_mut().unwrap().remove("passwordSecretRef");
+                v["spec"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("passwordSecretRef");
                 v
             },
             "spec.username",

@@ -594,6 +594,14 @@ async fn the_sdk_gets_typed_errors_naming_the_member() {
             .instance_id(INSTANCE)
             .username("valid")
             .password("S3cret-Passw0rd")
+            // What a CONNECT_MANAGED instance requires (a documented rule, not a shape).
+            .identity_info(
+                UserIdentityInfo::builder()
+                    .first_name("Val")
+                    .last_name("Id")
+                    .email("valid@example.com")
+                    .build(),
+            )
             .security_profile_ids(&seed.security_profiles[0].0)
             .routing_profile_id(&seed.routing_profiles[0].0)
     };
@@ -756,6 +764,7 @@ async fn the_sdk_gets_typed_errors_naming_the_member() {
             UserIdentityInfo::builder()
                 .first_name("Ada")
                 .last_name("Lovelace")
+                .email("ada@example.com")
                 .mobile("+14155550100")
                 .build(),
         )
