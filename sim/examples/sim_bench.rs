@@ -375,7 +375,11 @@ fn connect_client(connect: &ConnectSim) -> aws_sdk_connect::Client {
         .region(aws_sdk_connect::config::Region::new("us-east-1"))
         .endpoint_url(connect.endpoint())
         .credentials_provider(aws_sdk_connect::config::Credentials::new(
-            "sim", "sim", None, None, "bench",
+            sim::aws::TEST_ACCESS_KEY_ID,
+            sim::aws::TEST_SECRET_ACCESS_KEY,
+            None,
+            None,
+            "bench",
         ))
         .build();
     aws_sdk_connect::Client::from_conf(conf)

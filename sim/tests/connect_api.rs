@@ -21,6 +21,8 @@ use aws_sdk_connect::types::{
     UserQuickConnectConfig, UserSearchCriteria, UserSearchFilter, VoiceEnhancementConfig,
     VoiceEnhancementMode,
 };
+use sim::aws::sigv4::{self, SigningKey};
+use sim::aws::{AccessKey, TEST_ACCESS_KEY_ID, TEST_ACCOUNT_ID, TEST_SECRET_ACCESS_KEY};
 use sim::connect::{
     CallRecord, ConnectConfig, ConnectSim, Fault, FaultKind, InstanceSeed, Quota, SimQuickConnect,
     SimUser,
@@ -28,6 +30,7 @@ use sim::connect::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const INSTANCE: &str = "11111111-2222-3333-4444-555555555555";
+const OTHER_INSTANCE: &str = "99999999-2222-3333-4444-555555555555";
 const PASSWORD: &str = "S3cret-Passw0rd-xyz";
 const OWNER_TAG: &str = "connect.userops.dev/owner";
 
@@ -59,15 +62,35 @@ fn flow(name: &str) -> String {
     id_of(&seed().contact_flows, name)
 }
 
-fn client_with(sim: &ConnectSim, region: &str, access_key: &str, retry: RetryConfig) -> Client {
+fn test_key() -> AccessKey {
+    AccessKey {
+        access_key_id: TEST_ACCESS_KEY_ID.into(),
+        secret_access_key: TEST_SECRET_ACCESS_KEY.into(),
+        session_token: None,
+        expiration: None,
+    }
+}
+
+fn client_as(sim: &ConnectSim, region: &str, key: &AccessKey, retry: RetryConfig) -> Client {
     let config = aws_sdk_connect::Config::builder()
         .endpoint_url(sim.endpoint())
         .region(Region::new(region.to_string()))
-        .credentials_provider(Credentials::new(access_key, "secret", None, None, "test"))
+        .credentials_provider(Credentials::new(
+            &key.access_key_id,
+            &key.secret_access_key,
+            key.session_token.clone(),
+            key.expiration,
+            "test",
+        ))
         .behavior_version(BehaviorVersion::latest())
         .retry_config(retry)
         .build();
     Client::from_conf(config)
+}
+
+/// A client signing with the test account's test key.
+fn client_with(sim: &ConnectSim, region: &str, retry: RetryConfig) -> Client {
+    client_as(sim, region, &test_key(), retry)
 }
 
 /// A seeded emulator and a client that does not retry (so raw errors are visible).
@@ -78,7 +101,7 @@ async fn start() -> (ConnectSim, Client) {
 async fn start_with(config: ConnectConfig) -> (ConnectSim, Client) {
     let sim = ConnectSim::start(config).await.expect("emulator starts");
     sim.seed_instance(seed());
-    let client = client_with(&sim, "us-east-1", "AKIDTEST", RetryConfig::disabled());
+    let client = client_with(&sim, "us-east-1", RetryConfig::disabled());
     (sim, client)
 }
 
@@ -494,11 +517,10 @@ async fn every_user_operation_round_trips() {
             .iter()
             .all(|c| c.instance_id.as_deref() == Some(INSTANCE))
     );
-    assert!(
-        calls
-            .iter()
-            .all(|c| c.region == "us-east-1" && c.access_key_id == "AKIDTEST")
-    );
+    assert!(calls.iter().all(|c| c.region == "us-east-1"
+        && c.access_key_id == TEST_ACCESS_KEY_ID
+        && c.account_id == TEST_ACCOUNT_ID
+        && c.principal_arn == "arn:aws:iam::123456789012:user/sim-test"));
 }
 
 #[tokio::test]
@@ -1596,7 +1618,8 @@ async fn unknown_instances_users_and_quick_connects_are_not_found() {
 #[tokio::test]
 async fn an_instance_answers_only_in_its_own_region() {
     let (sim, _) = start().await;
-    let elsewhere = client_with(&sim, "eu-west-2", "AKIDOTHER", RetryConfig::disabled());
+    let other = sim.iam().create_user(TEST_ACCOUNT_ID, "other");
+    let elsewhere = client_as(&sim, "eu-west-2", &other, RetryConfig::disabled());
     let e = elsewhere
         .describe_instance()
         .instance_id(INSTANCE)
@@ -1611,7 +1634,7 @@ async fn an_instance_answers_only_in_its_own_region() {
     let call = sim.calls().pop().unwrap();
     assert_eq!(
         (call.region.as_str(), call.access_key_id.as_str()),
-        ("eu-west-2", "AKIDOTHER")
+        ("eu-west-2", other.access_key_id.as_str())
     );
 }
 
@@ -2853,15 +2876,27 @@ async fn quotas_burst_then_throttle_then_refill_per_key_and_operation() {
     assert!(e.as_service_error().unwrap().is_throttling_exception());
     assert_eq!(e.raw_response().unwrap().status().as_u16(), 429);
     assert_eq!(message(&e), "Rate exceeded");
-    // Other operations and other access keys have their own buckets.
+    // Other operations have their own buckets; another key of the same account shares the
+    // account's, another account has its own (its instance: this one is not its to see).
     client
         .list_routing_profiles()
         .instance_id(INSTANCE)
         .send()
         .await
         .expect("another operation");
-    let other_key = client_with(&sim, "us-east-1", "AKIDOTHER", RetryConfig::disabled());
-    call(&other_key).await.expect("another access key");
+    let same_account = sim.iam().create_user(TEST_ACCOUNT_ID, "colleague");
+    let colleague = client_as(&sim, "us-east-1", &same_account, RetryConfig::disabled());
+    let e = call(&colleague).await.unwrap_err();
+    assert!(e.as_service_error().unwrap().is_throttling_exception());
+    sim.seed_instance(InstanceSeed::standard(OTHER_INSTANCE).in_account("210987654321"));
+    let stranger = sim.iam().create_user("210987654321", "stranger");
+    let stranger = client_as(&sim, "us-east-1", &stranger, RetryConfig::disabled());
+    stranger
+        .list_security_profiles()
+        .instance_id(OTHER_INSTANCE)
+        .send()
+        .await
+        .expect("another account's bucket");
     tokio::time::sleep(Duration::from_millis(300)).await;
     call(&client).await.expect("refilled at 4/s");
     assert!(call(&client).await.is_err(), "and only by one token");
@@ -2909,7 +2944,6 @@ async fn the_sdk_retries_throttles_and_server_errors() {
     let retrying = client_with(
         &sim,
         "us-east-1",
-        "AKIDTEST",
         RetryConfig::standard()
             .with_max_attempts(10)
             .with_initial_backoff(Duration::from_millis(100)),
@@ -3132,7 +3166,32 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-const AUTH: &str = "Authorization: AWS4-HMAC-SHA256 Credential=AKIDRAW/20260101/us-east-1/connect/aws4_request, SignedHeaders=host, Signature=00\r\n";
+/// Signature header lines for a raw request (`Host: localhost`), signed now with the test key.
+fn auth_for(service: &str, method: &str, path: &str, body: &str) -> String {
+    let key = SigningKey {
+        access_key_id: TEST_ACCESS_KEY_ID,
+        secret_access_key: TEST_SECRET_ACCESS_KEY,
+        session_token: None,
+    };
+    sigv4::sign(
+        method,
+        path,
+        &[("host", "localhost")],
+        body.as_bytes(),
+        &key,
+        "us-east-1",
+        service,
+        std::time::SystemTime::now(),
+    )
+    .into_iter()
+    .map(|(k, v)| format!("{k}: {v}\r\n"))
+    .collect()
+}
+
+/// A raw request signed as the SDK would sign it.
+fn signed(method: &str, path: &str, body: &str) -> String {
+    request(method, path, &auth_for("connect", method, path, body), body)
+}
 
 fn request(method: &str, path: &str, auth: &str, body: &str) -> String {
     format!(
@@ -3155,12 +3214,9 @@ async fn raw_requests_unsigned_malformed_unknown_never_panic() {
         Some("MissingAuthenticationTokenException")
     );
     assert!(body.contains("Missing Authentication Token"));
-    let wrong_service = AUTH.replace("/connect/", "/s3/");
-    let (status, headers, _) = raw(
-        &sim,
-        &request("GET", &format!("/instance/{INSTANCE}"), &wrong_service, ""),
-    )
-    .await;
+    let path = format!("/instance/{INSTANCE}");
+    let wrong_service = auth_for("s3", "GET", &path, "");
+    let (status, headers, _) = raw(&sim, &request("GET", &path, &wrong_service, "")).await;
     assert_eq!(
         (status, header(&headers, "x-amzn-errortype")),
         (403, Some("InvalidSignatureException"))
@@ -3168,7 +3224,7 @@ async fn raw_requests_unsigned_malformed_unknown_never_panic() {
 
     let (status, headers, body) = raw(
         &sim,
-        &request("PUT", &format!("/users/{INSTANCE}"), AUTH, "{not json"),
+        &signed("PUT", &format!("/users/{INSTANCE}"), "{not json"),
     )
     .await;
     assert_eq!(
@@ -3180,23 +3236,14 @@ async fn raw_requests_unsigned_malformed_unknown_never_panic() {
     assert!(header(&headers, "x-amzn-requestid").is_some());
     let (status, _, body) = raw(
         &sim,
-        &request(
-            "PUT",
-            &format!("/users/{INSTANCE}"),
-            AUTH,
-            r#"{"Username": 5}"#,
-        ),
+        &signed("PUT", &format!("/users/{INSTANCE}"), r#"{"Username": 5}"#),
     )
     .await;
     assert_eq!(status, 400);
     assert!(body.contains("Username"), "{body}");
-    let (status, _, _) = raw(
-        &sim,
-        &request("PUT", &format!("/users/{INSTANCE}"), AUTH, "[1,2]"),
-    )
-    .await;
+    let (status, _, _) = raw(&sim, &signed("PUT", &format!("/users/{INSTANCE}"), "[1,2]")).await;
     assert_eq!(status, 400);
-    let (status, headers, _) = raw(&sim, &request("GET", "/no/such/route", AUTH, "")).await;
+    let (status, headers, _) = raw(&sim, &signed("GET", "/no/such/route", "")).await;
     assert_eq!(
         (status, header(&headers, "x-amzn-errortype")),
         (404, Some("UnknownOperationException"))
@@ -3205,7 +3252,7 @@ async fn raw_requests_unsigned_malformed_unknown_never_panic() {
         r#"{{"InstanceId":"{INSTANCE}","SearchCriteria":{}}}"#,
         "{\"OrConditions\":[".repeat(200) + &"]}".repeat(200)
     );
-    let (status, _, _) = raw(&sim, &request("POST", "/search-users", AUTH, &deep)).await;
+    let (status, _, _) = raw(&sim, &signed("POST", "/search-users", &deep)).await;
     assert_eq!(status, 400, "too deep to parse, refused without a crash");
 
     // The emulator still serves, and logged what it refused.
@@ -3218,7 +3265,7 @@ async fn raw_requests_unsigned_malformed_unknown_never_panic() {
     let calls = sim.calls();
     assert_eq!(calls[0].status, 403);
     assert_eq!(calls[2].operation, "CreateUser");
-    assert_eq!(calls[2].access_key_id, "AKIDRAW");
+    assert_eq!(calls[2].access_key_id, TEST_ACCESS_KEY_ID);
 }
 
 #[tokio::test]
@@ -3476,7 +3523,7 @@ async fn user_config_validates_like_the_model_and_phone_config_sets_every_channe
             "InvalidParameterException",
         ),
     ] {
-        let (status, headers, text) = raw(&sim, &request("POST", &path, AUTH, body)).await;
+        let (status, headers, text) = raw(&sim, &signed("POST", &path, body)).await;
         assert_eq!(status, 400, "{body}: {text}");
         assert_eq!(
             header(&headers, "x-amzn-errortype"),
@@ -3525,11 +3572,8 @@ async fn proficiency_operations_validate_members_and_users() {
             PARAM,
         ),
     ] {
-        let (status, headers, text) = raw(
-            &sim,
-            &request("POST", &format!("{base}/{path}"), AUTH, body),
-        )
-        .await;
+        let (status, headers, text) =
+            raw(&sim, &signed("POST", &format!("{base}/{path}"), body)).await;
         assert_eq!(status, 400, "{path} {body}: {text}");
         assert_eq!(
             header(&headers, "x-amzn-errortype"),

@@ -75,7 +75,13 @@ async fn start(consistency: Option<Consistency>) -> (ConnectSim, Client) {
     let config = aws_sdk_connect::Config::builder()
         .endpoint_url(sim.endpoint())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .credentials_provider(Credentials::new(
+            sim::aws::TEST_ACCESS_KEY_ID,
+            sim::aws::TEST_SECRET_ACCESS_KEY,
+            None,
+            None,
+            "test",
+        ))
         .behavior_version(BehaviorVersion::latest())
         .retry_config(RetryConfig::disabled())
         .build();

@@ -228,9 +228,20 @@ fn connect_emulator_answers_any_request_without_a_server_error() {
             let target = target.replace("u-seeded", &seeded);
             let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
             if signed {
-                headers.push((
-                    "Authorization".into(),
-                    "AWS4-HMAC-SHA256 Credential=AKIDFUZZ/20240101/us-east-1/connect/aws4_request, SignedHeaders=host, Signature=0".into(),
+                let key = sim::aws::sigv4::SigningKey {
+                    access_key_id: sim::aws::TEST_ACCESS_KEY_ID,
+                    secret_access_key: sim::aws::TEST_SECRET_ACCESS_KEY,
+                    session_token: None,
+                };
+                headers.extend(sim::aws::sigv4::sign(
+                    &method,
+                    &target,
+                    &[("host", "sim")],
+                    &body,
+                    &key,
+                    "us-east-1",
+                    "connect",
+                    std::time::SystemTime::now(),
                 ));
             }
             let status = rt

@@ -447,10 +447,27 @@ fn http_request(model: &Value, op: &str, input: &Value) -> (String, String, Vec<
 /// One signed HTTP/1.1 exchange: status, `x-amzn-ErrorType`, message.
 async fn send(addr: SocketAddr, method: &str, target: &str, body: &[u8]) -> (u16, String, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let key = sim::aws::sigv4::SigningKey {
+        access_key_id: sim::aws::TEST_ACCESS_KEY_ID,
+        secret_access_key: sim::aws::TEST_SECRET_ACCESS_KEY,
+        session_token: None,
+    };
+    let auth: String = sim::aws::sigv4::sign(
+        method,
+        target,
+        &[("host", "sim")],
+        body,
+        &key,
+        "us-east-1",
+        "connect",
+        std::time::SystemTime::now(),
+    )
+    .into_iter()
+    .map(|(k, v)| format!("{k}: {v}\r\n"))
+    .collect();
     let head = format!(
         "{method} {target} HTTP/1.1\r\nHost: sim\r\nConnection: close\r\nContent-Type: application/json\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=AKIDMODEL/20240101/us-east-1/connect/aws4_request, SignedHeaders=host, Signature=0\r\n\
-         Content-Length: {}\r\n\r\n",
+         {auth}Content-Length: {}\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes()).await.unwrap();
@@ -574,7 +591,13 @@ fn sdk(sim: &ConnectSim) -> Client {
         aws_sdk_connect::Config::builder()
             .endpoint_url(sim.endpoint())
             .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("AKIDSDK", "secret", None, None, "test"))
+            .credentials_provider(Credentials::new(
+                sim::aws::TEST_ACCESS_KEY_ID,
+                sim::aws::TEST_SECRET_ACCESS_KEY,
+                None,
+                None,
+                "test",
+            ))
             .behavior_version(BehaviorVersion::latest())
             .retry_config(RetryConfig::disabled())
             .build(),

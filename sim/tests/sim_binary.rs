@@ -108,7 +108,11 @@ async fn the_binary_serves_seeds_and_applies_files() {
         .region(aws_sdk_connect::config::Region::new("us-east-1"))
         .endpoint_url(&vars["AWS_ENDPOINT_URL_CONNECT"])
         .credentials_provider(aws_sdk_connect::config::Credentials::new(
-            "sim", "sim", None, None, "test",
+            &vars["AWS_ACCESS_KEY_ID"],
+            &vars["AWS_SECRET_ACCESS_KEY"],
+            None,
+            None,
+            "test",
         ))
         .build();
     let client = aws_sdk_connect::Client::from_conf(conf);
@@ -133,6 +137,27 @@ async fn the_binary_serves_seeds_and_applies_files() {
         .await
         .unwrap();
     assert_eq!(qcs.quick_connect_summary_list().len(), 6);
+
+    // STS answers too, and knows the printed credentials.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(vars["AWS_REGION"].clone()))
+        .endpoint_url(&vars["AWS_ENDPOINT_URL_STS"])
+        .credentials_provider(aws_sdk_connect::config::Credentials::new(
+            &vars["AWS_ACCESS_KEY_ID"],
+            &vars["AWS_SECRET_ACCESS_KEY"],
+            None,
+            None,
+            "test",
+        ))
+        .load()
+        .await;
+    let me = aws_sdk_sts::Client::new(&sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.account(), Some(sim::aws::TEST_ACCOUNT_ID));
+    assert_eq!(me.arn(), Some("arn:aws:iam::123456789012:user/sim-test"));
 }
 
 #[test]
@@ -188,7 +213,11 @@ async fn the_binary_makes_connect_eventually_consistent_on_request() {
         .region(aws_sdk_connect::config::Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_connect::config::Credentials::new(
-            "sim", "sim", None, None, "test",
+            &vars["AWS_ACCESS_KEY_ID"],
+            &vars["AWS_SECRET_ACCESS_KEY"],
+            None,
+            None,
+            "test",
         ))
         .build();
     let users = aws_sdk_connect::Client::from_conf(conf)

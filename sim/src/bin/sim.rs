@@ -1,6 +1,7 @@
-//! `sim`: runs both emulators until Ctrl-C, for trying the operator (or kubectl, or the AWS CLI)
-//! by hand. Prints the kubeconfig path and the Connect endpoint as `KEY=value` lines a shell can
-//! `export`, then `ready` once everything is seeded.
+//! `sim`: runs the emulators (Kubernetes, Connect, STS) until Ctrl-C, for trying the operator (or
+//! kubectl, or the AWS CLI) by hand. Prints the kubeconfig path, the Connect and STS endpoints
+//! and the test credentials as `KEY=value` lines a shell can `export`, then `ready` once
+//! everything is seeded.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use serde_json::Value;
+use sim::aws::{StsSim, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
 use sim::connect::{
     ConnectConfig, ConnectSim, Consistency, InstanceSeed, Quota, SimQuickConnect, SimUser,
 };
@@ -25,6 +27,9 @@ struct Args {
     /// Address of the Amazon Connect API emulator (port 0 = any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     connect_addr: SocketAddr,
+    /// Address of the AWS STS emulator (port 0 = any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    sts_addr: SocketAddr,
     /// Where to write the kubeconfig (default: a file in the temp directory).
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
@@ -125,6 +130,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     )
     .await?;
+    let sts = StsSim::start_on(args.sts_addr, connect.iam().clone()).await?;
     let seed = InstanceSeed::standard(&args.instance_id);
     let routing = seed.routing_profiles[0].0.clone();
     let agent = seed.security_profiles[0].0.clone();
@@ -166,9 +172,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("KUBECONFIG={}", kubeconfig.display());
     println!("KUBE_API={}", kube.url());
     println!("AWS_ENDPOINT_URL_CONNECT={}", connect.endpoint());
+    println!("AWS_ENDPOINT_URL_STS={}", sts.endpoint());
+    println!("AWS_ACCESS_KEY_ID={TEST_ACCESS_KEY_ID}");
+    println!("AWS_SECRET_ACCESS_KEY={TEST_SECRET_ACCESS_KEY}");
+    println!("AWS_REGION=us-east-1");
     println!("CONNECT_INSTANCE_ID={}", args.instance_id);
     println!(
-        "# any AWS credentials are accepted, e.g. AWS_ACCESS_KEY_ID=sim AWS_SECRET_ACCESS_KEY=sim AWS_REGION=us-east-1"
+        "# requests are SigV4-verified: sign with the credentials above (account {})",
+        sim::aws::TEST_ACCOUNT_ID
     );
     println!(
         "# inspect Connect: curl {}/_sim/state   curl {}/_sim/calls",

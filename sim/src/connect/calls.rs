@@ -21,7 +21,12 @@ pub struct CallRecord {
     pub error_message: Option<String>,
     pub at: SystemTime,
     pub region: String,
+    /// The signing key (as claimed, when authentication failed).
     pub access_key_id: String,
+    /// The verified caller's account (empty when authentication failed).
+    pub account_id: String,
+    /// The verified caller's ARN (empty when authentication failed).
+    pub principal_arn: String,
     pub request_id: String,
     /// Key request parameters (`Username`, `Name`, `MaxResults`, `NextToken`...).
     pub params: BTreeMap<String, String>,
@@ -44,6 +49,8 @@ impl CallRecord {
             "at": at,
             "region": self.region,
             "accessKeyId": self.access_key_id,
+            "accountId": self.account_id,
+            "principalArn": self.principal_arn,
             "requestId": self.request_id,
             "params": self.params,
         })

@@ -3,14 +3,17 @@
 use std::collections::BTreeMap;
 
 use super::consistency::Consistency;
+use crate::aws::Iam;
 
-/// Emulator configuration. `Default`: no throttling, account `123456789012`, no per-instance
-/// resource limits, immediately consistent.
+/// Emulator configuration. `Default`: no throttling, a new `Iam` (the test account and its
+/// test key), no per-instance resource limits, immediately consistent.
 #[derive(Clone, Debug)]
 pub struct ConnectConfig {
-    /// Token bucket applied to every operation; `None` = no throttling.
+    /// Token bucket applied to every operation, per account and Region; `None` = no throttling.
     pub quota: Option<Quota>,
-    pub account_id: String,
+    /// Who may call: every request's SigV4 signature is verified against these keys. Share it
+    /// with `StsSim::start` so the credentials STS issues work here.
+    pub iam: Iam,
     /// Users per instance before CreateUser answers LimitExceededException (Connect's old
     /// default was 500); `None` = unlimited.
     pub max_users_per_instance: Option<usize>,
@@ -25,7 +28,7 @@ impl Default for ConnectConfig {
     fn default() -> Self {
         ConnectConfig {
             quota: None,
-            account_id: DEFAULT_ACCOUNT.into(),
+            iam: Iam::new(),
             max_users_per_instance: None,
             max_quick_connects_per_instance: None,
             consistency: None,
@@ -33,7 +36,6 @@ impl Default for ConnectConfig {
     }
 }
 
-pub(crate) const DEFAULT_ACCOUNT: &str = "123456789012";
 pub(crate) const DEFAULT_REGION: &str = "us-east-1";
 
 /// A token bucket: `burst` requests at once, refilled at `rate_per_sec`.
@@ -54,15 +56,32 @@ impl Default for Quota {
     }
 }
 
-/// An instance to create, with its catalog (ids and names).
+/// A Global Resiliency replica of an instance: the same instance (id, users, quick connects,
+/// catalog) answering in another Region under its own alias.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplicaSeed {
+    pub region: String,
+    /// Empty: `{alias}-replica`.
+    pub alias: String,
+}
+
+/// An instance to create, with its catalog (ids and names). Instance ids are unique across
+/// accounts (they are UUIDs in AWS): seeding an id again replaces the instance, whatever its
+/// account.
 #[derive(Clone, Debug, Default)]
 pub struct InstanceSeed {
     pub id: String,
+    /// The account that owns it; only that account's credentials see it. Empty =
+    /// `aws::TEST_ACCOUNT_ID`.
+    pub account: String,
     pub alias: String,
     /// `CONNECT_MANAGED`, `SAML` or `EXISTING_DIRECTORY`.
     pub identity_management_type: String,
-    /// The only Region the instance answers in; empty = `us-east-1`.
+    /// The Region the instance was created in (its source Region); empty = `us-east-1`.
     pub region: String,
+    /// Replica Regions (Global Resiliency): the instance also answers there, with the same
+    /// state, and DescribeInstance shows the ReplicationConfiguration in every Region.
+    pub replicas: Vec<ReplicaSeed>,
     pub routing_profiles: Vec<(String, String)>,
     pub security_profiles: Vec<(String, String)>,
     pub hierarchy_groups: Vec<(String, String)>,
@@ -93,6 +112,8 @@ impl InstanceSeed {
         ]);
         InstanceSeed {
             id: id.into(),
+            account: String::new(),
+            replicas: Vec::new(),
             alias: format!("sim-{}", id.chars().take(8).collect::<String>()),
             identity_management_type: "CONNECT_MANAGED".into(),
             region: DEFAULT_REGION.into(),
@@ -106,6 +127,29 @@ impl InstanceSeed {
             contact_flow_types,
             queues: named("queue", &["BasicQueue", "Sales"]),
         }
+    }
+}
+
+impl InstanceSeed {
+    /// The same seed, owned by `account`.
+    pub fn in_account(mut self, account: &str) -> InstanceSeed {
+        self.account = account.to_string();
+        self
+    }
+
+    /// The same seed in source Region `region`.
+    pub fn in_region(mut self, region: &str) -> InstanceSeed {
+        self.region = region.to_string();
+        self
+    }
+
+    /// The same seed with a replica in `region`.
+    pub fn with_replica(mut self, region: &str) -> InstanceSeed {
+        self.replicas.push(ReplicaSeed {
+            region: region.to_string(),
+            alias: String::new(),
+        });
+        self
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::aws::auth::AuthError;
+
 /// One error response. `error_type` is the modeled shape name the SDK maps to its typed errors.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {
@@ -63,6 +65,44 @@ impl ApiError {
         ApiError::invalid_parameter(format!(
             "1 validation error detected: Value at '{path}' failed to satisfy constraint: {constraint}"
         ))
+    }
+
+    /// IAM refused the caller (any operation may answer this, modeled or not).
+    pub fn access_denied(message: impl Into<String>) -> ApiError {
+        ApiError::new(403, "AccessDeniedException", message)
+    }
+
+    /// What Connect's front door answers a request that failed authentication. The codes are
+    /// the ones AWS's JSON services use; the SDK classes them by `x-amzn-ErrorType`.
+    pub fn unauthenticated(e: &AuthError) -> ApiError {
+        match e {
+            AuthError::Missing => ApiError::new(
+                403,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+            ),
+            AuthError::Incomplete(m) => {
+                ApiError::new(403, "IncompleteSignatureException", m.clone())
+            }
+            AuthError::WrongService(m) | AuthError::BadDate(m) => {
+                ApiError::new(403, "InvalidSignatureException", m.clone())
+            }
+            AuthError::UnknownKey | AuthError::InvalidToken => ApiError::new(
+                403,
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            ),
+            AuthError::Expired => ApiError::new(
+                403,
+                "ExpiredTokenException",
+                "The security token included in the request is expired",
+            ),
+            AuthError::BadSignature => ApiError::new(
+                403,
+                "InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+            ),
+        }
     }
 
     /// What a fault injected by a test answers for `status`.

@@ -60,9 +60,11 @@ pub fn state_json(state: &State) -> Value {
                 .collect();
             json!({
                 "Id": i.id,
+                "Account": i.account,
                 "Alias": i.alias,
                 "IdentityManagementType": i.identity_management_type,
                 "Region": i.region,
+                "ReplicaRegions": i.replicas.iter().map(|r| r.region.clone()).collect::<Vec<_>>(),
                 "RoutingProfiles": catalog(&i.routing_profiles),
                 "SecurityProfiles": catalog(&i.security_profiles),
                 "HierarchyGroups": catalog(&i.hierarchy_groups),
@@ -74,7 +76,6 @@ pub fn state_json(state: &State) -> Value {
         })
         .collect();
     json!({
-        "Account": state.account,
         "Instances": instances,
         "Consistency": state.visibility.to_json(),
     })

@@ -1,6 +1,8 @@
 //! The HTTP front: one handler runs every request through the same pipeline as the service's
-//! front door: authentication, routing, latency, quota, injected faults, validation against
-//! the service model, the operation, the call log and success hooks, then the response.
+//! front door: authentication (SigV4, session token, expiry: `aws::auth`), routing, IAM's
+//! account check, latency, the account's quota, injected faults, validation against the
+//! service model, the instance's account, the operation, the call log and success hooks, then
+//! the response.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -20,13 +22,18 @@ use super::faults::{Faults, Hooks};
 use super::inspect;
 use super::ops::{self, Ctx, Limits, Outcome, Trace};
 use super::routing;
+use super::scope;
 use super::service_model;
 use super::state::State;
 use super::throttle::Throttle;
 use super::wire::{self, Caller, Obj, Query};
+use crate::aws::Iam;
+use crate::aws::auth::{self, AuthFailure};
+use crate::aws::sigv4;
 
 /// Everything a request handler and the test-facing handle share.
 pub struct Shared {
+    pub iam: Iam,
     pub state: Mutex<State>,
     pub calls: CallLog,
     pub throttle: Throttle,
@@ -37,23 +44,19 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(config: ConnectConfig) -> Shared {
-        let account = if config.account_id.is_empty() {
-            super::config::DEFAULT_ACCOUNT.to_string()
-        } else {
-            config.account_id
-        };
         // Decoding the service model takes a moment: pay it at start, not in a request.
         service_model::init();
-        let mut state = State::new(account.clone());
+        let mut state = State::new();
         state.visibility.set(config.consistency);
         Shared {
+            iam: config.iam,
             state: Mutex::new(state),
             calls: CallLog::default(),
             throttle: Throttle::new(config.quota),
             faults: Faults::default(),
             hooks: Hooks::default(),
             limits: Limits {
-                account,
+                account: String::new(),
                 max_users: config.max_users_per_instance,
                 max_quick_connects: config.max_quick_connects_per_instance,
             },
@@ -82,7 +85,32 @@ async fn handle(
         return json_response(status, &uuid::Uuid::new_v4().to_string(), &value, None);
     }
     let request_id = uuid::Uuid::new_v4().to_string();
-    let caller = wire::caller(&headers);
+    let signed = sigv4::Request {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query(),
+        headers: &headers,
+        body: &body,
+    };
+    let (caller, claimed): (Result<Caller, ApiError>, Caller) =
+        match auth::authenticate(&shared.iam, &signed, "connect", SystemTime::now()) {
+            Ok(a) => {
+                let c = Caller::from(a);
+                (Ok(c.clone()), c)
+            }
+            Err(AuthFailure {
+                error,
+                access_key_id,
+                region,
+            }) => (
+                Err(ApiError::unauthenticated(&error)),
+                Caller {
+                    access_key_id,
+                    region,
+                    ..Caller::default()
+                },
+            ),
+        };
     let route = routing::route(method.as_str(), uri.path());
     let query = Query::parse(uri.query());
     let parsed = wire::body(&body);
@@ -107,13 +135,14 @@ async fn handle(
             )
         })?;
         let operation = route.operation.name();
+        scope::authorize(route.operation, &route.labels, caller)?;
         let decision = shared.faults.decide(operation);
         if !decision.latency.is_zero() {
             tokio::time::sleep(decision.latency).await;
         }
         if !shared
             .throttle
-            .admit(&caller.access_key_id, &caller.region, operation)
+            .admit(&caller.account, &caller.region, operation)
         {
             return Err(ApiError::throttled());
         }
@@ -137,14 +166,20 @@ async fn handle(
                 body,
             },
         )?;
+        // The caller's account is the one whose resources the handlers name in ARNs.
+        let limits = Limits {
+            account: caller.account.clone(),
+            ..shared.limits.clone()
+        };
         let ctx = Ctx {
             caller,
             labels: &route.labels,
             query: &query,
             body: root.clone(),
-            limits: &shared.limits,
+            limits: &limits,
         };
         let mut state = shared.state();
+        scope::check_instance(trace.instance_id.as_deref(), caller, &state)?;
         ops::execute(route.operation, &ctx, &mut state)
     }
     .await;
@@ -153,8 +188,7 @@ async fn handle(
         .as_ref()
         .map(|r| r.operation.name())
         .unwrap_or("Unknown");
-    let unknown = Caller::default();
-    let caller = caller.as_ref().unwrap_or(&unknown);
+    let caller = caller.as_ref().unwrap_or(&claimed);
     let (status, body, error) = match &result {
         Ok(outcome) => (200, outcome.body.clone(), None),
         Err(e) => (
@@ -177,6 +211,8 @@ async fn handle(
         at: SystemTime::now(),
         region: caller.region.clone(),
         access_key_id: caller.access_key_id.clone(),
+        account_id: caller.account.clone(),
+        principal_arn: caller.principal_arn.clone(),
         request_id: request_id.clone(),
         params: trace.params,
     });

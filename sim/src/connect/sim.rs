@@ -22,6 +22,7 @@ use super::inspect;
 use super::model::{SimQuickConnect, SimUser};
 use super::server::{self, Shared};
 use super::state::Instance;
+use crate::aws::Iam;
 
 /// A running Connect emulator. Clones share it. The server lives as long as the tokio runtime
 /// that started it.
@@ -57,6 +58,11 @@ impl ConnectSim {
             }
         });
         Ok(ConnectSim { shared, addr })
+    }
+
+    /// The identities this emulator trusts (share it with `StsSim::start`).
+    pub fn iam(&self) -> &Iam {
+        &self.shared.iam
     }
 
     /// `http://127.0.0.1:PORT`, for `endpoint_url` / `AWS_ENDPOINT_URL_CONNECT`.
@@ -101,10 +107,10 @@ impl ConnectSim {
     pub fn insert_user(&self, instance_id: &str, mut user: SimUser) -> String {
         let mut state = self.shared.state();
         let seq = state.next_seq();
-        let account = state.account.clone();
         let instance = state
             .instance_mut(instance_id)
             .unwrap_or_else(|| panic!("instance {instance_id} is not seeded"));
+        let account = instance.account.clone();
         if user.id.is_empty() {
             user.id = uuid::Uuid::new_v4().to_string();
         }
@@ -168,10 +174,10 @@ impl ConnectSim {
     pub fn insert_quick_connect(&self, instance_id: &str, mut qc: SimQuickConnect) -> String {
         let mut state = self.shared.state();
         let seq = state.next_seq();
-        let account = state.account.clone();
         let instance = state
             .instance_mut(instance_id)
             .unwrap_or_else(|| panic!("instance {instance_id} is not seeded"));
+        let account = instance.account.clone();
         if qc.id.is_empty() {
             qc.id = uuid::Uuid::new_v4().to_string();
         }
@@ -249,12 +255,20 @@ impl ConnectSim {
         self.shared.calls.clear();
     }
 
-    /// The quota of every operation that has none of its own; `None` = no throttling.
+    /// The quota of every operation that has none of its own, for every account without its
+    /// own (`set_account_quota`); `None` = no throttling. Buckets are per (account, Region,
+    /// operation).
     pub fn set_quota(&self, quota: Option<Quota>) {
         self.shared.throttle.set_default(quota);
     }
 
-    /// A quota for one operation; `None` returns it to the general quota.
+    /// `account`'s own general quota, in place of `set_quota`'s (`Some(None)`: not throttled);
+    /// `None` returns it to the general one. Per-operation quotas still apply to it.
+    pub fn set_account_quota(&self, account: &str, quota: Option<Option<Quota>>) {
+        self.shared.throttle.set_account(account, quota);
+    }
+
+    /// A quota for one operation, in every account; `None` returns it to the general quota.
     pub fn set_operation_quota(&self, operation: &str, quota: Option<Quota>) {
         self.shared.throttle.set_operation(operation, quota);
     }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::arn;
-use super::config::{DEFAULT_REGION, InstanceSeed};
+use super::config::{DEFAULT_REGION, InstanceSeed, ReplicaSeed};
 use super::consistency::Visibility;
 use super::errors::{ApiError, ApiResult};
 use super::model::{SimQuickConnect, SimUser};
@@ -26,9 +26,14 @@ pub struct CatalogItem {
 #[derive(Clone, Debug)]
 pub struct Instance {
     pub id: String,
+    /// The owning account.
+    pub account: String,
     pub alias: String,
     pub identity_management_type: String,
+    /// The source Region.
     pub region: String,
+    /// Global Resiliency replicas: Regions (and aliases) that serve the same state.
+    pub replicas: Vec<ReplicaSeed>,
     pub created: DateTime<Utc>,
     pub routing_profiles: Vec<CatalogItem>,
     pub security_profiles: Vec<CatalogItem>,
@@ -61,12 +66,31 @@ impl Instance {
         } else {
             seed.region
         };
+        let alias = if seed.alias.is_empty() {
+            format!("sim-{}", seed.id)
+        } else {
+            seed.alias
+        };
+        let replicas = seed
+            .replicas
+            .into_iter()
+            .map(|r| ReplicaSeed {
+                alias: if r.alias.is_empty() {
+                    format!("{alias}-replica")
+                } else {
+                    r.alias
+                },
+                region: r.region,
+            })
+            .collect();
         Instance {
-            alias: if seed.alias.is_empty() {
-                format!("sim-{}", seed.id)
+            account: if seed.account.is_empty() {
+                crate::aws::TEST_ACCOUNT_ID.to_string()
             } else {
-                seed.alias
+                seed.account
             },
+            replicas,
+            alias,
             id: seed.id,
             identity_management_type: if seed.identity_management_type.is_empty() {
                 "CONNECT_MANAGED".into()
@@ -160,8 +184,22 @@ impl Instance {
         self.quick_connects.remove(&seq)
     }
 
-    pub fn arn(&self, account: &str) -> String {
-        arn::instance(&self.region, account, &self.id)
+    /// Whether the instance answers in `region`: its source Region or a replica's.
+    pub fn serves(&self, region: &str) -> bool {
+        self.region == region || self.replicas.iter().any(|r| r.region == region)
+    }
+
+    /// The instance's alias in `region` (a replica has its own).
+    pub fn alias_in(&self, region: &str) -> &str {
+        self.replicas
+            .iter()
+            .find(|r| r.region == region)
+            .map_or(self.alias.as_str(), |r| r.alias.as_str())
+    }
+
+    /// The instance's ARN as served in `region` (a replica's carries its own Region).
+    pub fn arn_in(&self, region: &str) -> String {
+        arn::instance(region, &self.account, &self.id)
     }
 
     pub fn resource_arn(&self, account: &str, kind: &str, id: &str) -> String {
@@ -177,19 +215,18 @@ pub fn find<'a>(items: &'a [CatalogItem], id: &str) -> Option<&'a CatalogItem> {
 /// section, which also makes each operation atomic as in the real service.
 ///
 /// `instances` is authoritative (the latest version of everything); `visibility` is how far
-/// behind it each view lags when the eventual-consistency model is on.
+/// behind it each view lags when the eventual-consistency model is on. Instances of every
+/// account live here, keyed by id; the front door (`server`) hides another account's.
 #[derive(Debug)]
 pub struct State {
-    pub account: String,
     instances: BTreeMap<String, Instance>,
     next_seq: u64,
     pub visibility: Visibility,
 }
 
 impl State {
-    pub fn new(account: String) -> State {
+    pub fn new() -> State {
         State {
-            account,
             instances: BTreeMap::new(),
             next_seq: 1,
             visibility: Visibility::default(),
@@ -227,22 +264,29 @@ impl State {
         Some((instance, &mut self.visibility))
     }
 
-    /// API access: an instance exists only in its own Region, as in AWS.
+    /// API access: an instance exists only in the Regions that serve it (its own and its
+    /// replicas'), as in AWS. The caller's account was checked at the front door.
     pub fn instance_in(&self, id: &str, region: &str) -> ApiResult<&Instance> {
         match self.instances.get(id) {
-            Some(i) if i.region == region => Ok(i),
+            Some(i) if i.serves(region) => Ok(i),
             _ => Err(instance_not_found(id)),
         }
     }
 
     pub fn instance_in_mut(&mut self, id: &str, region: &str) -> ApiResult<&mut Instance> {
         match self.instances.get_mut(id) {
-            Some(i) if i.region == region => Ok(i),
+            Some(i) if i.serves(region) => Ok(i),
             _ => Err(instance_not_found(id)),
         }
     }
 }
 
-fn instance_not_found(id: &str) -> ApiError {
+impl Default for State {
+    fn default() -> Self {
+        State::new()
+    }
+}
+
+pub(crate) fn instance_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("Instance not found: {id}"))
 }

@@ -1,5 +1,6 @@
-//! API quotas: one token bucket per (access key id, Region, operation), the way Connect
-//! throttles per account, Region and API.
+//! API quotas: one token bucket per (account, Region, operation), the way Connect throttles:
+//! every key and role session of one account shares the account's quota, and another account's
+//! calls never draw from it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -39,6 +40,8 @@ impl Bucket {
 #[derive(Default)]
 struct Inner {
     default: Option<Quota>,
+    /// Replaces `default` for one account (a quota increase, or a stricter test).
+    per_account: HashMap<String, Option<Quota>>,
     per_operation: HashMap<String, Quota>,
     buckets: HashMap<(String, String, String), Bucket>,
 }
@@ -65,7 +68,18 @@ impl Throttle {
         inner.buckets.clear();
     }
 
-    /// Gives `operation` its own quota; `None` returns it to the default.
+    /// Gives `account` its own default quota (`Some(None)`: no throttling for it); `None`
+    /// returns it to the general default. Its buckets start full again.
+    pub fn set_account(&self, account: &str, quota: Option<Option<Quota>>) {
+        let mut inner = self.lock();
+        match quota {
+            Some(q) => inner.per_account.insert(account.to_string(), q),
+            None => inner.per_account.remove(account),
+        };
+        inner.buckets.retain(|(a, _, _), _| a != account);
+    }
+
+    /// Gives `operation` its own quota (for every account); `None` returns it to the default.
     pub fn set_operation(&self, operation: &str, quota: Option<Quota>) {
         let mut inner = self.lock();
         match quota {
@@ -75,22 +89,23 @@ impl Throttle {
         inner.buckets.retain(|(_, _, op), _| op != operation);
     }
 
-    /// Takes a token; `false` means the call is throttled.
-    pub fn admit(&self, access_key_id: &str, region: &str, operation: &str) -> bool {
+    /// Takes a token from `account`'s bucket for `operation` in `region`; `false` means the
+    /// call is throttled.
+    pub fn admit(&self, account: &str, region: &str, operation: &str) -> bool {
         let mut inner = self.lock();
-        let Some(quota) = inner
-            .per_operation
-            .get(operation)
+        let default = inner
+            .per_account
+            .get(account)
             .copied()
-            .or(inner.default)
-        else {
+            .unwrap_or(inner.default);
+        let Some(quota) = inner.per_operation.get(operation).copied().or(default) else {
             return true;
         };
         let now = Instant::now();
         inner
             .buckets
             .entry((
-                access_key_id.to_string(),
+                account.to_string(),
                 region.to_string(),
                 operation.to_string(),
             ))
@@ -126,6 +141,11 @@ mod tests {
             burst: 1,
         }));
         assert!(t.admit("a", "r", "Op"));
+        assert!(!t.admit("a", "r", "Op"));
+        // Another account has its own bucket, and may have its own quota.
+        assert!(t.admit("b", "r", "Op"));
+        t.set_account("b", Some(None));
+        assert!(t.admit("b", "r", "Op") && t.admit("b", "r", "Op"));
         assert!(!t.admit("a", "r", "Op"));
         t.set_operation("Op", None);
         t.set_default(None);

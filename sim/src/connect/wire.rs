@@ -1,71 +1,34 @@
-//! Reading restJson1 requests: SigV4 credential scope, query strings with repeated keys, and a
-//! JSON body reader whose errors name the member (`IdentityInfo.Mobile`, `Tags[...]`).
+//! Reading restJson1 requests: the caller, query strings with repeated keys, and a JSON body
+//! reader whose errors name the member (`IdentityInfo.Mobile`, `Tags[...]`).
 
 use std::collections::BTreeMap;
 
-use axum::http::HeaderMap;
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
 use super::errors::{ApiError, ApiResult};
 
-/// Who called, from the SigV4 `Authorization` header. The signature itself is not verified.
+/// Who called: the verified SigV4 signer (see `aws::auth`).
 #[derive(Clone, Debug, Default)]
 pub struct Caller {
     pub access_key_id: String,
+    /// The Region of the credential scope: where the request is served.
     pub region: String,
+    /// The signer's account: the only one whose instances it sees.
+    pub account: String,
+    /// The signer's ARN (an IAM user or an assumed-role session).
+    pub principal_arn: String,
 }
 
-/// `AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/connect/aws4_request, SignedHeaders=..., Signature=...`
-pub fn caller(headers: &HeaderMap) -> ApiResult<Caller> {
-    let Some(value) = headers.get("authorization") else {
-        return Err(ApiError::new(
-            403,
-            "MissingAuthenticationTokenException",
-            "Missing Authentication Token",
-        ));
-    };
-    let incomplete = || {
-        ApiError::new(
-            403,
-            "IncompleteSignatureException",
-            "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters",
-        )
-    };
-    let value = value.to_str().map_err(|_| incomplete())?;
-    let Some(rest) = value.strip_prefix("AWS4-HMAC-SHA256 ") else {
-        return Err(incomplete());
-    };
-    let mut credential = None;
-    let (mut signed, mut signature) = (false, false);
-    for part in rest.split(',').map(str::trim) {
-        if let Some(c) = part.strip_prefix("Credential=") {
-            credential = Some(c);
+impl From<crate::aws::auth::Authenticated> for Caller {
+    fn from(a: crate::aws::auth::Authenticated) -> Caller {
+        Caller {
+            account: a.principal.account().to_string(),
+            principal_arn: a.principal.arn(),
+            access_key_id: a.access_key_id,
+            region: a.region,
         }
-        signed |= part.starts_with("SignedHeaders=");
-        signature |= part.starts_with("Signature=");
     }
-    let (Some(credential), true, true) = (credential, signed, signature) else {
-        return Err(incomplete());
-    };
-    let scope: Vec<&str> = credential.split('/').collect();
-    let [akid, _date, region, service, "aws4_request"] = scope.as_slice() else {
-        return Err(incomplete());
-    };
-    if *service != "connect" {
-        return Err(ApiError::new(
-            403,
-            "InvalidSignatureException",
-            "Credential should be scoped to correct service: 'connect'.",
-        ));
-    }
-    if akid.is_empty() || region.is_empty() {
-        return Err(incomplete());
-    }
-    Ok(Caller {
-        access_key_id: akid.to_string(),
-        region: region.to_string(),
-    })
 }
 
 /// Query parameters in order; a key may repeat (`?tagKeys=a&tagKeys=b`).

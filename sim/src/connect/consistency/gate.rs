@@ -160,7 +160,10 @@ fn address(op: Operation, ctx: &Ctx, state: &State) -> Option<(String, Resource,
         TagResource | UntagResource | ListTagsForResource => {
             let parsed = arn::parse(&label(0)?)?;
             // Another account's or Region's ARN names nothing here: the operation says so.
-            if parsed.account != state.account || parsed.region != ctx.caller.region {
+            let serves = state
+                .instance(&parsed.instance_id)
+                .is_some_and(|i| i.account == parsed.account && i.serves(&parsed.region));
+            if parsed.account != ctx.caller.account || !serves {
                 return None;
             }
             let resource = match parsed.kind.as_deref()? {

@@ -101,23 +101,51 @@ pub fn list_contact_flows(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
 
 pub fn describe_instance(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
     let i = state.instance_in(ctx.instance_label()?, ctx.region())?;
+    let alias = i.alias_in(ctx.region());
     let instance = Obj::new()
         .set("Id", &i.id)
-        .set("Arn", i.arn(&ctx.limits.account))
+        .set("Arn", i.arn_in(ctx.region()))
         .set("IdentityManagementType", &i.identity_management_type)
-        .set("InstanceAlias", &i.alias)
+        .set("InstanceAlias", alias)
         .set("CreatedTime", render::epoch(&i.created))
         .set(
             "ServiceRole",
             format!(
                 "arn:aws:iam::{}:role/aws-service-role/connect.amazonaws.com/AWSServiceRoleForAmazonConnect_sim",
-                ctx.limits.account
+                i.account
             ),
         )
         .set("InstanceStatus", "ACTIVE")
         .set("InboundCallsEnabled", true)
         .set("OutboundCallsEnabled", true)
-        .set("InstanceAccessUrl", format!("https://{}.my.connect.aws", i.alias))
+        .set("InstanceAccessUrl", format!("https://{alias}.my.connect.aws"))
         .done();
-    Ok(Outcome::read(json!({ "Instance": instance })))
+    let mut body = json!({ "Instance": instance });
+    if let Some(replication) = replication(i) {
+        body["ReplicationConfiguration"] = replication;
+    }
+    Ok(Outcome::read(body))
+}
+
+/// Global Resiliency: the same ReplicationConfiguration in the source and in every replica
+/// (SourceRegion tells them apart), listing each Region's replication status. Present only for
+/// a replicated instance, as the model documents.
+fn replication(i: &Instance) -> Option<Value> {
+    if i.replicas.is_empty() {
+        return None;
+    }
+    let summaries: Vec<Value> = std::iter::once(&i.region)
+        .chain(i.replicas.iter().map(|r| &r.region))
+        .map(|region| {
+            json!({
+                "Region": region,
+                "ReplicationStatus": "INSTANCE_REPLICATION_COMPLETE",
+            })
+        })
+        .collect();
+    Some(json!({
+        "SourceRegion": i.region,
+        "ReplicationStatusSummaryList": summaries,
+        "GlobalSignInEndpoint": format!("https://{}.global.my.connect.aws", i.alias),
+    }))
 }

@@ -24,6 +24,8 @@ use super::wire::{Caller, Obj, Query};
 /// Service-wide settings the handlers need.
 #[derive(Clone, Debug)]
 pub struct Limits {
+    /// The caller's account, which owns the instance the request addresses (the front door
+    /// checked): the account in the ARNs handlers make.
     pub account: String,
     pub max_users: Option<usize>,
     pub max_quick_connects: Option<usize>,

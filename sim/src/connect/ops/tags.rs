@@ -32,11 +32,12 @@ fn resource<'s>(ctx: &Ctx, state: &'s mut State) -> ApiResult<Tagged<'s>> {
         )));
     };
     let not_found = || ApiError::not_found(format!("Resource not found: {raw}"));
-    // An ARN of another account or Region names nothing this endpoint serves.
-    if parsed.account != state.account || parsed.region != ctx.region() {
+    // Another account's ARN was denied at the front door; one of a Region that does not serve
+    // the instance (its own or a replica's) names nothing this endpoint serves.
+    let instance = state.instance_in_mut(&parsed.instance_id, ctx.region())?;
+    if parsed.account != instance.account || !instance.serves(&parsed.region) {
         return Err(not_found());
     }
-    let instance = state.instance_in_mut(&parsed.instance_id, ctx.region())?;
     let id = parsed.id.as_deref().unwrap_or_default();
     match parsed.kind.as_deref() {
         Some(arn::AGENT) => {
