@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use connect_user_operator::connect::{ConnectApi, ConnectSettings, Rate};
+use connect_user_operator::connect::{ConnectApi, ConnectSettings, Rate, StaticKey};
 use connect_user_operator::controller::{self, Context, Settings};
 use connect_user_operator::crd::ConnectUser;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
@@ -54,6 +54,10 @@ async fn main() -> DemoResult {
         ConnectApi::for_endpoint(
             &connect.endpoint(),
             "us-east-1",
+            StaticKey {
+                access_key_id: sim::aws::TEST_ACCESS_KEY_ID,
+                secret_access_key: sim::aws::TEST_SECRET_ACCESS_KEY,
+            },
             ConnectSettings {
                 rate: Some(Rate::default()),
                 max_attempts: None,

@@ -114,6 +114,13 @@ fn seed_users(env: &Env) -> Vec<String> {
 }
 
 async fn export(env: &Env) -> String {
+    // The emulator verifies signatures: this test's own key, to tell its calls apart.
+    env.connect.iam().add_access_key(
+        sim::aws::TEST_ACCOUNT_ID,
+        "export-test",
+        "AKIDEXPORTTEST",
+        "export-test-secret",
+    );
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_connect-user-operator"))
         .args([
             "export",

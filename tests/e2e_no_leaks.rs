@@ -79,6 +79,13 @@ async fn run_and_search(format: &str) {
     kube.create_object(serde_json::to_value(ConnectUser::crd()).unwrap())
         .unwrap();
     let connect = ConnectSim::start(ConnectConfig::default()).await.unwrap();
+    // The emulator verifies signatures: the key this test's operator signs with.
+    connect.iam().add_access_key(
+        sim::aws::TEST_ACCOUNT_ID,
+        "leak-test",
+        "AKIDLEAKTEST",
+        "leak-test-secret",
+    );
     connect.seed_instance(InstanceSeed::standard(INSTANCE));
     let client = kube_client(&kube).await;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);

@@ -39,6 +39,13 @@ pub struct ConnectSettings {
     pub max_attempts: Option<u32>,
 }
 
+/// A long-term access key, for `ConnectApi::for_endpoint`.
+#[derive(Clone, Copy)]
+pub struct StaticKey<'a> {
+    pub access_key_id: &'a str,
+    pub secret_access_key: &'a str,
+}
+
 /// Counts of Connect calls by operation and outcome (ok / the error class), for metrics and
 /// benchmarks.
 pub type CallCounts = BTreeMap<(&'static str, &'static str), u64>;
@@ -68,18 +75,20 @@ impl ConnectApi {
         ConnectApi::new(sdk_config, settings)
     }
 
-    /// Against an explicit endpoint with static credentials: the emulator in tests and the demo.
+    /// Against an explicit endpoint with a static key: the emulator in tests and the demo
+    /// (which verifies the signature, so the key must be one it knows).
     pub async fn for_endpoint(
         endpoint: &str,
         region: &str,
+        key: StaticKey<'_>,
         settings: ConnectSettings,
     ) -> ConnectApi {
         let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
             .endpoint_url(endpoint)
             .credentials_provider(aws_sdk_connect::config::Credentials::new(
-                "AKIDEMULATOR",
-                "emulator-secret",
+                key.access_key_id,
+                key.secret_access_key,
                 None,
                 None,
                 "static",

@@ -7,7 +7,7 @@ pub mod operator;
 use std::sync::Arc;
 use std::time::Duration;
 
-use connect_user_operator::connect::{ConnectApi, ConnectSettings};
+use connect_user_operator::connect::{ConnectApi, ConnectSettings, StaticKey};
 use connect_user_operator::controller::{self, Context, Settings};
 use connect_user_operator::crd::ConnectUser;
 use k8s_openapi::api::core::v1::Secret;
@@ -22,6 +22,11 @@ pub const INSTANCE: &str = "11111111-2222-3333-4444-555555555555";
 pub const REGION: &str = "us-east-1";
 pub const NS: &str = "default";
 pub const PASSWORD: &str = "S3cret-Passw0rd-xyz";
+/// The emulator's test key (the Connect emulator verifies every signature).
+pub const TEST_KEY: StaticKey<'static> = StaticKey {
+    access_key_id: sim::aws::TEST_ACCESS_KEY_ID,
+    secret_access_key: sim::aws::TEST_SECRET_ACCESS_KEY,
+};
 
 pub const WRITE_OPS: &[&str] = &[
     "CreateUser",
@@ -96,8 +101,9 @@ impl Env {
             .create(&PostParams::default(), &secret)
             .await
             .expect("secret");
-        let api =
-            Arc::new(ConnectApi::for_endpoint(&connect.endpoint(), REGION, options.settings).await);
+        let api = Arc::new(
+            ConnectApi::for_endpoint(&connect.endpoint(), REGION, TEST_KEY, options.settings).await,
+        );
         let settings = Settings {
             default_region: Some(REGION.into()),
             resync_period: options.resync,
@@ -140,8 +146,9 @@ impl Env {
     /// a restarted process would.
     pub async fn restart_fresh(&mut self, connect: ConnectSettings) {
         self.stop_operator().await;
-        let api =
-            Arc::new(ConnectApi::for_endpoint(&self.connect.endpoint(), REGION, connect).await);
+        let api = Arc::new(
+            ConnectApi::for_endpoint(&self.connect.endpoint(), REGION, TEST_KEY, connect).await,
+        );
         self.ctx = Arc::new(Context::new(
             self.client.clone(),
             api,

@@ -106,8 +106,8 @@ impl Cluster {
         .env("KUBECONFIG", self.dir.path().join("kubeconfig"))
         .env("AWS_ENDPOINT_URL_CONNECT", self.connect.endpoint())
         .env("AWS_REGION", REGION)
-        .env("AWS_ACCESS_KEY_ID", "AKIDINSTALLTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "install-test-secret")
+        .env("AWS_ACCESS_KEY_ID", sim::aws::TEST_ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", sim::aws::TEST_SECRET_ACCESS_KEY)
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info");
         for (k, v) in env {

@@ -7,7 +7,7 @@ use crate::aws::Iam;
 
 /// Emulator configuration. `Default`: no throttling, a new `Iam` (the test account and its
 /// test key), no per-instance resource limits, immediately consistent.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ConnectConfig {
     /// Token bucket applied to every operation, per account and Region; `None` = no throttling.
     pub quota: Option<Quota>,
@@ -22,18 +22,6 @@ pub struct ConnectConfig {
     pub max_quick_connects_per_instance: Option<usize>,
     /// The eventual-consistency model; `None` = every read sees every write at once.
     pub consistency: Option<Consistency>,
-}
-
-impl Default for ConnectConfig {
-    fn default() -> Self {
-        ConnectConfig {
-            quota: None,
-            iam: Iam::new(),
-            max_users_per_instance: None,
-            max_quick_connects_per_instance: None,
-            consistency: None,
-        }
-    }
 }
 
 pub(crate) const DEFAULT_REGION: &str = "us-east-1";

@@ -385,8 +385,12 @@ pub fn assume_role(
         .node("Credentials", credentials(&key));
     let policy_len = form.get("Policy").map_or(0, str::len);
     if tags.packed + policy_len > 0 {
-        let percent = ((tags.packed + policy_len) * 100).div_ceil(2048);
-        result = result.text("PackedPolicySize", &percent.to_string());
+        let percent = ((tags.packed + policy_len) * 100)
+            .div_ceil(2048)
+            .to_string();
+        result = result
+            .text("PackedPolicySize", &percent)
+            .text("SessionTokenUtilization", &percent);
     }
     Ok(Outcome {
         result,

@@ -1,0 +1,66 @@
+//! Shared by the account, signature and STS tests: clients of the real SDK pointed at the
+//! emulators, and error inspection.
+#![allow(dead_code)]
+
+use aws_sdk_connect::Client;
+use aws_sdk_connect::config::retry::RetryConfig;
+use aws_sdk_connect::config::{BehaviorVersion, Credentials, ProvideCredentials, Region};
+use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
+use sim::aws::{AccessKey, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
+use sim::connect::ConnectSim;
+
+pub const REGION: &str = "us-east-1";
+pub const INSTANCE_A: &str = "aaaaaaaa-2222-3333-4444-555555555555";
+pub const INSTANCE_B: &str = "bbbbbbbb-2222-3333-4444-555555555555";
+pub const ACCOUNT_1: &str = sim::aws::TEST_ACCOUNT_ID;
+pub const ACCOUNT_2: &str = "222222222222";
+
+pub fn test_key() -> AccessKey {
+    AccessKey {
+        access_key_id: TEST_ACCESS_KEY_ID.into(),
+        secret_access_key: TEST_SECRET_ACCESS_KEY.into(),
+        session_token: None,
+        expiration: None,
+    }
+}
+
+pub fn credentials(k: &AccessKey) -> Credentials {
+    Credentials::new(
+        &k.access_key_id,
+        &k.secret_access_key,
+        k.session_token.clone(),
+        k.expiration,
+        "test",
+    )
+}
+
+pub fn config(
+    sim: &ConnectSim,
+    region: &str,
+    creds: impl ProvideCredentials + 'static,
+) -> aws_sdk_connect::config::Builder {
+    aws_sdk_connect::Config::builder()
+        .endpoint_url(sim.endpoint())
+        .region(Region::new(region.to_string()))
+        .credentials_provider(creds)
+        .behavior_version(BehaviorVersion::latest())
+        .retry_config(RetryConfig::disabled())
+}
+
+/// A client that signs with `key` and does not retry.
+pub fn client(sim: &ConnectSim, region: &str, key: &AccessKey) -> Client {
+    Client::from_conf(config(sim, region, credentials(key)).build())
+}
+
+/// The error code (`x-amzn-ErrorType`, or the XML `Code`) and HTTP status of a failed call.
+pub fn code<E: ProvideErrorMetadata, R: std::fmt::Debug>(e: &SdkError<E, R>) -> String {
+    e.code().unwrap_or("<none>").to_string()
+}
+
+pub fn message<E: ProvideErrorMetadata, R: std::fmt::Debug>(e: &SdkError<E, R>) -> String {
+    e.message().unwrap_or_default().to_string()
+}
+
+pub fn status<E>(e: &SdkError<E, aws_sdk_connect::config::http::HttpResponse>) -> u16 {
+    e.raw_response().map_or(0, |r| r.status().as_u16())
+}
