@@ -28,6 +28,7 @@ async fn create_user(client: &Client, instance: &str, username: &str) -> (String
         .instance_id(instance)
         .username(username)
         .password("S3cret-Passw0rd-xyz")
+        .identity_info(identity(username))
         .security_profile_ids(&seed.security_profiles[0].0)
         .routing_profile_id(&seed.routing_profiles[0].0)
         .phone_config(
@@ -94,6 +95,7 @@ async fn an_account_sees_only_its_own_instances() {
         .instance_id(INSTANCE_B)
         .username("intruder")
         .password("S3cret-Passw0rd-xyz")
+        .identity_info(identity("intruder"))
         .security_profile_ids(&seed_b.security_profiles[0].0)
         .routing_profile_id(&seed_b.routing_profiles[0].0)
         .phone_config(

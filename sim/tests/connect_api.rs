@@ -2351,11 +2351,8 @@ async fn create_user_refuses_phone_config_with_its_per_channel_equivalent() {
         security("Agent"),
         routing("Basic Routing Profile")
     );
-    let (status, headers, text) = raw(
-        &sim,
-        &request("PUT", &format!("/users/{INSTANCE}"), AUTH, &body),
-    )
-    .await;
+    let (status, headers, text) =
+        raw(&sim, &signed("PUT", &format!("/users/{INSTANCE}"), &body)).await;
     assert_eq!(status, 400, "{text}");
     assert_eq!(
         header(&headers, "x-amzn-errortype"),

@@ -114,6 +114,7 @@ async fn a_request_the_sdk_signed_is_accepted_and_logged_with_its_principal() {
         .instance_id(INSTANCE_A)
         .username("alice")
         .password("S3cret-Passw0rd-xyz")
+        .identity_info(identity("alice"))
         .security_profile_ids(&seed.security_profiles[0].0)
         .routing_profile_id(&seed.routing_profiles[0].0)
         .phone_config(

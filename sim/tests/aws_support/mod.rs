@@ -15,6 +15,15 @@ pub const INSTANCE_B: &str = "bbbbbbbb-2222-3333-4444-555555555555";
 pub const ACCOUNT_1: &str = sim::aws::TEST_ACCOUNT_ID;
 pub const ACCOUNT_2: &str = "222222222222";
 
+/// What a CONNECT_MANAGED instance requires of a new user.
+pub fn identity(first: &str) -> aws_sdk_connect::types::UserIdentityInfo {
+    aws_sdk_connect::types::UserIdentityInfo::builder()
+        .first_name(first)
+        .last_name("Tester")
+        .email(format!("{first}@example.com"))
+        .build()
+}
+
 pub fn test_key() -> AccessKey {
     AccessKey {
         access_key_id: TEST_ACCESS_KEY_ID.into(),
