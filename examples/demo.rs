@@ -68,6 +68,8 @@ async fn main() -> DemoResult {
     let settings = Settings {
         default_region: Some("us-east-1".into()),
         resync_period: Duration::from_secs(30),
+        // The emulator's Connect settles at once; a real one needs the default five minutes.
+        settle_window: Duration::from_secs(2),
         ..Settings::default()
     };
     let ctx = Arc::new(Context::new(client.clone(), api, settings));

@@ -110,6 +110,13 @@ pub struct RunArgs {
     /// calls, the way other tools do it (for benchmarks).
     #[arg(long, env = "STRATEGY", value_enum, default_value_t = StrategyArg::Shared)]
     pub strategy: StrategyArg,
+    /// How long Amazon Connect may take to agree with itself after a write (AWS: "usually a few
+    /// seconds, can take several minutes"), e.g. 5m, 90s. NotFound counts as absence only this
+    /// long after the operator's own write, and every deletion lists quick connects once more
+    /// this long after DeleteUser (so `kubectl delete` takes at least this long). 0 trusts every
+    /// read at once: quick connects created shortly before a deletion can then be missed.
+    #[arg(long, env = "SETTLE_WINDOW", default_value = "5m", value_parser = parse_duration)]
+    pub settle_window: Duration,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

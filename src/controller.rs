@@ -17,9 +17,20 @@ use rand::Rng;
 use crate::catalog::Catalog;
 use crate::connect::{ConnectApi, QuickConnectIndex, UserDirectory};
 use crate::crd::{ConnectUser, FINALIZER};
-use crate::error::{Error, ErrorClass, Result};
+use crate::error::{Error, Result, Retry};
 use crate::metrics::Metrics;
+use crate::model::InstanceRef;
+use crate::reconcile::outcome::Outcome;
+use crate::reconcile::record::Time;
 use crate::reconcile::{apply, cleanup, resource_key};
+
+/// AWS: changes to Connect "usually propagate within a few seconds, but can take several
+/// minutes". Five minutes covers "several"; a window shorter than Connect's worst case is a
+/// window for leaks. What it costs: every deletion of a resource whose user was created waits
+/// this long after DeleteUser for its last quick-connect listing (`kubectl delete` blocks
+/// meanwhile), and a user the console deleted is created again only this long after the
+/// operator's last write to it.
+pub const DEFAULT_SETTLE_WINDOW: Duration = Duration::from_secs(300);
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -42,6 +53,11 @@ pub struct Settings {
     pub full_describe_every: u32,
     /// How drift and quick connects are found (the naive way exists for the benchmark).
     pub strategy: Strategy,
+    /// How long Amazon Connect may take to agree with itself after a write ("usually a few
+    /// seconds, can take several minutes"). A NotFound (or a search that does not show
+    /// something) counts as absence only once this long has passed since the operator's own
+    /// write, and a deletion lists quick connects once more this long after DeleteUser.
+    pub settle_window: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -66,6 +82,7 @@ impl Default for Settings {
             scan_window: Duration::from_millis(100),
             full_describe_every: 6,
             strategy: Strategy::Shared,
+            settle_window: DEFAULT_SETTLE_WINDOW,
         }
     }
 }
@@ -102,6 +119,10 @@ pub struct Context {
     failures: Mutex<HashMap<String, u32>>,
     /// When each resource's user was last fully described.
     described: Mutex<HashMap<String, std::time::Instant>>,
+    /// Usernames this operator deleted, and when: Connect keeps a deleted user's name taken for
+    /// a while, and a new resource with that name must wait, not report UserExists. In memory
+    /// only: after a restart the wait shows as UserExists (retried) until the name frees up.
+    deleted_usernames: Mutex<HashMap<(InstanceRef, String), Time>>,
 }
 
 impl Context {
@@ -119,6 +140,7 @@ impl Context {
             quick_connects: QuickConnectIndex::new(connect.clone(), settings.scan_window),
             users: UserDirectory::new(connect.clone(), settings.scan_window),
             described: Mutex::default(),
+            deleted_usernames: Mutex::default(),
             client,
             connect,
             settings,
@@ -142,6 +164,26 @@ impl Context {
         map.insert(key.to_string(), std::time::Instant::now());
     }
 
+    /// When this operator last deleted a user named `username` in `at`, within the settle window.
+    pub fn deleted_username_at(&self, at: &InstanceRef, username: &str) -> Option<Time> {
+        let map = self
+            .deleted_usernames
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        map.get(&(at.clone(), username.to_string())).copied()
+    }
+
+    pub fn remember_deleted_username(&self, at: &InstanceRef, username: &str, at_time: Time) {
+        let window = chrono::Duration::from_std(self.settings.settle_window)
+            .unwrap_or(chrono::Duration::MAX);
+        let mut map = self
+            .deleted_usernames
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, t| chrono::Utc::now() - *t < window);
+        map.insert((at.clone(), username.to_string()), at_time);
+    }
+
     fn failures(&self, key: &str, failed: bool) -> u32 {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if failed {
@@ -161,7 +203,11 @@ pub async fn reconcile(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action
     let started = std::time::Instant::now();
     let result = finalizer(&api, FINALIZER, cu.clone(), |event| async {
         match event {
-            FinalizerEvent::Apply(cu) => apply::apply(cu, ctx.clone()).await,
+            FinalizerEvent::Apply(cu) => match apply::apply(cu, ctx.clone()).await {
+                Outcome::Ready(_) => Ok(Action::requeue(ctx.settings.jittered_resync())),
+                Outcome::Waiting(w) => Ok(Action::requeue(w.retry)),
+                Outcome::Failed(e) => Err(e),
+            },
             FinalizerEvent::Cleanup(cu) => cleanup::cleanup(cu, ctx.clone()).await,
         }
     })
@@ -180,26 +226,29 @@ pub async fn reconcile(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action
     result
 }
 
-/// The class of the error picks the retry: throttled soon, transient with exponential backoff,
-/// invalid only after a spec change, blocked or missing slowly.
+/// The error table (`Error::policy`) picks the retry: throttled soon, transient with
+/// exponential backoff, invalid only after a spec change (slowly during a deletion), blocked
+/// slowly, a deletion's wait at its time.
 pub fn error_policy(cu: Arc<ConnectUser>, error: &Error, ctx: Arc<Context>) -> Action {
-    let class = error.class();
-    tracing::warn!(namespace = %cu.namespace().unwrap_or_default(), name = %cu.name_any(), reason = error.reason(), error = %error, "reconcile failed");
+    let policy = error.policy(error.phase());
+    let (namespace, name) = (cu.namespace().unwrap_or_default(), cu.name_any());
+    if let Retry::After(d) = policy.retry {
+        tracing::debug!(%namespace, %name, reason = policy.reason, error = %error, "deletion waiting");
+        return Action::requeue(d);
+    }
+    tracing::warn!(%namespace, %name, reason = policy.reason, error = %error, "reconcile failed");
     let mut rng = rand::rng();
-    match class {
-        ErrorClass::Throttled => {
-            Action::requeue(Duration::from_millis(rng.random_range(500..2500)))
-        }
-        ErrorClass::Invalid => Action::await_change(),
-        ErrorClass::Transient | ErrorClass::NotFound | ErrorClass::Blocked => {
-            let n = ctx.failures(&resource_key(&cu), true).min(8);
-            let (base, cap) = match class {
-                ErrorClass::Transient => (1.0, 300.0),
-                _ => (5.0, 300.0),
-            };
-            let secs = (base * 2f64.powi(n as i32 - 1)).min(cap) * rng.random_range(0.8..1.2);
-            Action::requeue(Duration::from_secs_f64(secs))
-        }
+    let backoff = |base: f64| {
+        let n = ctx.failures(&resource_key(&cu), true).min(8);
+        let secs = (base * 2f64.powi(n as i32 - 1)).min(300.0) * rand::rng().random_range(0.8..1.2);
+        Action::requeue(Duration::from_secs_f64(secs))
+    };
+    match policy.retry {
+        Retry::Soon => Action::requeue(Duration::from_millis(rng.random_range(500..2500))),
+        Retry::SpecChange => Action::await_change(),
+        Retry::Backoff => backoff(1.0),
+        Retry::Slowly => backoff(5.0),
+        Retry::After(d) => Action::requeue(d),
     }
 }
 

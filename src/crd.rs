@@ -41,19 +41,28 @@ pub const OWNER_TAG: &str = "connect.userops.dev/owner";
         json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
     ),
     printcolumn(
+        name = "Cleanup",
+        type_ = "string",
+        json_path = ".status.cleanup.pending"
+    ),
+    printcolumn(
         name = "Age",
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
     )
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("has(self.region) == has(oldSelf.region) && (!has(self.region) || self.region == oldSelf.region)").message("region is immutable: it cannot be added, changed or removed (the user lives in the region it was created in)")
+)]
 pub struct ConnectUserSpec {
     /// The Amazon Connect instance id. Immutable.
     #[x_kube(validation = Rule::new("self == oldSelf").message("instanceId is immutable"))]
     #[schemars(length(min = 1, max = 100))]
     pub instance_id: String,
 
-    /// AWS region of the instance; the operator's default region when omitted. Immutable.
+    /// AWS region of the instance; the operator's default region when omitted (recorded in
+    /// `status.region` at the first reconcile). Immutable: it cannot be added, changed or removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+){1,2}-[0-9]$"))]
     pub region: Option<String>,
@@ -345,6 +354,11 @@ pub enum DeletionPolicy {
 }
 
 /// Observed state, written by the operator only (server-side apply, one field manager).
+///
+/// Amazon Connect is eventually consistent: for up to several minutes after a write it may
+/// answer NotFound for what exists and show what is gone. So the operator records what it did,
+/// each in its own write before anything depends on it, and decides from this record rather
+/// than from one read. Times are RFC 3339 with milliseconds.
 #[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectUserStatus {
@@ -352,9 +366,36 @@ pub struct ConnectUserStatus {
     pub user_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_arn: Option<String>,
+    /// When this resource's CreateUser returned `userId` (absent for an adopted user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub user_created_at: Option<String>,
+    /// A CreateUser was sent at this time and what it did is not known yet: recorded before the
+    /// call, cleared once its user is recorded or Connect refused it. While set, a deletion
+    /// looks for the user by username until the settle window after it has passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub create_attempted_at: Option<String>,
+    /// The operator's last write to the Connect user (creation, adoption or an update).
+    /// NotFound counts as the user's absence only a settle window after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub last_write_at: Option<String>,
+    /// The region the user lives in: `spec.region`, or the operator's default region when the
+    /// resource was first reconciled (a later change of the default does not move it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// The quick connect managed for `spec.quickConnect`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quick_connect_id: Option<String>,
+    /// When CreateQuickConnect returned `quickConnectId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub quick_connect_created_at: Option<String>,
+    /// A CreateQuickConnect was sent at this time and its id is not recorded yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub quick_connect_attempted_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -367,12 +408,44 @@ pub struct ConnectUserStatus {
     pub cleanup: Option<CleanupStatus>,
 }
 
+/// Where a deletion stands. The user is deleted first; then the managed quick connect and
+/// every quick connect that points at the user, from a complete listing right after DeleteUser
+/// and from one more once the settle window after DeleteUser has passed (Connect's search may
+/// not show a quick connect created shortly before). Only then is the finalizer released.
 #[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct CleanupStatus {
+    /// What the deletion is doing or waiting for, in words (the `Cleanup` column).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pending: String,
+    /// When the awaited step is due, while waiting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub waiting_until: Option<String>,
+    /// DeleteUser was sent at this time (recorded before the call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub delete_attempted_at: Option<String>,
+    /// DeleteUser succeeded (or the user's absence is established): from here on the
+    /// quick-connect step is finished whatever `deletionPolicy` says.
+    #[serde(default)]
     pub user_deleted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub user_deleted_at: Option<String>,
+    /// The listing right after DeleteUser is done; the final one is due a settle window after.
+    #[serde(default)]
+    pub first_scan_done: bool,
+    /// Quick connects pointing at the user found by the listings (distinct).
+    #[serde(default)]
     pub quick_connects_found: u32,
+    /// Quick connects deleted, the managed one included.
+    #[serde(default)]
     pub quick_connects_deleted: u32,
+    /// Ids of the quick connects deleted, so a later listing that still shows one (Connect's
+    /// search lags deletes too) does not count or delete it twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deleted_quick_connects: Vec<String>,
 }
 
 impl ConnectUserStatus {

@@ -1,5 +1,7 @@
-//! The operator's one error type. Each error has a class, and the class alone decides how soon
-//! to retry and what the Ready condition says.
+//! The operator's one error type, and the one table that says what each error means: the Ready
+//! condition's reason, whether the resource is Reconciling or Stalled, and when to retry.
+
+use std::time::Duration;
 
 use crate::connect::{ConnectError, ErrorKind};
 
@@ -23,7 +25,12 @@ pub enum Error {
     #[error("{0}")]
     UserExists(String),
 
-    /// Another ConnectUser resource owns this username.
+    /// Connect refused the username as taken, but the user holding it is one this operator has
+    /// just deleted, or one Connect does not show yet: the name frees up within the settle window.
+    #[error("{0}")]
+    UsernameReserved(String),
+
+    /// Another ConnectUser resource owns this username (or quick-connect name).
     #[error("{0}")]
     Conflict(String),
 
@@ -31,80 +38,142 @@ pub enum Error {
     #[error("{0}")]
     NotOwned(String),
 
+    /// The deletion is not finished and waits for something with a known time (Connect's settle
+    /// window): the finalizer helper releases on Ok, so "not yet" has to travel as an error.
+    #[error("{message}")]
+    CleanupPending { message: String, retry: Duration },
+
     #[error("finalizer: {0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What an error means for retrying.
+/// What the status says while an error stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// Over a quota: retry soon; never reported as a failure.
-    Throttled,
-    /// Retry with exponential backoff.
-    Transient,
-    /// Retrying the same spec cannot succeed: wait for a spec change.
-    Invalid,
-    /// Blocked by something outside the spec (existing user, missing Secret, owner): retry slowly.
-    Blocked,
-    /// Something this resource refers to was not found (retry slowly; it may appear).
-    NotFound,
+pub enum Standing {
+    /// Leave the conditions as they are: throttling is not a failure.
+    Unchanged,
+    /// kstatus Reconciling: the operator is working on it, no person needs to act.
+    Reconciling,
+    /// kstatus Stalled: a person must change something (spec, IAM, quota, Connect).
+    Stalled,
+}
+
+/// When to try again.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Retry {
+    /// Within a couple of seconds, jittered (over a rate quota).
+    Soon,
+    /// Exponential backoff from 1 s to 5 min.
+    Backoff,
+    /// Exponential backoff from 5 s to 5 min: waiting on something outside the spec.
+    Slowly,
+    /// Only after the spec changes: the same spec cannot succeed.
+    SpecChange,
+    /// At a known time.
+    After(Duration),
+}
+
+/// Which pass failed: a deletion never waits for a spec change (the spec may never change
+/// again, and AWS says InvalidRequestException can be transient while Connect settles).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Apply,
+    Cleanup,
+}
+
+/// One row of the table.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Policy {
+    /// The Ready condition's reason (CamelCase, stable: scripts match on it).
+    pub reason: &'static str,
+    pub standing: Standing,
+    pub retry: Retry,
 }
 
 impl Error {
-    pub fn class(&self) -> ErrorClass {
-        match self {
-            Error::Connect(e) => match e.kind {
-                ErrorKind::Throttled => ErrorClass::Throttled,
-                ErrorKind::Transient => ErrorClass::Transient,
-                ErrorKind::Invalid => ErrorClass::Invalid,
-                ErrorKind::Duplicate => ErrorClass::Transient,
-                ErrorKind::NotFound => ErrorClass::NotFound,
-                ErrorKind::Denied | ErrorKind::QuotaExceeded => ErrorClass::Blocked,
+    /// THE table: every error case, its reason, Reconciling or Stalled, and its retry in each
+    /// phase. A reason appears with one standing only (a unit test checks it).
+    pub fn policy(&self, phase: Phase) -> Policy {
+        use Retry::*;
+        use Standing::*;
+        let (reason, standing, on_apply, on_cleanup) = match self.cause() {
+            Cause::Ours(Error::Connect(e)) => match e.kind {
+                ErrorKind::Throttled => ("Throttled", Unchanged, Soon, Soon),
+                ErrorKind::Transient => ("ConnectUnavailable", Reconciling, Backoff, Backoff),
+                ErrorKind::Invalid => ("ConnectRejected", Stalled, SpecChange, Slowly),
+                ErrorKind::NotFound => ("ConnectNotFound", Stalled, Slowly, Slowly),
+                // A name taken where the create step did not classify it (a quick-connect
+                // rename to a name in use): another object holds the name.
+                ErrorKind::Duplicate => ("Conflict", Stalled, Slowly, Slowly),
+                ErrorKind::Denied => ("AccessDenied", Stalled, Slowly, Slowly),
+                // A per-instance resource quota, not a rate: no fast retry.
+                ErrorKind::QuotaExceeded => ("ConnectQuotaExceeded", Stalled, Slowly, Slowly),
             },
-            Error::Kube(kube::Error::Api(status)) if status.code == 429 => ErrorClass::Throttled,
-            Error::Kube(_) => ErrorClass::Transient,
-            Error::InvalidSpec { .. } => ErrorClass::Invalid,
-            Error::SecretNotFound { .. } => ErrorClass::NotFound,
-            Error::UserExists(_) | Error::Conflict(_) | Error::NotOwned(_) => ErrorClass::Blocked,
-            Error::Finalizer(inner) => match inner.as_ref() {
-                kube::runtime::finalizer::Error::ApplyFailed(e)
-                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.class(),
-                _ => ErrorClass::Transient,
-            },
+            Cause::Kube(kube::Error::Api(s)) if s.code == 429 => {
+                ("Throttled", Unchanged, Soon, Soon)
+            }
+            Cause::Kube(_) | Cause::Finalizer => ("KubernetesError", Reconciling, Backoff, Backoff),
+            Cause::Ours(Error::InvalidSpec { .. }) => ("InvalidSpec", Stalled, SpecChange, Slowly),
+            Cause::Ours(Error::SecretNotFound { .. }) => {
+                ("SecretNotFound", Stalled, Slowly, Slowly)
+            }
+            Cause::Ours(Error::UserExists(_)) => ("UserExists", Stalled, Slowly, Slowly),
+            Cause::Ours(Error::UsernameReserved(_)) => {
+                ("UsernameReserved", Reconciling, Backoff, Backoff)
+            }
+            Cause::Ours(Error::Conflict(_)) => ("Conflict", Stalled, Slowly, Slowly),
+            Cause::Ours(Error::NotOwned(_)) => ("NotOwned", Stalled, Slowly, Slowly),
+            Cause::Ours(Error::CleanupPending { retry, .. }) => {
+                ("Deleting", Reconciling, After(*retry), After(*retry))
+            }
+            // cause() never answers these two: it unwraps them.
+            Cause::Ours(Error::Kube(_) | Error::Finalizer(_)) => {
+                ("KubernetesError", Reconciling, Backoff, Backoff)
+            }
+        };
+        let retry = match phase {
+            Phase::Apply => on_apply,
+            Phase::Cleanup => on_cleanup,
+        };
+        Policy {
+            reason,
+            standing,
+            retry,
         }
     }
 
-    /// The Ready condition's reason for this error (CamelCase, stable: scripts match on it).
-    pub fn reason(&self) -> &'static str {
+    /// The error that decides the row: the finalizer helper wraps ours, and its own (adding or
+    /// removing the finalizer) are Kubernetes API errors.
+    fn cause(&self) -> Cause<'_> {
+        use kube::runtime::finalizer::Error as F;
         match self {
-            Error::Connect(e) => match e.kind {
-                ErrorKind::Throttled => "Throttled",
-                ErrorKind::Transient => "ConnectUnavailable",
-                ErrorKind::Invalid => "ConnectRejected",
-                ErrorKind::Duplicate => "UserExists",
-                ErrorKind::NotFound => "ConnectNotFound",
-                ErrorKind::Denied => "AccessDenied",
-                ErrorKind::QuotaExceeded => "ConnectQuotaExceeded",
-            },
-            Error::Kube(_) => "KubernetesError",
-            Error::InvalidSpec { .. } => "InvalidSpec",
-            Error::SecretNotFound { .. } => "SecretNotFound",
-            Error::UserExists(_) => "UserExists",
-            Error::Conflict(_) => "Conflict",
-            Error::NotOwned(_) => "NotOwned",
+            Error::Kube(e) => Cause::Kube(e),
             Error::Finalizer(inner) => match inner.as_ref() {
-                kube::runtime::finalizer::Error::ApplyFailed(e)
-                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.reason(),
-                _ => "KubernetesError",
+                F::ApplyFailed(e) | F::CleanupFailed(e) => e.cause(),
+                F::AddFinalizer(e) | F::RemoveFinalizer(e) => Cause::Kube(e),
+                _ => Cause::Finalizer,
             },
+            other => Cause::Ours(other),
         }
     }
 
-    /// Label for metrics: the reason, low cardinality.
+    /// The reason, for logs and metrics (low cardinality).
     pub fn metric_label(&self) -> &'static str {
-        self.reason()
+        self.policy(Phase::Apply).reason
+    }
+
+    /// The phase this error came from (the finalizer helper says which).
+    pub fn phase(&self) -> Phase {
+        match self {
+            Error::Finalizer(inner) => match inner.as_ref() {
+                kube::runtime::finalizer::Error::CleanupFailed(_) => Phase::Cleanup,
+                _ => Phase::Apply,
+            },
+            Error::CleanupPending { .. } => Phase::Cleanup,
+            _ => Phase::Apply,
+        }
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Error {
@@ -115,10 +184,18 @@ impl Error {
     }
 }
 
+enum Cause<'a> {
+    Ours(&'a Error),
+    Kube(&'a kube::Error),
+    /// The finalizer helper's own bookkeeping failed (no name, bad path).
+    Finalizer,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::connect::kind_of_code;
+    use std::collections::HashMap;
 
     fn connect(code: &str) -> Error {
         Error::Connect(ConnectError {
@@ -129,36 +206,141 @@ mod tests {
         })
     }
 
+    fn every_case() -> Vec<Error> {
+        let mut all: Vec<Error> = [
+            "ThrottlingException",
+            "InternalServiceException",
+            "InvalidParameterException",
+            "InvalidRequestException",
+            "ResourceNotFoundException",
+            "DuplicateResourceException",
+            "AccessDeniedException",
+            "LimitExceededException",
+        ]
+        .iter()
+        .map(|c| connect(c))
+        .collect();
+        all.extend([
+            Error::invalid("spec.x", "bad"),
+            Error::SecretNotFound {
+                field: "f".into(),
+                message: "m".into(),
+            },
+            Error::UserExists("x".into()),
+            Error::UsernameReserved("x".into()),
+            Error::Conflict("x".into()),
+            Error::NotOwned("x".into()),
+            Error::CleanupPending {
+                message: "x".into(),
+                retry: Duration::from_secs(3),
+            },
+            Error::Kube(kube::Error::Service("down".into())),
+        ]);
+        all
+    }
+
     #[test]
     fn connect_errors_decide_retry_and_reason() {
         let cases = [
-            ("ThrottlingException", ErrorClass::Throttled, "Throttled"),
+            (
+                "ThrottlingException",
+                "Throttled",
+                Standing::Unchanged,
+                Retry::Soon,
+            ),
             (
                 "InternalServiceException",
-                ErrorClass::Transient,
                 "ConnectUnavailable",
+                Standing::Reconciling,
+                Retry::Backoff,
             ),
             (
                 "InvalidParameterException",
-                ErrorClass::Invalid,
                 "ConnectRejected",
+                Standing::Stalled,
+                Retry::SpecChange,
             ),
             (
                 "ResourceNotFoundException",
-                ErrorClass::NotFound,
                 "ConnectNotFound",
+                Standing::Stalled,
+                Retry::Slowly,
             ),
-            // Not a rate: a per-instance quota, so no fast retry and a visible Stalled reason.
             (
                 "LimitExceededException",
-                ErrorClass::Blocked,
                 "ConnectQuotaExceeded",
+                Standing::Stalled,
+                Retry::Slowly,
             ),
-            ("AccessDeniedException", ErrorClass::Blocked, "AccessDenied"),
+            (
+                "AccessDeniedException",
+                "AccessDenied",
+                Standing::Stalled,
+                Retry::Slowly,
+            ),
+            (
+                "DuplicateResourceException",
+                "Conflict",
+                Standing::Stalled,
+                Retry::Slowly,
+            ),
         ];
-        for (code, class, reason) in cases {
-            let e = connect(code);
-            assert_eq!((e.class(), e.reason()), (class, reason), "{code}");
+        for (code, reason, standing, retry) in cases {
+            let p = connect(code).policy(Phase::Apply);
+            assert_eq!(
+                (p.reason, p.standing, p.retry),
+                (reason, standing, retry),
+                "{code}"
+            );
         }
+    }
+
+    #[test]
+    fn a_reason_is_always_reconciling_or_always_stalled() {
+        let mut seen: HashMap<&str, Standing> = HashMap::new();
+        for e in every_case() {
+            for phase in [Phase::Apply, Phase::Cleanup] {
+                let p = e.policy(phase);
+                let before = *seen.entry(p.reason).or_insert(p.standing);
+                assert_eq!(
+                    before, p.standing,
+                    "{} is both {before:?} and {:?}",
+                    p.reason, p.standing
+                );
+            }
+        }
+        // The inconsistency this table replaced: a taken username is Stalled UserExists (a
+        // person must act) or Reconciling UsernameReserved (it frees up by itself), never both.
+        assert_eq!(seen["UserExists"], Standing::Stalled);
+        assert_eq!(seen["UsernameReserved"], Standing::Reconciling);
+    }
+
+    #[test]
+    fn a_deletion_never_waits_for_a_spec_change() {
+        for e in every_case() {
+            assert_ne!(e.policy(Phase::Cleanup).retry, Retry::SpecChange, "{e}");
+        }
+        assert_eq!(
+            connect("InvalidRequestException")
+                .policy(Phase::Cleanup)
+                .retry,
+            Retry::Slowly
+        );
+        assert_eq!(
+            Error::invalid("spec.region", "x")
+                .policy(Phase::Apply)
+                .retry,
+            Retry::SpecChange
+        );
+    }
+
+    #[test]
+    fn finalizer_wrapping_keeps_the_row_and_the_phase() {
+        let e = Error::Finalizer(Box::new(kube::runtime::finalizer::Error::CleanupFailed(
+            connect("InvalidRequestException"),
+        )));
+        assert_eq!(e.phase(), Phase::Cleanup);
+        assert_eq!(e.policy(e.phase()).retry, Retry::Slowly);
+        assert_eq!(e.metric_label(), "ConnectRejected");
     }
 }

@@ -13,18 +13,14 @@ use crate::server;
 pub fn settings(args: &RunArgs) -> (Settings, ConnectSettings) {
     let settings = Settings {
         default_region: args.region.clone(),
-        namespaces: args
-            .namespaces
-            .iter()
-            .filter(|n| !n.is_empty())
-            .cloned()
-            .collect(),
+        namespaces: unique_namespaces(&args.namespaces),
         resync_period: args.resync_period,
         concurrency: args.concurrency.max(1),
         strategy: match args.strategy {
             StrategyArg::Shared => Strategy::Shared,
             StrategyArg::Naive => Strategy::Naive,
         },
+        settle_window: args.settle_window,
         ..Settings::default()
     };
     let connect = ConnectSettings {
@@ -35,6 +31,18 @@ pub fn settings(args: &RunArgs) -> (Settings, ConnectSettings) {
         max_attempts: None,
     };
     (settings, connect)
+}
+
+/// The watched namespaces, each once, in the order given: a namespace listed twice would get
+/// two watches and two controllers reconciling the same resources at once.
+fn unique_namespaces(given: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    given
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty() && seen.insert(n.to_string()))
+        .map(str::to_string)
+        .collect()
 }
 
 /// A start-up failure (no kubeconfig, no credentials), printed by main.
@@ -102,4 +110,33 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
     tracing::info!("shutdown requested; finishing in-flight reconciles");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        let cli =
+            crate::cli::Cli::parse_from(["connect-user-operator", "run"].iter().chain(args.iter()));
+        match cli.command {
+            crate::cli::Command::Run(r) => r,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn duplicate_namespaces_are_watched_once() {
+        let (s, _) = settings(&run_args(&["--namespace", "a,b,a", "--namespace", "b,,c"]));
+        assert_eq!(s.namespaces, vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn the_settle_window_defaults_to_five_minutes_and_can_be_set() {
+        let (s, _) = settings(&run_args(&[]));
+        assert_eq!(s.settle_window, std::time::Duration::from_secs(300));
+        let (s, _) = settings(&run_args(&["--settle-window", "90s"]));
+        assert_eq!(s.settle_window, std::time::Duration::from_secs(90));
+    }
 }

@@ -18,7 +18,8 @@ const CRD_COPIES: &[&str] = &[
 ];
 
 /// What the operator does with the Kubernetes API where it watches ConnectUsers (src/controller.rs,
-/// src/reconcile/: list/watch, finalizer JSON patches, status server-side apply, Secret get,
+/// src/reconcile/: list/watch, get (a fresh read before a deletion or a create decides from
+/// status), finalizer JSON patches, status server-side apply, Secret get,
 /// events.k8s.io Events create/patch). Nothing else: tests/e2e_rbac.rs checks these against the
 /// requests the running operator makes. (No `connectusers/finalizers` update: the operator sets
 /// no ownerReferences, so OwnerReferencesPermissionEnforcement never asks for it.)
@@ -28,7 +29,7 @@ fn operator_rules() -> Vec<Rule> {
             "connect.userops.dev",
             &["connectusers"],
             &[],
-            &["list", "watch", "patch"],
+            &["get", "list", "watch", "patch"],
         ),
         rule(
             "connect.userops.dev",
@@ -614,10 +615,13 @@ fn connect_operations_called() -> BTreeSet<String> {
             .collect::<Vec<_>>()
             .join("\n");
         sends += code.matches(".send()").count();
-        // `.call(region, "Op", ...)`, or `.list_named(region, "Op", ...)` for paged listings;
-        // the one `.call(region, operation, ...)` inside `list_named` forwards its caller's name.
+        // `.call(region, "Op", ...)`, `.call_permitted(permit, "Op", ...)` for the calls whose
+        // rate-limiter token is taken first, or `.list_named(region, "Op", ...)` for paged
+        // listings; the one `.call(region, operation, ...)` inside `list_named` forwards its
+        // caller's name.
         let sites_in_file = code
             .match_indices(".call(")
+            .chain(code.match_indices(".call_permitted("))
             .chain(code.match_indices(".list_named("));
         for (i, m) in sites_in_file {
             let args = &code[i + m.len()..];

@@ -86,6 +86,7 @@ impl Bed {
             .env("AWS_REGION", REGION)
             .env("AWS_ACCESS_KEY_ID", "AKIDCRASHTEST")
             .env("AWS_SECRET_ACCESS_KEY", "crash-test-secret")
+            .env("SETTLE_WINDOW", settle_arg())
             .env("RUST_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -388,13 +388,25 @@ async fn quick_connect_listing_spanning_many_pages_finds_all() {
         ops.iter().filter(|o| *o == "DeleteQuickConnect").count(),
         mine
     );
-    let scans = env
-        .connect
-        .calls()
+    let calls = env.connect.calls();
+    let scans: Vec<_> = calls
         .iter()
         .filter(|c| c.operation == "SearchQuickConnects")
-        .count();
-    assert_eq!(scans, 4, "one complete scan: ceil(350/100) pages");
+        .collect();
+    assert_eq!(
+        scans.len(),
+        8,
+        "two complete listings of ceil(350/100) pages: right after DeleteUser, and once the settle window after it has passed"
+    );
+    let deleted_at = calls
+        .iter()
+        .find(|c| c.operation == "DeleteUser")
+        .unwrap()
+        .at;
+    assert!(
+        scans[4].at >= deleted_at + SETTLE,
+        "the last listing began after the window"
+    );
     assert_eq!(env.connect.quick_connects(INSTANCE).len(), 350 - mine);
     assert!(
         env.connect
@@ -443,10 +455,17 @@ async fn existing_username_is_refused_without_adoption_and_adopted_with_it() {
     assert_eq!(common::ready(&cu).unwrap().0, "False");
     let stalled = cu.status.as_ref().unwrap().condition("Stalled").unwrap();
     assert_eq!(stalled.status, "True");
+    // CreateUser's DuplicateResourceException is what says the name is taken; nothing else.
+    env.assert_nothing_written("no Connect writes");
     assert!(
-        env.writes().is_empty(),
-        "no Connect writes: {:?}",
-        env.write_ops()
+        env.writes()
+            .iter()
+            .any(|c| c.error_type.as_deref() == Some("DuplicateResourceException")),
+        "the refusal came from CreateUser, not from a search"
+    );
+    assert!(
+        cu.status.as_ref().unwrap().create_attempted_at.is_none(),
+        "a refused CreateUser created nothing: no attempt stays recorded"
     );
 
     let patch = kube::api::Patch::Merge(serde_json::json!({"spec": {"adoptExisting": true}}));
@@ -458,7 +477,10 @@ async fn existing_username_is_refused_without_adoption_and_adopted_with_it() {
         .wait_for("alice", "adopted", |cu| reason(cu) == "Adopted")
         .await;
     assert_eq!(Env::user_id(&cu), existing);
-    assert!(!env.write_ops().contains(&"CreateUser".to_string()));
+    assert!(
+        !env.applied_write_ops().contains(&"CreateUser".to_string()),
+        "adopted, not created"
+    );
     let user = env.connect.user(INSTANCE, &existing).unwrap();
     assert_eq!(user.tags.get(OWNER_TAG), Some(&Env::uid(&cu)));
     assert!(

@@ -111,6 +111,7 @@ async fn run_and_search(format: &str) {
         .env("AWS_REGION", REGION)
         .env("AWS_ACCESS_KEY_ID", "AKIDLEAKTEST")
         .env("AWS_SECRET_ACCESS_KEY", "leak-test-secret")
+        .env("SETTLE_WINDOW", settle_arg())
         .env("RUST_LOG", "trace")
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(dir.path().join("stdout.log")).unwrap())

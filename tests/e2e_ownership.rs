@@ -69,11 +69,7 @@ async fn a_second_resource_for_the_same_username_gets_conflict_and_never_touches
     env.delete("third").await;
     env.wait_gone("second").await;
     env.wait_gone("third").await;
-    assert!(
-        env.writes().is_empty(),
-        "no Connect write by the other resources: {:?}",
-        env.write_ops()
-    );
+    env.assert_nothing_written("no Connect write by the other resources");
     assert_eq!(env.connect.user(INSTANCE, &id), Some(before), "untouched");
     let first = env.wait_ready("first").await;
     assert_eq!(Env::user_id(&first), id);
@@ -156,23 +152,17 @@ async fn a_recreated_resource_does_not_take_over_a_retained_user_unless_adopting
             "{}",
             condition_message(&cu)
         );
-        assert!(
-            env.writes().is_empty(),
-            "stale={stale_tag}: {:?}",
-            env.write_ops()
-        );
+        env.assert_nothing_written(&format!("stale={stale_tag}"));
         // Deleting it (policy Delete) must not delete a user it never owned.
         env.delete("alice").await;
         env.wait_gone("alice").await;
-        assert!(
-            env.writes().is_empty(),
-            "stale={stale_tag}: {:?}",
-            env.write_ops()
-        );
+        env.assert_nothing_written(&format!("stale={stale_tag}"));
         assert_eq!(env.connect.user(INSTANCE, &id), Some(before));
     }
 
-    // With adoptExisting the new resource takes it over: tagged with the new UID, no new user.
+    // With adoptExisting the new resource takes it over: tagged with the new UID, no new user
+    // (adopting searches first: no CreateUser at all).
+    env.connect.clear_calls();
     env.create(&manifest("alice", "  adoptExisting: true\n"))
         .await
         .unwrap();

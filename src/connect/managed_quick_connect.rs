@@ -6,7 +6,9 @@ use aws_sdk_connect::types::{
     QuickConnectType, StringComparisonType, StringCondition, UserQuickConnectConfig,
 };
 
-use super::{ConnectApi, ConnectError, LIST_PAGE, build_error, convert, named_id, next};
+use super::{
+    ConnectApi, ConnectError, LIST_PAGE, Permit, build_error, convert, named_id, next, once,
+};
 use crate::model::{DesiredQuickConnect, InstanceRef, ManagedQuickConnect, NamedId};
 
 fn user_config(user_id: &str, flow_id: &str) -> Result<QuickConnectConfig, ConnectError> {
@@ -65,22 +67,25 @@ impl ConnectApi {
         .await
     }
 
-    /// CreateQuickConnect of type USER with `tags`; returns its id.
+    /// CreateQuickConnect of type USER with `tags`, sent once; returns its id.
     pub async fn create_user_quick_connect(
         &self,
+        permit: Permit,
         at: &InstanceRef,
         desired: &DesiredQuickConnect,
         tags: std::collections::BTreeMap<String, String>,
     ) -> Result<String, ConnectError> {
         let config = user_config(&desired.user_id, &desired.contact_flow_id)?;
         let out = self
-            .call(&at.region, "CreateQuickConnect", |c| {
+            .call_permitted(permit, "CreateQuickConnect", |c| {
                 c.create_quick_connect()
                     .instance_id(&at.instance_id)
                     .name(&desired.name)
                     .set_description(desired.description.clone())
                     .quick_connect_config(config)
                     .set_tags(Some(tags.into_iter().collect()))
+                    .customize()
+                    .config_override(once())
                     .send()
             })
             .await?;

@@ -46,6 +46,13 @@ pub struct StaticKey<'a> {
     pub secret_access_key: &'a str,
 }
 
+/// A rate-limiter token for one call (see [`ConnectApi::permit`]).
+#[must_use = "a permit is taken to send the call it is for"]
+pub struct Permit {
+    region: String,
+    operation: &'static str,
+}
+
 /// Counts of Connect calls by operation and outcome (ok / the error class), for metrics and
 /// benchmarks.
 pub type CallCounts = BTreeMap<(&'static str, &'static str), u64>;
@@ -156,6 +163,48 @@ impl ConnectApi {
         R: std::fmt::Debug,
     {
         self.limiter.acquire(region, operation).await;
+        self.send_counted(region, operation, send).await
+    }
+
+    /// A token of the client-side rate limiter for `operation`, taken now. For the calls whose
+    /// attempt the operator records in status first (CreateUser, CreateQuickConnect,
+    /// DeleteUser): taking the token before the record means the recorded time is at most one
+    /// status write earlier than the send, however long the limiter made the caller wait.
+    pub async fn permit(&self, at: &InstanceRef, operation: &'static str) -> Permit {
+        self.limiter.acquire(&at.region, operation).await;
+        Permit {
+            region: at.region.clone(),
+            operation,
+        }
+    }
+
+    /// Sends with a token already taken (see [`ConnectApi::permit`]).
+    async fn call_permitted<T, E, R, Fut>(
+        &self,
+        permit: Permit,
+        operation: &'static str,
+        send: impl FnOnce(Client) -> Fut,
+    ) -> Result<T, ConnectError>
+    where
+        Fut: Future<Output = Result<T, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        debug_assert_eq!(permit.operation, operation, "a permit is for one operation");
+        self.send_counted(&permit.region, operation, send).await
+    }
+
+    async fn send_counted<T, E, R, Fut>(
+        &self,
+        region: &str,
+        operation: &'static str,
+        send: impl FnOnce(Client) -> Fut,
+    ) -> Result<T, ConnectError>
+    where
+        Fut: Future<Output = Result<T, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
         let result = send(self.client(region))
             .await
             .map_err(|e| error::classify(operation, e));
@@ -405,8 +454,10 @@ impl ConnectApi {
     /// Creates the user with all its fields and tags in one call; returns (id, arn). The phone
     /// settings travel as VOICE entries of the per-channel lists, never as PhoneConfig too
     /// (Connect refuses both). Proficiencies are not part of CreateUser: see `apply_update`.
+    /// Sent once (see [`once`]): its error, if any, is what this one request did.
     pub async fn create_user(
         &self,
+        permit: Permit,
         at: &InstanceRef,
         user: &NewUser,
     ) -> Result<(String, String), ConnectError> {
@@ -414,7 +465,7 @@ impl ConnectApi {
         let lists = convert::new_user_lists(&f.phone.normalized(), &f.channels)
             .map_err(build_error("CreateUser"))?;
         let out = self
-            .call(&at.region, "CreateUser", |c| {
+            .call_permitted(permit, "CreateUser", |c| {
                 c.create_user()
                     .instance_id(&at.instance_id)
                     .username(&user.username)
@@ -432,6 +483,8 @@ impl ConnectApi {
                     .set_phone_number_configs(lists.phone_number)
                     .set_persistent_connection_configs(lists.persistent_connection)
                     .set_voice_enhancement_configs(lists.voice_enhancement)
+                    .customize()
+                    .config_override(once())
                     .send()
             })
             .await?;
@@ -584,17 +637,24 @@ impl ConnectApi {
         Ok(())
     }
 
-    /// DeleteUser; a user that is already gone counts as deleted.
-    pub async fn delete_user(&self, at: &InstanceRef, user_id: &str) -> Result<(), ConnectError> {
-        let result = self
-            .call(&at.region, "DeleteUser", |c| {
-                c.delete_user()
-                    .instance_id(&at.instance_id)
-                    .user_id(user_id)
-                    .send()
-            })
-            .await;
-        ignore_not_found(result.map(|_| ()))
+    /// DeleteUser, sent once (see [`once`]). NotFound is the caller's to judge: right after a
+    /// create it does not mean the user is gone.
+    pub async fn delete_user(
+        &self,
+        permit: Permit,
+        at: &InstanceRef,
+        user_id: &str,
+    ) -> Result<(), ConnectError> {
+        self.call_permitted(permit, "DeleteUser", |c| {
+            c.delete_user()
+                .instance_id(&at.instance_id)
+                .user_id(user_id)
+                .customize()
+                .config_override(once())
+                .send()
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Every USER quick connect of the instance with its target user, from a complete
@@ -697,21 +757,21 @@ impl ConnectApi {
         Ok(all)
     }
 
-    /// DeleteQuickConnect; one that is already gone counts as deleted.
+    /// DeleteQuickConnect. NotFound is the caller's to judge: right after a create it does not
+    /// mean the quick connect is gone.
     pub async fn delete_quick_connect(
         &self,
         at: &InstanceRef,
         quick_connect_id: &str,
     ) -> Result<(), ConnectError> {
-        let result = self
-            .call(&at.region, "DeleteQuickConnect", |c| {
-                c.delete_quick_connect()
-                    .instance_id(&at.instance_id)
-                    .quick_connect_id(quick_connect_id)
-                    .send()
-            })
-            .await;
-        ignore_not_found(result.map(|_| ()))
+        self.call(&at.region, "DeleteQuickConnect", |c| {
+            c.delete_quick_connect()
+                .instance_id(&at.instance_id)
+                .quick_connect_id(quick_connect_id)
+                .send()
+        })
+        .await
+        .map(|_| ())
     }
 }
 
@@ -739,9 +799,12 @@ fn next(token: Option<&str>) -> Option<String> {
     token.filter(|t| !t.is_empty()).map(str::to_string)
 }
 
-fn ignore_not_found(result: Result<(), ConnectError>) -> Result<(), ConnectError> {
-    match result {
-        Err(e) if e.is_not_found() => Ok(()),
-        other => other,
-    }
+/// One attempt, no SDK retry, for the calls whose attempt is recorded in status first. CreateUser
+/// and CreateQuickConnect are not idempotent: a retry after a lost response answers
+/// DuplicateResourceException for the operator's own new user, indistinguishable from someone
+/// else's; and the recorded attempt time must bound when the request was really sent. A
+/// throttled or failed attempt comes back to the reconcile, which retries on its own schedule.
+fn once() -> aws_sdk_connect::config::Builder {
+    aws_sdk_connect::config::Builder::default()
+        .retry_config(aws_config::retry::RetryConfig::disabled())
 }

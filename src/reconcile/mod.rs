@@ -1,9 +1,18 @@
 //! Reconcile logic: the only code besides `controller` that talks to the Kubernetes API.
+//!
+//! Each pass is a pipeline: observe (the resource, Connect) -> decide (pure: `decide`,
+//! `cleanup_plan`) -> act (Connect calls, and the `record_*` status writes that must land
+//! before anything depends on them) -> one status write of the outcome -> Events.
 
 pub mod apply;
 pub mod cleanup;
 pub mod identity_rules;
+pub mod cleanup_plan;
+pub mod decide;
+pub mod observe;
+pub mod outcome;
 pub mod quick_connect;
+pub mod record;
 pub mod resolve;
 pub mod secret;
 pub mod status;
@@ -15,13 +24,17 @@ use crate::controller::Context;
 use crate::crd::ConnectUser;
 use crate::error::{Error, Result};
 use crate::model::InstanceRef;
+use outcome::Note;
 
-/// Where this resource's user lives.
+/// Where this resource's user lives: `spec.region`, else the region recorded at its first
+/// reconcile, else the operator's default (which may have changed since: the record wins).
 pub fn instance_ref(cu: &ConnectUser, ctx: &Context) -> Result<InstanceRef> {
+    let recorded = cu.status.as_ref().and_then(|s| s.region.clone());
     let region = cu
         .spec
         .region
         .clone()
+        .or(recorded)
         .or_else(|| ctx.settings.default_region.clone())
         .ok_or_else(|| {
             Error::invalid(
@@ -46,20 +59,23 @@ pub fn owner_uid(cu: &ConnectUser) -> Result<String> {
         .ok_or_else(|| Error::invalid("metadata.uid", "the resource has no UID"))
 }
 
-/// Publishes an Event on the resource; a failure to publish is logged, never fatal.
-pub async fn publish(ctx: &Context, cu: &ConnectUser, warning: bool, reason: &str, note: String) {
-    let event = Event {
-        type_: if warning {
-            EventType::Warning
-        } else {
-            EventType::Normal
-        },
-        reason: reason.to_string(),
-        note: Some(note),
-        action: reason.to_string(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &cu.object_ref(&())).await {
-        tracing::warn!(namespace = %cu.namespace().unwrap_or_default(), name = %cu.name_any(), error = %e, "could not publish event {reason}");
+/// Publishes the pass's Events, after its status was written; a failure to publish is logged,
+/// never fatal.
+pub async fn publish(ctx: &Context, cu: &ConnectUser, notes: Vec<Note>) {
+    for note in notes {
+        let event = Event {
+            type_: if note.warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: note.reason.to_string(),
+            note: Some(note.message),
+            action: note.reason.to_string(),
+            secondary: None,
+        };
+        if let Err(e) = ctx.recorder.publish(&event, &cu.object_ref(&())).await {
+            tracing::warn!(namespace = %cu.namespace().unwrap_or_default(), name = %cu.name_any(), error = %e, "could not publish event {}", note.reason);
+        }
     }
 }

@@ -3,107 +3,74 @@
 //! call, deleted when the field is removed (and, like every quick connect to the user, by the
 //! deletion cleanup).
 
+use chrono::Utc;
+
+use super::apply::{Pass, waiting};
+use super::decide::{self, NamedQuickConnect, QuickConnectTake};
+use super::outcome::{Note, Stop};
+use super::record;
+use super::resolve;
+use crate::connect::ErrorKind;
 use crate::controller::Context;
-use crate::crd::{ConnectUser, OWNER_TAG, QuickConnectSpec};
+use crate::crd::{OWNER_TAG, QuickConnectSpec};
 use crate::error::{Error, Result};
 use crate::model::{DesiredQuickConnect, InstanceRef, ManagedQuickConnect};
 
-use super::{publish, resolve};
-
-/// The quick connect id to record, and what was changed (for the Ready condition).
-pub struct Outcome {
-    pub id: Option<String>,
-    pub changes: Vec<&'static str>,
-}
-
-/// Brings the managed quick connect in line. `full` = this pass compared the user with
-/// DescribeUser; a quick connect already recorded is only checked on such passes, so the
-/// steady state costs one DescribeQuickConnect per full describe, nothing in between.
-pub async fn sync(
-    cu: &ConnectUser,
-    ctx: &Context,
+/// Brings the managed quick connect in line; true when it changed something. `full` = this
+/// pass compared the user with DescribeUser; a quick connect already recorded is only checked
+/// on such passes, so the steady state costs one DescribeQuickConnect per full describe.
+pub(super) async fn sync(
+    pass: &mut Pass<'_>,
     at: &InstanceRef,
     uid: &str,
     user_id: &str,
     full: bool,
-) -> Result<Outcome> {
-    let recorded = cu.status.as_ref().and_then(|s| s.quick_connect_id.clone());
-    let Some(spec) = &cu.spec.quick_connect else {
-        if let Some(id) = recorded {
-            ctx.connect.delete_quick_connect(at, &id).await?;
-            publish(
-                ctx,
-                cu,
-                false,
-                "QuickConnectDeleted",
-                format!("Deleted quick connect {id}: spec.quickConnect was removed"),
-            )
-            .await;
-            return Ok(Outcome {
-                id: None,
-                changes: vec!["quickConnect"],
-            });
-        }
-        return Ok(Outcome {
-            id: None,
-            changes: Vec::new(),
-        });
+) -> Result<bool, Stop> {
+    let record = pass.status.record();
+    let Some(spec) = &pass.cu.spec.quick_connect else {
+        return remove(pass, at).await;
     };
-    if !full && recorded.is_some() {
-        return Ok(Outcome {
-            id: recorded,
-            changes: Vec::new(),
-        });
+    if !full && record.quick_connect_id.is_some() {
+        return Ok(false);
     }
-    let desired = desired(ctx, at, spec, user_id).await?;
-    let existing = match &recorded {
-        Some(id) => ctx.connect.describe_managed_quick_connect(at, id).await?,
+    let desired = desired(pass.ctx, at, spec, user_id).await?;
+    let existing = match &record.quick_connect_id {
+        Some(id) => match pass
+            .ctx
+            .connect
+            .describe_managed_quick_connect(at, id)
+            .await?
+        {
+            Some(qc) => Some(qc),
+            None => {
+                let now = Utc::now();
+                if let Some(until) = pass.settle().open(record.quick_connect_created_at, now) {
+                    let since = record.quick_connect_created_at.unwrap_or(now);
+                    return Err(waiting(
+                        format!("Connect does not show quick connect {id} yet"),
+                        since,
+                        until,
+                        now,
+                    ));
+                }
+                forget(pass);
+                None
+            }
+        },
         None => None,
     };
     let existing = match existing {
-        Some(qc) => Some(qc),
-        // Not recorded (or gone): one we created before a crash carries our tag and its name.
-        None => match ctx
-            .connect
-            .find_quick_connect_by_name(at, &desired.name)
-            .await?
-        {
-            Some(qc) if qc.tags.get(OWNER_TAG).map(String::as_str) == Some(uid) => Some(qc),
-            Some(qc) => {
-                return Err(Error::Conflict(format!(
-                    "spec.quickConnect.name: a quick connect named {:?} already exists ({}) and is not managed by this resource",
-                    desired.name, qc.id
-                )));
-            }
-            None => None,
+        Some(qc) => qc,
+        None => match find_or_create(pass, at, uid, &desired).await? {
+            Some(qc) => qc,
+            None => return Ok(true),
         },
     };
-    let Some(existing) = existing else {
-        let tags = [(OWNER_TAG.to_string(), uid.to_string())].into();
-        let id = ctx
-            .connect
-            .create_user_quick_connect(at, &desired, tags)
-            .await?;
-        publish(
-            ctx,
-            cu,
-            false,
-            "QuickConnectCreated",
-            format!(
-                "Created quick connect {:?} ({id}) to this user",
-                desired.name
-            ),
-        )
-        .await;
-        return Ok(Outcome {
-            id: Some(id),
-            changes: vec!["quickConnect"],
-        });
-    };
-    let mut changes = Vec::new();
+    let mut changed = false;
     let (rename, retarget) = differences(&desired, &existing);
     if rename {
-        ctx.connect
+        pass.ctx
+            .connect
             .update_quick_connect_name(
                 at,
                 &existing.id,
@@ -111,19 +78,165 @@ pub async fn sync(
                 desired.description.as_deref(),
             )
             .await?;
-        changes.push("quickConnect");
+        changed = true;
     }
     if retarget {
-        ctx.connect
+        pass.ctx
+            .connect
             .update_quick_connect_target(at, &existing.id, user_id, &desired.contact_flow_id)
-            .await?;
-        changes.push("quickConnect");
+            .await
+            .map_err(|e| pass.user_error(e))?;
+        changed = true;
     }
-    changes.dedup();
-    Ok(Outcome {
-        id: Some(existing.id),
-        changes,
-    })
+    Ok(changed)
+}
+
+/// `spec.quickConnect` was removed: delete the recorded one.
+async fn remove(pass: &mut Pass<'_>, at: &InstanceRef) -> Result<bool, Stop> {
+    let record = pass.status.record();
+    let Some(id) = record.quick_connect_id else {
+        // An unresolved attempt whose name is gone with the spec: the listings of a later
+        // deletion still find it while it points at the user.
+        pass.status.edit().quick_connect_attempted_at = None;
+        return Ok(false);
+    };
+    match pass.ctx.connect.delete_quick_connect(at, &id).await {
+        Ok(()) => {}
+        Err(e) if e.is_not_found() => {
+            let now = Utc::now();
+            if let Some(until) = pass.settle().open(record.quick_connect_created_at, now) {
+                let since = record.quick_connect_created_at.unwrap_or(now);
+                return Err(waiting(
+                    format!("Connect does not show quick connect {id} yet"),
+                    since,
+                    until,
+                    now,
+                ));
+            }
+        }
+        Err(e) => return Err(e.into()),
+    }
+    forget(pass);
+    pass.notes.push(Note::normal(
+        "QuickConnectDeleted",
+        format!("Deleted quick connect {id}: spec.quickConnect was removed"),
+    ));
+    Ok(true)
+}
+
+fn forget(pass: &mut Pass<'_>) {
+    let s = pass.status.edit();
+    s.quick_connect_id = None;
+    s.quick_connect_created_at = None;
+    s.quick_connect_attempted_at = None;
+}
+
+/// Ours by name (created by a pass that did not record it), or a new one: CreateQuickConnect
+/// with its attempt recorded before and its id right after. `None`: just created.
+async fn find_or_create(
+    pass: &mut Pass<'_>,
+    at: &InstanceRef,
+    uid: &str,
+    desired: &DesiredQuickConnect,
+) -> Result<Option<ManagedQuickConnect>, Stop> {
+    let record = pass.status.record();
+    let prior = record.quick_connect_attempted_at;
+    let (found, qc) = named(pass, at, uid, &desired.name).await?;
+    match decide::quick_connect_by_name(&pass.facts(&record, at, Utc::now()), &found, false, prior)
+    {
+        QuickConnectTake::Recover(_) => return Ok(qc.map(|qc| recover(pass, qc))),
+        QuickConnectTake::Conflict(id) => return Err(conflict(desired, &id)),
+        QuickConnectTake::Create | QuickConnectTake::Wait => {}
+    }
+    let permit = pass.ctx.connect.permit(at, "CreateQuickConnect").await;
+    pass.status.record_quick_connect_attempt(Utc::now()).await?;
+    let tags = [(OWNER_TAG.to_string(), uid.to_string())].into();
+    let error = match pass
+        .ctx
+        .connect
+        .create_user_quick_connect(permit, at, desired, tags)
+        .await
+    {
+        Ok(id) => {
+            pass.status
+                .record_created_quick_connect(&id, Utc::now())
+                .await?;
+            pass.notes.push(Note::normal(
+                "QuickConnectCreated",
+                format!(
+                    "Created quick connect {:?} ({id}) to this user",
+                    desired.name
+                ),
+            ));
+            return Ok(None);
+        }
+        Err(e) => e,
+    };
+    if decide::refused_for_sure(error.kind) {
+        pass.status.edit().quick_connect_attempted_at = prior.map(record::stamp);
+    }
+    if error.kind != ErrorKind::Duplicate {
+        // Naming a user Connect does not show yet answers NotFound or InvalidRequest.
+        return Err(pass.user_error(error));
+    }
+    let (found, qc) = named(pass, at, uid, &desired.name).await?;
+    let record = pass.status.record();
+    let now = Utc::now();
+    match decide::quick_connect_by_name(&pass.facts(&record, at, now), &found, true, prior) {
+        QuickConnectTake::Recover(_) => Ok(qc.map(|qc| recover(pass, qc))),
+        QuickConnectTake::Conflict(id) => Err(conflict(desired, &id)),
+        QuickConnectTake::Wait | QuickConnectTake::Create => {
+            let since = prior.unwrap_or(now);
+            Err(waiting(
+                format!(
+                    "Connect refused quick connect name {:?} as taken but does not show who holds it yet",
+                    desired.name
+                ),
+                since,
+                pass.settle()
+                    .after(since)
+                    .max(now + chrono::Duration::seconds(1)),
+                now,
+            ))
+        }
+    }
+}
+
+/// Ours, found by name: record its id with the pass's last write (found again if that fails).
+fn recover(pass: &mut Pass<'_>, qc: ManagedQuickConnect) -> ManagedQuickConnect {
+    let s = pass.status.edit();
+    s.quick_connect_id = Some(qc.id.clone());
+    s.quick_connect_attempted_at = None;
+    qc
+}
+
+async fn named(
+    pass: &Pass<'_>,
+    at: &InstanceRef,
+    uid: &str,
+    name: &str,
+) -> Result<(NamedQuickConnect, Option<ManagedQuickConnect>), Stop> {
+    let qc = pass
+        .ctx
+        .connect
+        .find_quick_connect_by_name(at, name)
+        .await?;
+    let found = match &qc {
+        None => NamedQuickConnect::Nobody,
+        Some(q) if q.tags.get(OWNER_TAG).map(String::as_str) == Some(uid) => {
+            NamedQuickConnect::Ours(q.id.clone())
+        }
+        Some(q) => NamedQuickConnect::Other(q.id.clone()),
+    };
+    Ok((found, qc))
+}
+
+fn conflict(desired: &DesiredQuickConnect, id: &str) -> Stop {
+    Error::Conflict(format!(
+        "spec.quickConnect.name: a quick connect named {:?} already exists ({id}) and is not managed by this resource",
+        desired.name
+    ))
+    .into()
 }
 
 /// (name or description differ, target user or flow differ).

@@ -242,7 +242,7 @@ mod tests {
             "{BASE}securityProfiles: [{{name: Agent}}, {{name: Nope}}]"
         ));
         let err = fields_from(&catalog(), &s, "u").unwrap_err();
-        assert_eq!(err.reason(), "InvalidSpec");
+        assert_eq!(err.metric_label(), "InvalidSpec");
         assert!(
             err.to_string()
                 .starts_with("spec.securityProfiles[1].name:"),

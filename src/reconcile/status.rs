@@ -1,12 +1,18 @@
 //! Status: kstatus-compatible conditions (`Ready`, plus `Reconciling` / `Stalled` only while they
 //! are true) written with server-side apply under the operator's one field manager.
+//!
+//! [`StatusWriter`] is the one place that writes status. Its `record_*` steps are the writes
+//! that must land before the operator depends on them (Connect is eventually consistent, so a
+//! later pass decides from this record, not from what Connect shows); every pass ends with one
+//! `finish` write of its outcome.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
-use crate::crd::{ConnectUser, ConnectUserStatus, FIELD_MANAGER};
+use super::record::{self, Record};
+use crate::crd::{CleanupStatus, ConnectUser, ConnectUserStatus, FIELD_MANAGER};
 use crate::error::Result;
 
 pub const READY: &str = "Ready";
@@ -87,26 +93,192 @@ pub fn differs(old: Option<&ConnectUserStatus>, new: &ConnectUserStatus) -> bool
     strip(old) != strip(new)
 }
 
-/// Server-side apply of the whole status; fields the operator no longer sets are removed.
-pub async fn write(
-    client: &kube::Client,
-    cu: &ConnectUser,
-    status: &ConnectUserStatus,
-) -> Result<()> {
-    let api: Api<ConnectUser> =
-        Api::namespaced(client.clone(), &cu.namespace().unwrap_or_default());
-    let patch = json!({
-        "apiVersion": "connect.userops.dev/v1alpha1",
-        "kind": "ConnectUser",
-        "status": status,
-    });
-    api.patch_status(
-        &cu.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
-    Ok(())
+/// The status of one resource during one pass: a working copy, and what was last written.
+pub struct StatusWriter {
+    api: Api<ConnectUser>,
+    name: String,
+    generation: Option<i64>,
+    written: Option<ConnectUserStatus>,
+    status: ConnectUserStatus,
+}
+
+impl StatusWriter {
+    pub fn new(client: &kube::Client, cu: &ConnectUser) -> StatusWriter {
+        StatusWriter {
+            api: Api::namespaced(client.clone(), &cu.namespace().unwrap_or_default()),
+            name: cu.name_any(),
+            generation: cu.metadata.generation,
+            written: cu.status.clone(),
+            status: cu.status.clone().unwrap_or_default(),
+        }
+    }
+
+    pub fn status(&self) -> &ConnectUserStatus {
+        &self.status
+    }
+
+    /// What is recorded so far (including this pass's records), parsed.
+    pub fn record(&self) -> Record {
+        Record::of(Some(&self.status))
+    }
+
+    /// Server-side apply of the whole status; fields the operator no longer sets are removed.
+    /// The only write of status anywhere.
+    async fn write(&mut self) -> Result<()> {
+        let patch = json!({
+            "apiVersion": "connect.userops.dev/v1alpha1",
+            "kind": "ConnectUser",
+            "status": self.status,
+        });
+        self.api
+            .patch_status(
+                &self.name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&patch),
+            )
+            .await?;
+        self.written = Some(self.status.clone());
+        Ok(())
+    }
+
+    fn progressing(&mut self, reason: &str, message: String) {
+        set_health(
+            &mut self.status,
+            &Health::Progressing {
+                reason: reason.into(),
+                message,
+            },
+            self.generation,
+        );
+    }
+
+    /// A resource the operator has never written status for says nothing, and kstatus (Flux,
+    /// Argo CD, `kubectl wait`) reads "no conditions" as done. Say Reconciling before the first
+    /// Connect call, which may wait minutes for the CreateUser quota.
+    pub async fn record_progressing_if_new(&mut self) -> Result<()> {
+        if !self.status.conditions.is_empty() {
+            return Ok(());
+        }
+        self.progressing("Creating", "looking up or creating the Connect user".into());
+        self.write().await
+    }
+
+    /// Before CreateUser: a deletion from now on looks for the user by username until the
+    /// settle window after this time has passed. Also fixes the region the user lives in.
+    pub async fn record_create_attempt(&mut self, at: record::Time, region: &str) -> Result<()> {
+        self.status.create_attempted_at = Some(record::stamp(at));
+        self.status.region = Some(region.to_string());
+        self.progressing("Creating", "creating the Connect user".into());
+        self.write().await
+    }
+
+    /// Right after CreateUser returned, before any other call.
+    pub async fn record_created_user(
+        &mut self,
+        id: &str,
+        arn: &str,
+        at: record::Time,
+    ) -> Result<()> {
+        let s = &mut self.status;
+        s.user_id = Some(id.to_string());
+        s.user_arn = Some(arn.to_string()).filter(|a| !a.is_empty());
+        s.user_created_at = Some(record::stamp(at));
+        s.last_write_at = Some(record::stamp(at));
+        s.create_attempted_at = None;
+        self.write().await
+    }
+
+    /// A user found with this resource's tag (created or adopted by a pass that did not get to
+    /// record it), or just adopted: recorded before anything else is done to it.
+    /// `created_at` is the attempt that created it, when it was this resource's CreateUser.
+    pub async fn record_taken_user(
+        &mut self,
+        id: &str,
+        arn: &str,
+        created_at: Option<record::Time>,
+        written_at: Option<record::Time>,
+        region: &str,
+    ) -> Result<()> {
+        let s = &mut self.status;
+        s.user_id = Some(id.to_string());
+        s.user_arn = Some(arn.to_string()).filter(|a| !a.is_empty());
+        s.user_created_at = created_at.map(record::stamp);
+        s.last_write_at = written_at.map(record::stamp);
+        s.create_attempted_at = None;
+        s.region = Some(region.to_string());
+        self.write().await
+    }
+
+    /// Before CreateQuickConnect.
+    pub async fn record_quick_connect_attempt(&mut self, at: record::Time) -> Result<()> {
+        self.status.quick_connect_attempted_at = Some(record::stamp(at));
+        self.write().await
+    }
+
+    /// Right after CreateQuickConnect returned.
+    pub async fn record_created_quick_connect(&mut self, id: &str, at: record::Time) -> Result<()> {
+        let s = &mut self.status;
+        s.quick_connect_id = Some(id.to_string());
+        s.quick_connect_created_at = Some(record::stamp(at));
+        s.quick_connect_attempted_at = None;
+        self.write().await
+    }
+
+    /// Before DeleteUser: a later switch to Retain waits for the outcome instead of assuming
+    /// the user is still there.
+    pub async fn record_delete_attempt(&mut self, at: record::Time) -> Result<()> {
+        let c = self
+            .status
+            .cleanup
+            .get_or_insert_with(CleanupStatus::default);
+        c.delete_attempted_at = Some(record::stamp(at));
+        c.pending = "deleting the Connect user".into();
+        c.waiting_until = None;
+        self.progressing("Deleting", "deleting the Connect user".into());
+        self.write().await
+    }
+
+    /// Right after DeleteUser succeeded (or the user's absence became a fact): from here on
+    /// the quick connects are finished whatever the policy says.
+    pub async fn record_user_deleted(&mut self, at: record::Time) -> Result<()> {
+        let c = self
+            .status
+            .cleanup
+            .get_or_insert_with(CleanupStatus::default);
+        c.user_deleted = true;
+        c.user_deleted_at = Some(record::stamp(at));
+        c.pending = "deleting quick connects".into();
+        c.waiting_until = None;
+        self.progressing(
+            "Deleting",
+            "user deleted; deleting the quick connects that point at it".into(),
+        );
+        self.write().await
+    }
+
+    /// The working copy, for changes that ride on the pass's last write (progress, what a
+    /// refused create leaves, the time of an update).
+    pub fn edit(&mut self) -> &mut ConnectUserStatus {
+        &mut self.status
+    }
+
+    /// The pass's last write: `health` (None: leave the conditions as they are), written only
+    /// when the status says something new. Returns whether it wrote.
+    pub async fn finish(&mut self, health: Option<Health>) -> Result<bool> {
+        if let Some(h) = health {
+            set_health(&mut self.status, &h, self.generation);
+        }
+        let synced_moved = self
+            .written
+            .as_ref()
+            .and_then(|w| w.last_synced_time.as_ref())
+            != self.status.last_synced_time.as_ref();
+        if differs(self.written.as_ref(), &self.status) || synced_moved {
+            self.write().await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
 }
 
 #[cfg(test)]

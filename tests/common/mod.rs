@@ -43,12 +43,23 @@ pub const WRITE_OPS: &[&str] = &[
     "DeleteQuickConnect",
 ];
 
+/// The operator's settle window in end-to-end tests: above the Connect emulator's longest
+/// visibility delay, so the operator's rules hold, and short, so deletions stay fast.
+pub const SETTLE: Duration = Duration::from_millis(800);
+
+/// `SETTLE` as the binary's `--settle-window` / `SETTLE_WINDOW` value.
+pub fn settle_arg() -> String {
+    format!("{}ms", SETTLE.as_millis())
+}
+
 pub struct Options {
     pub resync: Duration,
     /// A full DescribeUser every this many resyncs (the operator's default: 6).
     pub full_describe_every: u32,
     pub connect: ConnectConfig,
     pub settings: ConnectSettings,
+    /// The operator's `--settle-window`.
+    pub settle: Duration,
 }
 
 impl Default for Options {
@@ -58,6 +69,7 @@ impl Default for Options {
             full_describe_every: Settings::default().full_describe_every,
             connect: ConnectConfig::default(),
             settings: ConnectSettings::default(),
+            settle: SETTLE,
         }
     }
 }
@@ -109,6 +121,7 @@ impl Env {
             resync_period: options.resync,
             full_describe_every: options.full_describe_every,
             scan_window: Duration::from_millis(20),
+            settle_window: options.settle,
             ..Settings::default()
         };
         let ctx = Arc::new(Context::new(client.clone(), api, settings));
@@ -248,6 +261,37 @@ impl Env {
             .into_iter()
             .filter(|c| WRITE_OPS.contains(&c.operation.as_str()))
             .collect()
+    }
+
+    /// Writes Connect carried out (answered 200): a CreateUser refused as a duplicate changed
+    /// nothing.
+    pub fn applied_writes(&self) -> Vec<CallRecord> {
+        self.writes()
+            .into_iter()
+            .filter(|c| c.status == 200)
+            .collect()
+    }
+
+    pub fn applied_write_ops(&self) -> Vec<String> {
+        self.applied_writes()
+            .into_iter()
+            .map(|c| c.operation)
+            .collect()
+    }
+
+    /// Asserts that Connect changed nothing: the only writes are CreateUser calls refused with
+    /// DuplicateResourceException (CreateUser is how the operator learns a name is taken).
+    pub fn assert_nothing_written(&self, what: &str) {
+        let writes = self.writes();
+        assert!(
+            writes.iter().all(|c| c.operation == "CreateUser"
+                && c.error_type.as_deref() == Some("DuplicateResourceException")),
+            "{what}: {:?}",
+            writes
+                .iter()
+                .map(|c| (c.operation.as_str(), c.status))
+                .collect::<Vec<_>>()
+        );
     }
 
     pub fn write_ops(&self) -> Vec<String> {

@@ -109,6 +109,7 @@ impl Cluster {
         .env("AWS_ACCESS_KEY_ID", sim::aws::TEST_ACCESS_KEY_ID)
         .env("AWS_SECRET_ACCESS_KEY", sim::aws::TEST_SECRET_ACCESS_KEY)
         .env("LOG_FORMAT", "json")
+        .env("SETTLE_WINDOW", super::settle_arg())
         .env("RUST_LOG", "info");
         for (k, v) in env {
             cmd.env(k, v);

@@ -69,7 +69,8 @@ Name of the leader-election Lease (in the release namespace).
 What the operator does with the Kubernetes API in the namespaces it watches (a ClusterRole, or
 a Role in each watched namespace). Kept free of template logic: tests/deploy.rs parses it and
 compares it with the kustomize base.
-  - connectusers: watch (list/watch) and finalizer JSON patches.
+  - connectusers: watch (list/watch), a fresh read before deciding a deletion or a create (get),
+    and finalizer JSON patches.
   - connectusers/status: server-side apply.
   - secrets: get, the initial password named by spec.passwordSecretRef.
   - events.k8s.io events: create, and patch for repeated events.
@@ -77,7 +78,7 @@ compares it with the kustomize base.
 {{- define "connect-user-operator.rules" -}}
 - apiGroups: ["connect.userops.dev"]
   resources: ["connectusers"]
-  verbs: ["list", "watch", "patch"]
+  verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["connect.userops.dev"]
   resources: ["connectusers/status"]
   verbs: ["patch"]

@@ -1,0 +1,71 @@
+//! Reads a pass starts from: the resource as the apiserver has it now, and who holds a
+//! username in Connect.
+
+use kube::api::ListParams;
+use kube::{Api, ResourceExt};
+
+use super::decide::Holder;
+use crate::controller::Context;
+use crate::crd::{ConnectUser, OWNER_TAG};
+use crate::error::Result;
+use crate::model::InstanceRef;
+
+/// The resource as the apiserver has it now. The reflector's copy can lag the status the last
+/// pass wrote, and a decision from it could forget a recorded create attempt or user id.
+/// `None`: gone, or replaced by a new object with the same name.
+pub async fn fresh(cu: &ConnectUser, ctx: &Context) -> Result<Option<ConnectUser>> {
+    let api: Api<ConnectUser> =
+        Api::namespaced(ctx.client.clone(), &cu.namespace().unwrap_or_default());
+    Ok(api
+        .get_opt(&cu.name_any())
+        .await?
+        .filter(|now| now.uid() == cu.uid()))
+}
+
+/// Who holds `username` in Connect, from one SearchUsers (which may lag, both ways).
+pub async fn username_holder(
+    ctx: &Context,
+    at: &InstanceRef,
+    username: &str,
+    uid: &str,
+) -> Result<Holder> {
+    let Some(user) = ctx.connect.find_user_by_username(at, username).await? else {
+        return Ok(Holder::Nobody);
+    };
+    Ok(match user.owner(OWNER_TAG) {
+        Some(owner) if owner == uid => Holder::Ours {
+            id: user.id,
+            arn: user.arn,
+        },
+        Some(owner) => match live_owner(ctx, owner).await? {
+            Some(by) => Holder::Managed { id: user.id, by },
+            None => Holder::Other {
+                id: user.id,
+                arn: user.arn,
+            },
+        },
+        None => Holder::Other {
+            id: user.id,
+            arn: user.arn,
+        },
+    })
+}
+
+/// The ConnectUser (namespace/name) whose UID is `uid`, if it still exists.
+async fn live_owner(ctx: &Context, uid: &str) -> Result<Option<String>> {
+    for api in ctx.settings.namespaces_or_all(&ctx.client) {
+        let list = api.list(&ListParams::default()).await?;
+        if let Some(cu) = list
+            .items
+            .into_iter()
+            .find(|c| c.uid().as_deref() == Some(uid))
+        {
+            return Ok(Some(format!(
+                "{}/{}",
+                cu.namespace().unwrap_or_default(),
+                cu.name_any()
+            )));
+        }
+    }
+    Ok(None)
+}
