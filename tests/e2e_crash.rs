@@ -3,6 +3,8 @@
 //! restarted. The end state must be exact: one Connect user per resource, deleted users and all
 //! their quick connects gone, nothing else touched, the finalizer released only after cleanup.
 //! The operator logs at debug level throughout, and no log line may contain the password.
+//! Connect's eventual consistency is on, as in every end-to-end test; the two SIGKILL-then-delete
+//! scenarios pin the user's delays to the model's maximum and come with a negative control.
 
 mod common;
 
@@ -16,7 +18,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PostParams};
 use kube::{Api, CustomResourceExt};
 use serde_json::json;
-use sim::connect::{ConnectConfig, ConnectSim, InstanceSeed, SimQuickConnect, SimUser};
+use sim::connect::{ConnectSim, InstanceSeed, SimQuickConnect, SimUser};
 use sim::kube::KubeSim;
 
 struct Bed {
@@ -27,14 +29,20 @@ struct Bed {
     dir: tempfile::TempDir,
     child: Arc<Mutex<Option<Child>>>,
     starts: usize,
+    /// The operator's `--settle-window`.
+    settle: String,
 }
 
 impl Bed {
     async fn new() -> Bed {
+        Bed::with(connect_config(), settle_arg()).await
+    }
+
+    async fn with(config: sim::connect::ConnectConfig, settle: String) -> Bed {
         let kube = KubeSim::start().await.unwrap();
         kube.create_object(serde_json::to_value(ConnectUser::crd()).unwrap())
             .unwrap();
-        let connect = ConnectSim::start(ConnectConfig::default()).await.unwrap();
+        let connect = ConnectSim::start(config).await.unwrap();
         // The emulator verifies signatures: the key this test's operator signs with.
         connect.iam().add_access_key(
             sim::aws::TEST_ACCOUNT_ID,
@@ -60,6 +68,7 @@ impl Bed {
             dir,
             child: Arc::default(),
             starts: 0,
+            settle,
         }
     }
 
@@ -86,7 +95,7 @@ impl Bed {
             .env("AWS_REGION", REGION)
             .env("AWS_ACCESS_KEY_ID", "AKIDCRASHTEST")
             .env("AWS_SECRET_ACCESS_KEY", "crash-test-secret")
-            .env("SETTLE_WINDOW", settle_arg())
+            .env("SETTLE_WINDOW", &self.settle)
             .env("RUST_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -412,4 +421,138 @@ async fn crash_after_adoption_tag() {
             .iter()
             .any(|c| c.operation == "CreateUser")
     );
+}
+
+/// Restarting the binary takes longer than the in-process tests' half second: here Connect's
+/// longest delay lasts 2 s of real time, and the operator's settle window 3 s.
+fn slow_connect() -> sim::connect::ConnectConfig {
+    let mut config = connect_config();
+    if let Some(c) = config.consistency.as_mut() {
+        c.time_scale = 150.0;
+    }
+    config
+}
+
+const SLOW_SETTLE: &str = "3s";
+
+fn stale(bed: &Bed, operations: &[&str]) -> u64 {
+    let by_op = bed.connect.stale_reads_by_operation();
+    operations.iter().filter_map(|op| by_op.get(*op)).sum()
+}
+
+/// SIGKILL right after CreateUser changed Connect, before the operator could record the id;
+/// then the resource is deleted while the operator is down, and it starts again. Returns the
+/// users named alice left in Connect's authoritative state.
+async fn kill_after_create_user_then_delete(settle: &str) -> (Vec<SimUser>, u64) {
+    let mut bed = Bed::with(slow_connect(), settle.into()).await;
+    bed.connect.pin_delay(
+        sim::connect::Pin::Username("alice".into()),
+        sim::connect::PinnedDelay::Max,
+    );
+    bed.kill_after("CreateUser", 1);
+    bed.start();
+    create(&bed, "").await;
+    bed.wait_killed().await;
+    let cu = bed.api().get("alice").await.unwrap();
+    let s = cu.status.clone().unwrap_or_default();
+    assert!(
+        s.create_attempted_at.is_some() && s.user_id.is_none(),
+        "the attempt was recorded before CreateUser, the id not yet: {s:?}"
+    );
+    bed.api()
+        .delete("alice", &Default::default())
+        .await
+        .unwrap();
+    bed.start();
+    bed.wait("gone", |cu| cu.is_none().then_some(())).await;
+    bed.assert_no_password_in_logs();
+    (
+        users_named(&bed, "alice"),
+        stale(&bed, &["SearchUsers", "DescribeUser", "DeleteUser"]),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_between_create_user_and_its_record_then_delete_leaves_no_user() {
+    let (left, stale) = kill_after_create_user_then_delete(SLOW_SETTLE).await;
+    assert!(
+        stale > 0,
+        "the search by username missed the new user at first"
+    );
+    assert!(left.is_empty(), "left in Connect: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negative_control_sigkill_between_create_user_and_its_record_leaks_without_the_window() {
+    let (left, _) = kill_after_create_user_then_delete("0s").await;
+    assert_eq!(
+        left.len(),
+        1,
+        "one search that does not show the user is taken as proof: it leaks"
+    );
+}
+
+/// SIGKILL with a CreateUser attempt recorded that never took effect (Connect answered 500
+/// before changing anything; the operator is killed before it retries). Deleted while down,
+/// the resource is released only after searching by username past the settle window after the
+/// attempt, and nothing is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_before_create_user_took_effect_then_delete_searches_then_releases() {
+    let mut bed = Bed::with(slow_connect(), SLOW_SETTLE.into()).await;
+    bed.connect.add_fault(sim::connect::Fault::on(
+        "CreateUser",
+        sim::connect::FaultKind::FailNth { n: 1, status: 500 },
+    ));
+    bed.start();
+    create(&bed, "").await;
+    // The 500 is recorded as an attempt of unknown outcome; the retry comes after ~1 s.
+    let attempted = bed
+        .wait("attempt recorded after the 500", |cu| {
+            let s = cu?.status?;
+            (reason_of(&s) == "ConnectUnavailable").then_some(s.create_attempted_at?)
+        })
+        .await;
+    if let Some(c) = bed.child.lock().unwrap().as_mut() {
+        let _ = c.kill();
+    }
+    bed.wait_killed().await;
+    let creates = |bed: &Bed| {
+        bed.connect
+            .calls()
+            .iter()
+            .filter(|c| c.operation == "CreateUser")
+            .count()
+    };
+    assert_eq!(creates(&bed), 1, "killed before the retry");
+    bed.api()
+        .delete("alice", &Default::default())
+        .await
+        .unwrap();
+    bed.connect.clear_calls();
+    bed.start();
+    bed.wait("gone", |cu| cu.is_none().then_some(())).await;
+    let released = chrono::Utc::now();
+    let attempted = chrono::DateTime::parse_from_rfc3339(&attempted).unwrap();
+    assert!(
+        released - attempted.with_timezone(&chrono::Utc) >= chrono::Duration::seconds(3),
+        "released only after the settle window since the attempt"
+    );
+    let searches = bed
+        .connect
+        .calls()
+        .iter()
+        .filter(|c| c.operation == "SearchUsers")
+        .count();
+    assert!(
+        searches >= 2,
+        "searched again once the window passed: {searches}"
+    );
+    assert_eq!(creates(&bed), 0, "a deletion creates nothing");
+    assert!(users_named(&bed, "alice").is_empty());
+}
+
+fn reason_of(s: &connect_user_operator::crd::ConnectUserStatus) -> String {
+    s.condition("Ready")
+        .map(|c| c.reason.clone())
+        .unwrap_or_default()
 }

@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use std::collections::BTreeMap;
 
 use common::*;
@@ -194,6 +196,10 @@ async fn exported_users_are_adopted_with_no_change_but_the_ownership_tag() {
         .map(|id| env.connect.user(INSTANCE, id).unwrap())
         .collect();
     let erin_before = env.connect.user(INSTANCE, &owned).unwrap();
+    // The users were made by hand long before anyone exports them: let Connect's search index
+    // catch up with the seeding (export lists what SearchUsers shows; a user created seconds
+    // before an export can be missing from it, like from the console's own list).
+    assert!(env.connect.wait_settled(Duration::from_secs(10)).await);
     env.connect.clear_calls();
 
     let yaml = export(&env).await;

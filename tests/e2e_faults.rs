@@ -61,7 +61,9 @@ impl Observer {
             let mut violations = Vec::new();
             let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
             let mut gone_checked = 0;
-            while !flag.load(Ordering::SeqCst) {
+            loop {
+                // One more look after the stop: the last deletion may have finished just now.
+                let stopping = flag.load(Ordering::SeqCst);
                 let Ok(list) = api.list(&ListParams::default()).await else {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
@@ -127,6 +129,9 @@ impl Observer {
                 }
                 for (n, count) in per_name.into_iter().filter(|(_, c)| *c > 1) {
                     violations.push(format!("{count} Connect users named {n}"));
+                }
+                if stopping {
+                    break;
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }

@@ -22,11 +22,14 @@ const FIELDS: &str = r#"
     - {attributeName: Language, attributeValue: French, level: 2}
 "#;
 
-/// Every Connect write the operator can make (the shared list lacks the proficiency calls).
+/// Every Connect write the operator can make (the shared list lacks the proficiency calls) that
+/// Connect carried out: with eventual consistency on, a call can be refused (NotFound) while
+/// Connect has not caught up with the operator's previous write, and is sent again.
 fn writes(env: &Env) -> Vec<String> {
     env.connect
         .calls()
         .into_iter()
+        .filter(|c| c.status == 200)
         .map(|c| c.operation)
         .filter(|op| {
             [

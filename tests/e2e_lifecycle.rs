@@ -103,7 +103,7 @@ async fn create_sets_every_field_tags_ownership_and_reports_ready() {
     assert_eq!(status.user_arn.as_deref(), Some(user.arn.as_str()));
     assert_eq!(status.observed_generation, cu.metadata.generation);
     assert_eq!(reason(&cu), "Created");
-    assert_eq!(env.write_ops(), vec!["CreateUser"]);
+    assert_eq!(env.applied_write_ops(), vec!["CreateUser"]);
     assert!(
         env.event_reasons("alice")
             .await
@@ -166,7 +166,11 @@ async fn each_spec_change_sends_exactly_the_matching_update_call() {
                 && reason(cu) == "Updated"
         })
         .await;
-        assert_eq!(env.write_ops(), vec![op.to_string()], "spec change {spec}");
+        assert_eq!(
+            env.applied_write_ops(),
+            vec![op.to_string()],
+            "spec change {spec}"
+        );
     }
     let cu = env.api().get("alice").await.unwrap();
     let user = env.connect.user(INSTANCE, &Env::user_id(&cu)).unwrap();
@@ -249,7 +253,7 @@ async fn drift_in_every_field_group_is_corrected_within_one_resync() {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert_eq!(env.write_ops(), vec![op.to_string()]);
+        assert_eq!(env.applied_write_ops(), vec![op.to_string()]);
     }
     assert!(
         env.event_reasons("alice")
@@ -303,7 +307,7 @@ async fn delete_removes_user_then_exactly_its_quick_connects() {
     env.delete("alice").await;
     env.wait_gone("alice").await;
 
-    let writes = env.writes();
+    let writes = env.applied_writes();
     let ops: Vec<&str> = writes.iter().map(|c| c.operation.as_str()).collect();
     assert_eq!(
         ops,
@@ -383,7 +387,7 @@ async fn quick_connect_listing_spanning_many_pages_finds_all() {
     env.connect.clear_calls();
     env.delete("alice").await;
     env.wait_gone("alice").await;
-    let ops = env.write_ops();
+    let ops = env.applied_write_ops();
     assert_eq!(
         ops.iter().filter(|o| *o == "DeleteQuickConnect").count(),
         mine
@@ -429,7 +433,7 @@ async fn retain_policy_leaves_connect_user_and_quick_connects() {
     env.delete("alice").await;
     env.wait_gone("alice").await;
     assert_eq!(
-        env.write_ops(),
+        env.applied_write_ops(),
         vec!["UntagResource"],
         "only the ownership tag is removed"
     );

@@ -16,7 +16,7 @@ use k8s_openapi::api::events::v1::Event;
 use kube::api::{ListParams, PostParams};
 use kube::{Api, CustomResourceExt};
 use serde_json::json;
-use sim::connect::{ConnectConfig, ConnectSim, Fault, FaultKind, InstanceSeed};
+use sim::connect::{ConnectSim, Fault, FaultKind, InstanceSeed};
 use sim::kube::KubeSim;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -78,7 +78,7 @@ async fn run_and_search(format: &str) {
     let kube = KubeSim::start().await.unwrap();
     kube.create_object(serde_json::to_value(ConnectUser::crd()).unwrap())
         .unwrap();
-    let connect = ConnectSim::start(ConnectConfig::default()).await.unwrap();
+    let connect = ConnectSim::start(connect_config()).await.unwrap();
     // The emulator verifies signatures: the key this test's operator signs with.
     connect.iam().add_access_key(
         sim::aws::TEST_ACCOUNT_ID,

@@ -29,6 +29,14 @@ fn count(env: &Env, op: &str) -> usize {
         .count()
 }
 
+fn succeeded(env: &Env, op: &str) -> usize {
+    env.connect
+        .calls()
+        .iter()
+        .filter(|c| c.operation == op && c.status == 200)
+        .count()
+}
+
 async fn create_ready(env: &Env, names: &[String]) {
     for n in names {
         env.create(&manifest(n, "")).await.unwrap();
@@ -57,6 +65,9 @@ async fn a_restart_with_in_sync_resources_reads_one_bulk_scan_and_writes_nothing
     create_ready(&env, &names).await;
     // Let the first pass after creation (the Created -> InSync check) finish.
     wait_reconciles(&env, 60).await;
+    // A restart meets users that exist for a while: let the search index catch up with the
+    // creations of the last second (a user it does not show yet is described, correctly).
+    assert!(env.connect.wait_settled(Duration::from_secs(10)).await);
 
     env.connect.clear_calls();
     env.restart_fresh(ConnectSettings::default()).await;
@@ -106,7 +117,7 @@ async fn a_resync_compares_every_user_with_one_scan_and_describes_only_the_drift
         "DescribeUser only for the drifted user: {:?}",
         describes.iter().map(|c| &c.target).collect::<Vec<_>>()
     );
-    assert_eq!(env.write_ops(), ["UpdateUserSecurityProfiles"]);
+    assert_eq!(env.applied_write_ops(), ["UpdateUserSecurityProfiles"]);
     let scans = count(&env, "SearchUsers");
     assert!(
         (1..=3).contains(&scans),
@@ -154,15 +165,19 @@ async fn deletions_in_flight_share_quick_connect_scans() {
     for n in &names {
         env.wait_gone(n).await;
     }
-    assert_eq!(count(&env, "DeleteUser"), 10);
-    assert_eq!(count(&env, "DeleteQuickConnect"), 200);
+    // Carried out (200): a quick connect inserted moments ago may answer NotFound to its first
+    // DeleteQuickConnect (Connect's direct view lags its search index); the last listing gets it.
+    assert_eq!(succeeded(&env, "DeleteUser"), 10);
+    assert_eq!(succeeded(&env, "DeleteQuickConnect"), 200);
     assert_eq!(count(&env, "DescribeQuickConnect"), 0);
-    // One complete scan of 250 is ceil(250/100) = 3 pages. Ten deletions each scanning on its own
-    // would cost 3+3+3+2+2+2+2+2+1+1 = 21 pages (the count shrinks by 20 per deletion); shared
-    // scans serve every deletion waiting when they start.
+    // Each deletion lists twice: right after its DeleteUser, and once the settle window after it
+    // has passed. One complete scan of 250 is ceil(250/100) = 3 pages. Ten deletions each
+    // scanning on its own would cost 3+3+3+2+2+2+2+2+1+1 = 21 pages for the first listings (the
+    // count shrinks by 20 per deletion) and 10 single pages (50 left) for the last ones: 31.
+    // Shared scans serve every deletion waiting when they start.
     let pages = count(&env, "SearchQuickConnects");
     assert!(
-        (3..=12).contains(&pages),
+        (4..=18).contains(&pages),
         "{pages} SearchQuickConnects pages for 10 deletions"
     );
     let left = env.connect.quick_connects(INSTANCE);
@@ -182,7 +197,7 @@ async fn the_rate_limiter_keeps_connect_from_throttling() {
     let mut env = Env::start_with(Options {
         connect: ConnectConfig {
             quota: Some(quota),
-            ..Default::default()
+            ..connect_config()
         },
         // A little under the quota: the first request's connection set-up delays its arrival,
         // which shifts the server's bucket against ours by a few milliseconds.

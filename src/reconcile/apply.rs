@@ -199,7 +199,7 @@ impl<'a> Pass<'a> {
                     Take::Adopt { id, arn } => self.adopt(at, uid, id, arn).await,
                     Take::Conflict { by, .. } => Err(self.conflict(&by)),
                     Take::Reserved { until } => Err(Error::UsernameReserved(format!(
-                        "Connect user {:?} was deleted by this operator moments ago and may still be shown; waiting until {} before creating or adopting",
+                        "the Connect user {:?} shown is being deleted; waiting until {} at the latest before creating or adopting",
                         self.cu.spec.username,
                         record::stamp(until)
                     ))
@@ -237,9 +237,10 @@ impl<'a> Pass<'a> {
         id: &str,
         desired: &UserFields,
     ) -> Result<Found, Stop> {
+        let anchor = self.status.record().user_anchor();
         let observed = match self.ctx.connect.describe_user(at, id).await {
             Ok(user) => Some(user),
-            Err(e) if e.is_not_found() => None,
+            Err(e) if decide::not_shown(e.kind, anchor, Utc::now(), self.settle()) => None,
             Err(e) => return Err(e.into()),
         };
         let seen = match &observed {
@@ -358,6 +359,8 @@ impl<'a> Pass<'a> {
                         "this operator deleted a user with this name moments ago, and Connect still holds the name",
                     ReservedBy::MissingUser =>
                         "the user this resource recorded, which Connect no longer has, still holds the name",
+                    ReservedBy::OwnerDeleting =>
+                        "the ConnectUser that owns the user holding it is being deleted",
                     ReservedBy::NotShown => "Connect does not show the user holding it yet",
                 }
             ))
@@ -523,10 +526,10 @@ impl<'a> Pass<'a> {
     /// A user just recorded from a search or an adoption that DescribeUser does not show: the
     /// next pass decides from the record.
     fn not_shown_yet(&self, e: ConnectError, id: &str) -> Stop {
-        if !e.is_not_found() {
+        let now = Utc::now();
+        if !decide::not_shown(e.kind, Some(now), now, self.settle()) {
             return e.into();
         }
-        let now = Utc::now();
         waiting(
             format!("Connect does not show user {id} yet"),
             now,
@@ -566,6 +569,9 @@ impl<'a> Pass<'a> {
                     message: r.message.clone(),
                 })
             }
+            // Connect catching up with the operator's own write is not news for a resource
+            // that was in line at this generation: leave its Ready condition alone.
+            Outcome::Waiting(_) if self.was_ready && !self.spec_changed => None,
             Outcome::Waiting(w) => Some(Health::Progressing {
                 reason: w.reason.into(),
                 message: w.message.clone(),

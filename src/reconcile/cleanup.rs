@@ -18,10 +18,12 @@ use kube::runtime::controller::Action;
 
 use super::apply::health_of;
 use super::cleanup_plan::{self, Pending, Released, Seen, Step, UserSeen, View};
+use super::decide::not_shown;
 use super::outcome::{Note, Stop, Wait};
 use super::record::{self, Settle, Time};
 use super::status::{Health, StatusWriter};
 use super::{instance_ref, observe, owner_uid, publish};
+use crate::connect::ErrorKind;
 use crate::controller::{Context, Strategy};
 use crate::crd::{CleanupStatus, ConnectUser, DeletionPolicy, OWNER_TAG};
 use crate::error::{Error, Phase, Result, Standing};
@@ -77,12 +79,13 @@ impl Cleanup<'_> {
             };
             match cleanup_plan::next(&view) {
                 Step::DescribeUser(id) => {
+                    let anchor = record.user_anchor();
                     seen.user = Some(match self.ctx.connect.describe_user(&at, &id).await {
                         Ok(u) => UserSeen::Visible {
                             owner: u.fields.tags.get(OWNER_TAG).cloned(),
                             arn: u.arn,
                         },
-                        Err(e) if e.is_not_found() => UserSeen::Absent,
+                        Err(e) if not_shown(e.kind, anchor, Utc::now(), settle) => UserSeen::Absent,
                         Err(e) => return Err(e.into()),
                     });
                 }
@@ -105,7 +108,10 @@ impl Cleanup<'_> {
                     });
                 }
                 Step::AttemptResolved => self.status.edit().create_attempted_at = None,
-                Step::DeleteUser(id) => self.delete_user(&at, &id, &mut seen).await?,
+                Step::DeleteUser(id) => {
+                    self.delete_user(&at, &id, record.user_anchor(), &mut seen)
+                        .await?
+                }
                 Step::Untag { id, arn } => {
                     let untag = UserUpdate::Untag(vec![OWNER_TAG.to_string()]);
                     match self.ctx.connect.apply_update(&at, &id, &arn, &untag).await {
@@ -115,9 +121,12 @@ impl Cleanup<'_> {
                 }
                 Step::UserGone => self.status.record_user_deleted(now).await?,
                 Step::DeleteManagedQuickConnect(id) => {
+                    let anchor = record.quick_connect_created_at;
                     match self.ctx.connect.delete_quick_connect(&at, &id).await {
                         Ok(()) => self.deleted_quick_connect(&id, None),
-                        Err(e) if e.is_not_found() => seen.managed_quick_connect_not_found = true,
+                        Err(e) if not_shown(e.kind, anchor, Utc::now(), settle) => {
+                            seen.managed_quick_connect_not_found = true
+                        }
                         Err(e) => return Err(e.into()),
                     }
                 }
@@ -141,7 +150,7 @@ impl Cleanup<'_> {
                     }
                 }
                 Step::Scan { not_before, last } => {
-                    self.scan(&at, not_before).await?;
+                    self.scan(&at, not_before, last).await?;
                     if last {
                         seen.final_scan_done = true;
                     } else {
@@ -174,6 +183,7 @@ impl Cleanup<'_> {
         &mut self,
         at: &InstanceRef,
         id: &str,
+        anchor: Option<Time>,
         seen: &mut Seen,
     ) -> std::result::Result<(), Stop> {
         let permit = self.ctx.connect.permit(at, "DeleteUser").await;
@@ -190,7 +200,7 @@ impl Cleanup<'_> {
                 ));
                 Ok(())
             }
-            Err(e) if e.is_not_found() => {
+            Err(e) if not_shown(e.kind, anchor, Utc::now(), self.settle()) => {
                 seen.delete_not_found = true;
                 Ok(())
             }
@@ -198,10 +208,20 @@ impl Cleanup<'_> {
         }
     }
 
+    fn settle(&self) -> Settle {
+        Settle(self.ctx.settings.settle_window)
+    }
+
     /// A complete listing started at or after `not_before`; deletes every quick connect in it
-    /// that points at the user and was not deleted before. NotFound on one the listing shows:
-    /// Connect has not caught up; the last listing settles it.
-    async fn scan(&mut self, at: &InstanceRef, not_before: Time) -> std::result::Result<(), Stop> {
+    /// that points at the user and was not deleted before. NotFound for one the listing shows
+    /// means it is gone, or (in the first listing) that Connect has not caught up, which the
+    /// last listing settles; so does InvalidRequestException in the first listing.
+    async fn scan(
+        &mut self,
+        at: &InstanceRef,
+        not_before: Time,
+        last: bool,
+    ) -> std::result::Result<(), Stop> {
         let Some(user_id) = self.status.status().user_id.clone() else {
             return Ok(());
         };
@@ -231,6 +251,7 @@ impl Cleanup<'_> {
             match self.ctx.connect.delete_quick_connect(at, &qc.id).await {
                 Ok(()) => self.deleted_quick_connect(&qc.id, Some(&qc.name)),
                 Err(e) if e.is_not_found() => {}
+                Err(e) if !last && e.kind == ErrorKind::Invalid => {}
                 Err(e) => return Err(e.into()),
             }
         }

@@ -23,6 +23,12 @@ pub enum Holder {
         id: String,
         by: String,
     },
+    /// Carries the ownership tag of another ConnectUser that is being deleted: the name frees
+    /// up once that deletion is done (a rename in Git: the old resource pruned, the new applied).
+    Leaving {
+        id: String,
+        by: String,
+    },
     /// Anyone else: no ownership tag, or the tag of a resource that no longer exists.
     Other {
         id: String,
@@ -133,6 +139,9 @@ pub fn after_search(facts: &Facts, holder: &Holder) -> Take {
             id: id.clone(),
             by: by.clone(),
         },
+        Holder::Leaving { .. } => Take::Reserved {
+            until: facts.settle.after(facts.now),
+        },
         Holder::Other { .. }
             if facts
                 .settle
@@ -163,6 +172,8 @@ pub enum ReservedBy {
     OurDeletion,
     /// The recorded user, which Connect no longer has, still holds it.
     MissingUser,
+    /// The ConnectUser that owns the user holding it is being deleted.
+    OwnerDeleting,
     /// Connect refused the name but shows no user with it yet.
     NotShown,
 }
@@ -200,6 +211,9 @@ pub fn after_duplicate(
         }
         _ => {}
     }
+    if let Holder::Leaving { .. } = holder {
+        return Refused::Reserved(ReservedBy::OwnerDeleting);
+    }
     if facts.settle.open(prior_attempt, facts.now).is_some() {
         return Refused::Reserved(ReservedBy::EarlierAttempt);
     }
@@ -217,7 +231,9 @@ pub fn after_duplicate(
         },
         Holder::Other { id, .. } => Refused::UserExists { id: id.clone() },
         Holder::Ours { .. } => Refused::Reserved(ReservedBy::MissingUser),
-        Holder::Nobody | Holder::Managed { .. } => Refused::Reserved(ReservedBy::NotShown),
+        Holder::Nobody | Holder::Managed { .. } | Holder::Leaving { .. } => {
+            Refused::Reserved(ReservedBy::NotShown)
+        }
     }
 }
 
@@ -240,6 +256,18 @@ pub fn settling(kind: ErrorKind, anchor: Option<Time>, facts: &Facts) -> Option<
         .settle
         .open(Some(since), facts.now)
         .map(|until| (since, until))
+}
+
+/// A direct read or a write by id answered `kind`: does that say "not shown (yet)" rather than
+/// fail? NotFound always does (the caller judges absence by the settle window);
+/// InvalidRequestException only inside the window after the operator's own write, where AWS
+/// documents it as Connect not having caught up.
+pub fn not_shown(kind: ErrorKind, anchor: Option<Time>, now: Time, settle: Settle) -> bool {
+    match kind {
+        ErrorKind::NotFound => true,
+        ErrorKind::Invalid => settle.open(anchor, now).is_some(),
+        _ => false,
+    }
 }
 
 /// How the user was found, for the Ready condition.
@@ -511,6 +539,24 @@ mod tests {
     }
 
     #[test]
+    fn a_name_held_by_a_resource_being_deleted_is_waited_for() {
+        let r = Record::default();
+        let leaving = Holder::Leaving {
+            id: "old".into(),
+            by: "ns/old".into(),
+        };
+        let mut f = facts(&r, 0);
+        assert_eq!(after_search(&f, &leaving), Take::Reserved { until: t(300) });
+        assert_eq!(
+            after_duplicate(&f, &leaving, None, None),
+            Refused::Reserved(ReservedBy::OwnerDeleting),
+            "not Conflict: the owner is going away"
+        );
+        f.adopt_existing = true;
+        assert_eq!(after_search(&f, &leaving), Take::Reserved { until: t(300) });
+    }
+
+    #[test]
     fn a_duplicate_right_after_our_own_delete_is_a_transient_retry() {
         let r = Record::default();
         let mut f = facts(&r, 0);
@@ -598,6 +644,16 @@ mod tests {
         assert_eq!(settling(ErrorKind::Transient, Some(t(0)), &f), None);
         assert_eq!(settling(ErrorKind::NotFound, Some(t(-300)), &f), None);
         assert_eq!(settling(ErrorKind::NotFound, None, &f), None);
+    }
+
+    #[test]
+    fn invalid_request_inside_the_window_reads_as_not_shown() {
+        let settle = Settle(Duration::from_secs(300));
+        assert!(not_shown(ErrorKind::NotFound, None, t(0), settle));
+        assert!(not_shown(ErrorKind::Invalid, Some(t(-10)), t(0), settle));
+        assert!(!not_shown(ErrorKind::Invalid, Some(t(-300)), t(0), settle));
+        assert!(!not_shown(ErrorKind::Invalid, None, t(0), settle));
+        assert!(!not_shown(ErrorKind::Transient, Some(t(0)), t(0), settle));
     }
 
     #[test]

@@ -38,7 +38,8 @@ pub async fn username_holder(
             arn: user.arn,
         },
         Some(owner) => match live_owner(ctx, owner).await? {
-            Some(by) => Holder::Managed { id: user.id, by },
+            Some((by, false)) => Holder::Managed { id: user.id, by },
+            Some((by, true)) => Holder::Leaving { id: user.id, by },
             None => Holder::Other {
                 id: user.id,
                 arn: user.arn,
@@ -51,8 +52,9 @@ pub async fn username_holder(
     })
 }
 
-/// The ConnectUser (namespace/name) whose UID is `uid`, if it still exists.
-async fn live_owner(ctx: &Context, uid: &str) -> Result<Option<String>> {
+/// The ConnectUser (namespace/name) whose UID is `uid`, if it still exists, and whether it is
+/// being deleted.
+async fn live_owner(ctx: &Context, uid: &str) -> Result<Option<(String, bool)>> {
     for api in ctx.settings.namespaces_or_all(&ctx.client) {
         let list = api.list(&ListParams::default()).await?;
         if let Some(cu) = list
@@ -60,11 +62,8 @@ async fn live_owner(ctx: &Context, uid: &str) -> Result<Option<String>> {
             .into_iter()
             .find(|c| c.uid().as_deref() == Some(uid))
         {
-            return Ok(Some(format!(
-                "{}/{}",
-                cu.namespace().unwrap_or_default(),
-                cu.name_any()
-            )));
+            let name = format!("{}/{}", cu.namespace().unwrap_or_default(), cu.name_any());
+            return Ok(Some((name, cu.metadata.deletion_timestamp.is_some())));
         }
     }
     Ok(None)

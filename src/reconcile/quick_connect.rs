@@ -34,15 +34,19 @@ pub(super) async fn sync(
         return Ok(false);
     }
     let desired = desired(pass.ctx, at, spec, user_id).await?;
+    let anchor = record.quick_connect_created_at;
     let existing = match &record.quick_connect_id {
         Some(id) => match pass
             .ctx
             .connect
             .describe_managed_quick_connect(at, id)
-            .await?
+            .await
         {
-            Some(qc) => Some(qc),
-            None => {
+            Ok(Some(qc)) => Some(qc),
+            Err(e) if !decide::not_shown(e.kind, anchor, Utc::now(), pass.settle()) => {
+                return Err(e.into());
+            }
+            Ok(None) | Err(_) => {
                 let now = Utc::now();
                 if let Some(until) = pass.settle().open(record.quick_connect_created_at, now) {
                     let since = record.quick_connect_created_at.unwrap_or(now);
@@ -100,9 +104,10 @@ async fn remove(pass: &mut Pass<'_>, at: &InstanceRef) -> Result<bool, Stop> {
         pass.status.edit().quick_connect_attempted_at = None;
         return Ok(false);
     };
+    let anchor = record.quick_connect_created_at;
     match pass.ctx.connect.delete_quick_connect(at, &id).await {
         Ok(()) => {}
-        Err(e) if e.is_not_found() => {
+        Err(e) if decide::not_shown(e.kind, anchor, Utc::now(), pass.settle()) => {
             let now = Utc::now();
             if let Some(until) = pass.settle().open(record.quick_connect_created_at, now) {
                 let since = record.quick_connect_created_at.unwrap_or(now);

@@ -15,7 +15,7 @@ use k8s_openapi::api::events::v1::Event;
 use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::{Api, CustomResourceExt, ResourceExt};
 use serde_json::json;
-use sim::connect::{CallRecord, ConnectConfig, ConnectSim, InstanceSeed};
+use sim::connect::{CallRecord, ConnectConfig, ConnectSim, Consistency, InstanceSeed};
 use sim::kube::KubeSim;
 
 pub const INSTANCE: &str = "11111111-2222-3333-4444-555555555555";
@@ -43,8 +43,37 @@ pub const WRITE_OPS: &[&str] = &[
     "DeleteQuickConnect",
 ];
 
+/// Connect seconds per real second in end-to-end tests: Connect's "several minutes" (the
+/// model's 5-minute maximum delay) last half a real second.
+pub const TIME_SCALE: f64 = 600.0;
+
+/// The longest a change takes to show in the Connect emulator, in real time.
+pub const MAX_DELAY: Duration = Duration::from_millis(500);
+
+/// The Connect emulator's eventual-consistency model as every end-to-end test runs it:
+/// Connect's own shape (usually seconds, sometimes up to 5 minutes, NotFound or
+/// InvalidRequestException meanwhile, search lagging apart from direct reads, ghosts, reserved
+/// names), in scaled time.
+pub fn consistency() -> Consistency {
+    let c = Consistency {
+        time_scale: TIME_SCALE,
+        ..Consistency::default()
+    };
+    assert_eq!(c.real(c.max_delay), MAX_DELAY);
+    c
+}
+
+/// The Connect emulator's configuration in end-to-end tests: the consistency model on.
+pub fn connect_config() -> ConnectConfig {
+    ConnectConfig {
+        consistency: Some(consistency()),
+        ..ConnectConfig::default()
+    }
+}
+
 /// The operator's settle window in end-to-end tests: above the Connect emulator's longest
-/// visibility delay, so the operator's rules hold, and short, so deletions stay fast.
+/// visibility delay (`MAX_DELAY`), so the operator's rules hold, and short, so deletions stay
+/// fast.
 pub const SETTLE: Duration = Duration::from_millis(800);
 
 /// `SETTLE` as the binary's `--settle-window` / `SETTLE_WINDOW` value.
@@ -67,7 +96,7 @@ impl Default for Options {
         Options {
             resync: Duration::from_secs(600),
             full_describe_every: Settings::default().full_describe_every,
-            connect: ConnectConfig::default(),
+            connect: connect_config(),
             settings: ConnectSettings::default(),
             settle: SETTLE,
         }

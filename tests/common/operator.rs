@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::PostParams;
 use kube::{Api, CustomResourceExt};
 use serde_json::{Value, json};
-use sim::connect::{ConnectConfig, ConnectSim, InstanceSeed, SimQuickConnect};
+use sim::connect::{ConnectSim, InstanceSeed, SimQuickConnect};
 use sim::kube::{KubeSim, RequestRecord};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -35,7 +35,7 @@ impl Cluster {
         let kube = KubeSim::start().await.expect("kube emulator");
         kube.create_object(serde_json::to_value(ConnectUser::crd()).unwrap())
             .expect("install CRD");
-        let connect = ConnectSim::start(ConnectConfig::default())
+        let connect = ConnectSim::start(super::connect_config())
             .await
             .expect("connect emulator");
         connect.seed_instance(InstanceSeed::standard(INSTANCE));
