@@ -6,8 +6,11 @@
 //!
 //! Prints, for the shared strategy and the naive one (DescribeUser per user per resync;
 //! ListQuickConnects + DescribeQuickConnect per deletion): time until all Ready, Connect calls by
-//! operation, throttled responses, reads/writes per resync in steady state, time and calls to
-//! delete all, operator peak RSS and CPU time, then the two side by side as ratios.
+//! operation and per created / deleted user against the minimum the work needs, throttled
+//! responses, reads/writes per resync in steady state, time and calls to delete all, operator
+//! peak RSS and CPU time, then the two side by side as ratios. Then `kubectl delete` latency for
+//! each `--latency-windows` settle window, and (`--adopt-round-trip N`) an export of N
+//! hand-made users applied back and adopted.
 
 use std::collections::BTreeMap;
 use std::process::Child;
@@ -18,6 +21,7 @@ use connect_user_operator::crd::ConnectUser;
 use futures::StreamExt;
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, PostParams};
+use serde::Deserialize;
 use serde_json::json;
 use sim::connect::{InstanceSeed, Quota, SimQuickConnect};
 use support::Bed;
@@ -50,7 +54,7 @@ struct Args {
     /// Resync period used for the steady-state measurement.
     #[arg(long, default_value = "30s", value_parser = connect_user_operator::cli::parse_duration)]
     resync: Duration,
-    /// shared, naive, or both.
+    /// shared, naive, both, or none (only the latency probe and the adoption round trip).
     #[arg(long, default_value = "both")]
     strategy: String,
     /// The naive deletion costs Q DescribeQuickConnect calls per deleted user (Q/2 s of quota
@@ -62,6 +66,21 @@ struct Args {
     /// `kubectl delete` -> finalizer released (0 = skip).
     #[arg(long, default_value_t = 30)]
     latency_samples: usize,
+    /// Connect seconds per real second in the emulator's consistency model for the scale runs
+    /// and the adoption round trip (its 5-minute maximum delay lasts 300/scale s); 0 turns the
+    /// model off.
+    #[arg(long, default_value_t = 0.0)]
+    consistency_scale: f64,
+    /// The operator's --settle-window in the scale runs and the adoption round trip.
+    #[arg(long, default_value = "5m")]
+    settle_window: String,
+    /// Settle windows for the `kubectl delete` latency probe, comma-separated.
+    #[arg(long, default_value = "0s,5m", value_delimiter = ',')]
+    latency_windows: Vec<String>,
+    /// Users made by hand in Connect, exported with `connect-user-operator export`, applied and
+    /// adopted (0 = skip).
+    #[arg(long, default_value_t = 0)]
+    adopt_round_trip: usize,
 }
 
 #[derive(Default, Debug, Clone)]
@@ -98,23 +117,33 @@ fn main() -> BenchResult<()> {
     rt.block_on(async move {
         let strategies: Vec<&str> = match args.strategy.as_str() {
             "both" => vec!["shared", "naive"],
+            // Only the latency probe and the adoption round trip.
+            "none" => vec![],
             s => vec![s],
         };
         let mut reports = Vec::new();
         for s in strategies {
             reports.push(run(&args, s).await?);
         }
-        print_reports(&args, &reports);
+        if !reports.is_empty() {
+            print_reports(&args, &reports);
+        }
         if args.latency_samples > 0 {
-            let samples = delete_latency(&args).await?;
-            let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize] * 1000.0;
-            println!(
-                "\nkubectl delete -> finalizer released ({} resources with 2 quick connects each, quotas and latency off): median {:.0} ms, p90 {:.0} ms, max {:.0} ms",
-                samples.len(),
-                at(0.5),
-                at(0.9),
-                at(1.0)
-            );
+            for window in &args.latency_windows {
+                let samples = delete_latency(&args, window).await?;
+                let at =
+                    |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize] * 1000.0;
+                println!(
+                    "\nkubectl delete -> finalizer released, settle window {window} ({} resources with 2 quick connects each, quotas, latency and the consistency model off): median {:.0} ms, p90 {:.0} ms, max {:.0} ms",
+                    samples.len(),
+                    at(0.5),
+                    at(0.9),
+                    at(1.0)
+                );
+            }
+        }
+        if args.adopt_round_trip > 0 {
+            adopt_round_trip(&args).await?;
         }
         Ok(())
     })
@@ -129,9 +158,9 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
         rate_per_sec: args.quota_rate,
         burst: args.quota_burst,
     };
-    let bed = Bed::start(INSTANCE, NS, Some(quota)).await?;
+    let bed = Bed::start(INSTANCE, NS, Some(quota), support::consistency(args.consistency_scale)).await?;
     let (connect, client) = (&bed.connect, bed.client.clone());
-    let mut child = spawn_operator(args, strategy, Some(quota), &bed)?;
+    let mut child = spawn_operator(args, strategy, Some(quota), &args.settle_window, &bed)?;
     let pid = child.id();
     let mut report = Report {
         strategy: strategy.into(),
@@ -303,11 +332,12 @@ fn manifest(i: usize) -> ConnectUser {
     .expect("manifest")
 }
 
-/// `kubectl delete` -> resource gone, one resource at a time, each with 2 quick connects, quotas
-/// and latency off: what a person waiting on `kubectl delete` sees.
-async fn delete_latency(args: &Args) -> BenchResult<Vec<f64>> {
-    let bed = Bed::start(INSTANCE, NS, None).await?;
-    let mut child = spawn_operator(args, "shared", None, &bed)?;
+/// `kubectl delete` -> resource gone, each resource with 2 quick connects, quotas and latency off:
+/// what a person waiting on `kubectl delete` sees. One deletion at a time; with a settle window
+/// of a second or more, which each deletion waits out, they start 250 ms apart instead.
+async fn delete_latency(args: &Args, window: &str) -> BenchResult<Vec<f64>> {
+    let bed = Bed::start(INSTANCE, NS, None, None).await?;
+    let mut child = spawn_operator(args, "shared", None, window, &bed)?;
     let api: Api<ConnectUser> = Api::namespaced(bed.client.clone(), NS);
     for i in 0..args.latency_samples {
         api.create(&PostParams::default(), &manifest(i)).await?;
@@ -346,15 +376,21 @@ async fn delete_latency(args: &Args) -> BenchResult<Vec<f64>> {
             );
         }
     }
+    let long = connect_user_operator::cli::parse_duration(window)? >= Duration::from_secs(1);
     let mut samples = Vec::new();
-    for i in 0..args.latency_samples {
-        let name = format!("agent-{i:05}");
-        let t = Instant::now();
-        api.delete(&name, &DeleteParams::default()).await?;
-        while api.get_opt(&name).await?.is_some() {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+    if long {
+        let mut tasks = Vec::new();
+        for i in 0..args.latency_samples {
+            tasks.push(tokio::spawn(delete_one(api.clone(), i)));
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        samples.push(t.elapsed().as_secs_f64());
+        for t in tasks {
+            samples.push(t.await??);
+        }
+    } else {
+        for i in 0..args.latency_samples {
+            samples.push(delete_one(api.clone(), i).await?);
+        }
     }
     if !bed.connect.quick_connects(INSTANCE).is_empty() {
         return Err("latency probe: quick connects left behind".into());
@@ -365,10 +401,135 @@ async fn delete_latency(args: &Args) -> BenchResult<Vec<f64>> {
     Ok(samples)
 }
 
+/// Seconds from `kubectl delete` of agent-i to the resource being gone.
+async fn delete_one(api: Api<ConnectUser>, i: usize) -> Result<f64, kube::Error> {
+    let name = format!("agent-{i:05}");
+    let t = Instant::now();
+    api.delete(&name, &DeleteParams::default()).await?;
+    while api.get_opt(&name).await?.is_some() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(t.elapsed().as_secs_f64())
+}
+
+/// N users made by hand in Connect, exported by `connect-user-operator export`, the manifests
+/// applied, and every user adopted; with Connect's quota, so the figures are what an adoption
+/// of a real instance costs. The operator searches by username before adopting (the exported
+/// manifests say `adoptExisting: true`); CreateUser first would add one refused CreateUser per
+/// user.
+async fn adopt_round_trip(args: &Args) -> BenchResult<()> {
+    let n = args.adopt_round_trip;
+    let quota = Quota {
+        rate_per_sec: args.quota_rate,
+        burst: args.quota_burst,
+    };
+    let bed = Bed::start(
+        INSTANCE,
+        NS,
+        Some(quota),
+        support::consistency(args.consistency_scale),
+    )
+    .await?;
+    let seed = InstanceSeed::standard(INSTANCE);
+    for i in 0..n {
+        bed.connect.insert_user(
+            INSTANCE,
+            sim::connect::SimUser {
+                username: format!("agent{i:05}"),
+                routing_profile_id: seed.routing_profiles[0].0.clone(),
+                security_profile_ids: vec![seed.security_profiles[0].0.clone()],
+                tags: [("team".to_string(), format!("t{}", i % 7))].into(),
+                ..Default::default()
+            },
+        );
+    }
+    // Made long before the export: let the search index catch up.
+    bed.connect.wait_settled(Duration::from_secs(600)).await;
+    bed.connect.clear_calls();
+    let t0 = Instant::now();
+    let default = connect_user_operator::connect::Rate::default();
+    let yaml = bed.export(INSTANCE, args.limiter_rate.unwrap_or(default.per_second))?;
+    let export_s = t0.elapsed().as_secs_f64();
+    let export_calls = bed.connect.calls();
+    let mut manifests = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(&yaml) {
+        let value = serde_yaml::Value::deserialize(doc)?;
+        if !value.is_null() {
+            manifests.push(serde_yaml::from_value::<ConnectUser>(value)?);
+        }
+    }
+    if manifests.len() != n {
+        return Err(format!("export wrote {} manifests for {n} users", manifests.len()).into());
+    }
+    bed.connect.clear_calls();
+    let mut child = spawn_operator(args, "shared", Some(quota), &args.settle_window, &bed)?;
+    let api: Api<ConnectUser> = Api::namespaced(bed.client.clone(), NS);
+    let t1 = Instant::now();
+    futures::stream::iter(manifests)
+        .for_each_concurrent(32, |cu| {
+            let api = api.clone();
+            async move {
+                api.create(&PostParams::default(), &cu)
+                    .await
+                    .expect("apply exported manifest");
+            }
+        })
+        .await;
+    loop {
+        let list = api.list(&ListParams::default()).await?;
+        let adopted = list
+            .items
+            .iter()
+            .filter(|cu| {
+                cu.status
+                    .as_ref()
+                    .and_then(|s| s.condition("Ready"))
+                    .is_some_and(|c| c.status == "True")
+            })
+            .count();
+        if adopted == n {
+            break;
+        }
+        if t1.elapsed() > Duration::from_secs(6 * 3600) {
+            return Err("not all adopted within 6 h".into());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let adopt_s = t1.elapsed().as_secs_f64();
+    let calls = bed.connect.calls();
+    let _ = child.kill();
+    let _ = child.wait();
+    let per = |calls: &[sim::connect::CallRecord]| calls.len() as f64 / n as f64;
+    println!(
+        "\nexport round trip: {n} users made by hand, quota {}/s burst {}",
+        args.quota_rate, args.quota_burst
+    );
+    println!(
+        "  export                        {export_s:>10.1} s, {} calls ({:.2} per user) {:?}",
+        export_calls.len(),
+        per(&export_calls),
+        by_operation(&export_calls)
+    );
+    println!(
+        "  apply until all adopted       {adopt_s:>10.1} s, {} calls ({:.2} per user) {:?}",
+        calls.len(),
+        per(&calls),
+        by_operation(&calls)
+    );
+    let creates = calls.iter().filter(|c| c.operation == "CreateUser").count();
+    println!(
+        "  CreateUser-first adoption would add {n} refused CreateUser calls ({:.0} s of CreateUser quota at {}/s); sent here: {creates}",
+        n as f64 / args.quota_rate,
+        args.quota_rate
+    );
+    Ok(())
+}
+
 fn spawn_operator(
     args: &Args,
     strategy: &str,
     quota: Option<Quota>,
+    settle_window: &str,
     bed: &Bed,
 ) -> BenchResult<Child> {
     // With the emulator's quota off, the operator's limiter is effectively off too.
@@ -391,6 +552,8 @@ fn spawn_operator(
         rate.to_string(),
         "--connect-burst".into(),
         burst.to_string(),
+        "--settle-window".into(),
+        settle_window.into(),
     ])
 }
 
@@ -466,8 +629,14 @@ fn proc_usage(pid: u32) -> (f64, f64) {
 
 fn print_reports(args: &Args, reports: &[Report]) {
     println!(
-        "\nN = {} ConnectUsers, Q = {} USER quick connects, quota {}/s burst {} per operation, resync {:?}\n",
-        args.users, args.quick_connects, args.quota_rate, args.quota_burst, args.resync
+        "\nN = {} ConnectUsers, Q = {} USER quick connects, quota {}/s burst {} per operation, resync {:?}, settle window {}, consistency scale {}\n",
+        args.users,
+        args.quick_connects,
+        args.quota_rate,
+        args.quota_burst,
+        args.resync,
+        args.settle_window,
+        args.consistency_scale
     );
     for r in reports {
         println!("[{}]", r.strategy);
@@ -501,6 +670,26 @@ fn print_reports(args: &Args, reports: &[Report]) {
         println!(
             "  calls to delete all           {:>10} {:?}{projected}",
             r.delete_total, r.delete_calls
+        );
+        let n = args.users as f64;
+        let created: usize = r.create_calls.values().sum();
+        let creates = r.create_calls.get("CreateUser").copied().unwrap_or(0);
+        println!(
+            "  calls per created user        {:>10.2} ({:.2} CreateUser); minimum 1 CreateUser + {:.3} for the catalog",
+            created as f64 / n,
+            creates as f64 / n,
+            4.0 / n
+        );
+        let op = |name: &str| r.delete_calls.get(name).copied().unwrap_or(0) as f64 / n;
+        let minimum = 2.0 + args.quick_connects as f64 / n;
+        println!(
+            "  calls per deleted user        {:>10.2}: DeleteUser {:.2}, DescribeUser {:.2}, DeleteQuickConnect {:.2}, listing pages {:.2}; minimum {minimum:.2} (DeleteUser, DescribeUser for the ownership tag, {:.2} DeleteQuickConnect) + listings shared by all deletions",
+            r.delete_total as f64 / n,
+            op("DeleteUser"),
+            op("DescribeUser"),
+            op("DeleteQuickConnect"),
+            op("SearchQuickConnects") + op("ListQuickConnects"),
+            args.quick_connects as f64 / n
         );
         println!(
             "  operator peak RSS             {:>10.1} MiB (RSS {:.1} MiB when all Ready, {:.1} MiB after the steady state)",

@@ -1,6 +1,7 @@
-//! The demo: both emulators in-process, the real controller against them, the example manifests
-//! applied, then one user deleted to show DeleteUser followed by every DeleteQuickConnect before
-//! the resource disappears.
+//! The demo: both emulators in-process (Connect eventually consistent, in fast motion), the real
+//! controller against them, the example manifests applied, then one user deleted to show
+//! DeleteUser followed by every DeleteQuickConnect, and the last quick-connect listing once the
+//! settle window has passed, before the resource disappears.
 //!
 //!     cargo run --release --example demo
 
@@ -12,7 +13,7 @@ use connect_user_operator::controller::{self, Context, Settings};
 use connect_user_operator::crd::ConnectUser;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::{Api, CustomResourceExt, ResourceExt};
-use sim::connect::{ConnectConfig, ConnectSim, InstanceSeed, Quota, SimQuickConnect};
+use sim::connect::{ConnectConfig, ConnectSim, Consistency, InstanceSeed, Quota, SimQuickConnect};
 use sim::kube::KubeSim;
 
 const INSTANCE: &str = "11111111-2222-3333-4444-555555555555";
@@ -25,8 +26,13 @@ async fn main() -> DemoResult {
     let started = Instant::now();
     step("Starting the emulators (Kubernetes API and Amazon Connect API on 127.0.0.1)");
     let kube = KubeSim::start().await?;
+    // Eventually consistent like Amazon Connect, in fast motion: its "several minutes" last 1 s.
     let connect = ConnectSim::start(ConnectConfig {
         quota: Some(Quota::default()),
+        consistency: Some(Consistency {
+            time_scale: 300.0,
+            ..Consistency::default()
+        }),
         ..Default::default()
     })
     .await?;
@@ -42,7 +48,7 @@ async fn main() -> DemoResult {
         kubeconfig.display()
     );
     println!(
-        "  Amazon Connect   {}   (instance {INSTANCE}, quota 2 req/s burst 5 per API)",
+        "  Amazon Connect   {}   (instance {INSTANCE}, quota 2 req/s burst 5 per API, eventually consistent: up to 1 s)",
         connect.endpoint()
     );
 
@@ -68,7 +74,7 @@ async fn main() -> DemoResult {
     let settings = Settings {
         default_region: Some("us-east-1".into()),
         resync_period: Duration::from_secs(30),
-        // The emulator's Connect settles at once; a real one needs the default five minutes.
+        // Above the emulator's 1 s; a real Connect needs the default five minutes.
         settle_window: Duration::from_secs(2),
         ..Settings::default()
     };
@@ -156,6 +162,7 @@ async fn main() -> DemoResult {
     let t0 = Instant::now();
     users.delete("alice", &DeleteParams::default()).await?;
     let mut shown = 0;
+    let mut last_pending = String::new();
     loop {
         let calls = connect.calls();
         for c in &calls[shown..] {
@@ -170,6 +177,16 @@ async fn main() -> DemoResult {
             }
         }
         shown = calls.len();
+        if let Some(cu) = users.get_opt("alice").await?
+            && let Some(pending) = cu
+                .status
+                .and_then(|s| s.cleanup)
+                .map(|c| c.pending)
+                .filter(|p| !p.is_empty() && *p != last_pending)
+        {
+            println!("  +{:>5} ms  status.cleanup: {pending}", t0.elapsed().as_millis());
+            last_pending = pending;
+        }
         if users.get_opt("alice").await?.is_none() {
             println!(
                 "  +{:>5} ms  finalizer released: ConnectUser alice is gone",

@@ -1,7 +1,8 @@
 //! Soak: random creates, updates and deletes of ConnectUsers (and console-made quick connects)
-//! for a while, with Connect and Kubernetes API faults on; then faults off, wait for
-//! convergence, and compare Connect with the desired state exactly. Prints counts; exits non-zero
-//! on any difference.
+//! for a while, with Connect and Kubernetes API faults on and Connect eventually consistent (the
+//! emulator's model, scaled); then faults off, wait for convergence, and compare Connect's
+//! authoritative state (not its lagging read path) with the desired state exactly. Prints
+//! counts; exits non-zero on any difference.
 //!
 //!     cargo run --release --example soak -- --seconds 300 --pool 60
 
@@ -41,6 +42,13 @@ struct Args {
     throttle_rate: f64,
     #[arg(long, default_value_t = 0.05)]
     error_rate: f64,
+    /// Connect seconds per real second in the emulator's consistency model (its 5-minute
+    /// maximum delay lasts 300/scale s); 0 turns the model off.
+    #[arg(long, default_value_t = 300.0)]
+    consistency_scale: f64,
+    /// The operator's --settle-window; above the emulator's longest delay.
+    #[arg(long, default_value = "2s")]
+    settle_window: String,
 }
 
 type SoakResult<T> = support::AnyResult<T>;
@@ -93,6 +101,7 @@ async fn soak(args: Args) -> SoakResult<()> {
             rate_per_sec: 20.0,
             burst: 10,
         }),
+        support::consistency(args.consistency_scale),
     )
     .await?;
     let (kube, connect, client) = (&bed.kube, &bed.connect, bed.client.clone());
@@ -112,6 +121,8 @@ async fn soak(args: Args) -> SoakResult<()> {
             "20",
             "--connect-burst",
             "10",
+            "--settle-window",
+            &args.settle_window,
         ]
         .map(String::from),
     )?;
@@ -131,11 +142,14 @@ async fn soak(args: Args) -> SoakResult<()> {
     let pause = Duration::from_secs_f64(1.0 / args.ops_per_sec);
     let mut last_kube_fault = Instant::now();
     eprintln!(
-        "soak: {} s of random operations on {} names, Connect faults 429 {:.0} % / 500 {:.0} %",
+        "soak: {} s of random operations on {} names, Connect faults 429 {:.0} % / 500 {:.0} %, consistency scale {} (longest delay {:.1} s), settle window {}",
         args.seconds,
         args.pool,
         args.throttle_rate * 100.0,
-        args.error_rate * 100.0
+        args.error_rate * 100.0,
+        args.consistency_scale,
+        if args.consistency_scale > 0.0 { 300.0 / args.consistency_scale } else { 0.0 },
+        args.settle_window
     );
     while t0.elapsed() < Duration::from_secs(args.seconds) {
         let i = rng.random_range(0..args.pool);
@@ -224,7 +238,8 @@ async fn soak(args: Args) -> SoakResult<()> {
     }
     let converge_s = t1.elapsed().as_secs_f64();
 
-    // Connect must equal the desired state exactly.
+    // Connect must equal the desired state exactly: its authoritative state, which `users` and
+    // `quick_connects` read, not what its lagging API would show.
     let mut problems = Vec::new();
     let resources = api.list(&ListParams::default()).await?.items;
     let users = connect.users(INSTANCE);
@@ -294,6 +309,7 @@ async fn soak(args: Args) -> SoakResult<()> {
     }
     let _ = operator.kill();
     let _ = operator.wait();
+    let stale = connect.stale_reads_by_operation();
 
     let mut by_op: BTreeMap<(String, u16), usize> = BTreeMap::new();
     for c in &faulted {
@@ -312,6 +328,10 @@ async fn soak(args: Args) -> SoakResult<()> {
     for ((op, status), n) in &by_op {
         println!("  {op:<28} {status}  {n}");
     }
+    println!(
+        "stale reads served (consistency model): {} {stale:?}",
+        stale.values().sum::<u64>()
+    );
     println!(
         "converged {converge_s:.1} s after faults stopped: {} resources, {} Connect users, {} quick connects left, {} dangling",
         resources.len(),

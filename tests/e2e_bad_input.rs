@@ -217,6 +217,54 @@ async fn immutable_fields_cannot_change() {
     }
 }
 
+/// `spec.region` is optional: the operator's default region applies, and is recorded in
+/// `status.region`. Adding it (even the same region), changing it or removing it is refused: the
+/// user lives where it was created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_region_cannot_be_added_changed_or_removed() {
+    let env = Env::start().await;
+    env.create(&manifest("alice", "")).await.unwrap();
+    let cu = env.wait_ready("alice").await;
+    assert_eq!(
+        cu.status.as_ref().and_then(|s| s.region.as_deref()),
+        Some(REGION),
+        "the default region used is recorded"
+    );
+    env.create(&manifest("bob", &format!("  region: {REGION}\n")))
+        .await
+        .unwrap();
+    env.wait_ready("bob").await;
+    let refused = |name: &'static str, region: serde_json::Value| {
+        let api = env.api();
+        async move {
+            let patch = kube::api::Patch::Merge(json!({"spec": {"region": region}}));
+            let err = api
+                .patch(name, &Default::default(), &patch)
+                .await
+                .expect_err("refused");
+            let kube::Error::Api(status) = err else {
+                panic!("{name}: {err}")
+            };
+            assert_eq!(status.code, 422, "{name}");
+            assert!(
+                status.message.contains("region is immutable"),
+                "{name}: {}",
+                status.message
+            );
+        }
+    };
+    refused("alice", json!(REGION)).await;
+    refused("alice", json!("eu-west-1")).await;
+    refused("bob", json!("eu-west-1")).await;
+    refused("bob", serde_json::Value::Null).await;
+    // The same value again is no change.
+    let same = kube::api::Patch::Merge(json!({"spec": {"region": REGION}}));
+    env.api()
+        .patch("bob", &Default::default(), &same)
+        .await
+        .expect("unchanged region accepted");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_rejects_what_admission_cannot_know_naming_the_field() {
     let env = Env::start().await;

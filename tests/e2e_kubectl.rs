@@ -56,7 +56,12 @@ const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/examples");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_get_wait_describe_delete_with_kubectl() {
-    let env = Env::start().await;
+    // A settle window long enough to watch the deletion wait for its last listing.
+    let env = Env::start_with(Options {
+        settle: std::time::Duration::from_secs(3),
+        ..Default::default()
+    })
+    .await;
     let k = Kubectl::new(&env);
     // The whole directory, as README says: files apply in name order, namespace first.
     k.ok(&["apply", "-f", EXAMPLES]).await;
@@ -72,9 +77,10 @@ async fn apply_get_wait_describe_delete_with_kubectl() {
     .await;
 
     let table = k.ok(&["get", "cu", "-n", "contact-center"]).await;
+    eprintln!("kubectl get cu:\n{table}");
     let header = table.lines().next().unwrap_or_default();
     for column in [
-        "NAME", "USERNAME", "INSTANCE", "USER ID", "READY", "REASON", "AGE",
+        "NAME", "USERNAME", "INSTANCE", "USER ID", "READY", "REASON", "CLEANUP", "AGE",
     ] {
         assert!(header.contains(column), "column {column} missing:\n{table}");
     }
@@ -114,16 +120,45 @@ async fn apply_get_wait_describe_delete_with_kubectl() {
         );
     }
 
-    // Blocks until the finalizer is released: by then Connect must already be clean.
-    k.ok(&[
-        "delete",
-        "connectuser",
-        "alice",
-        "-n",
-        "contact-center",
-        "--timeout=60s",
-    ])
-    .await;
+    // Blocks until the finalizer is released: by then Connect must already be clean. Meanwhile
+    // `kubectl get` says what the deletion waits for.
+    let deleting = {
+        let kubeconfig = k.kubeconfig.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new("kubectl")
+                .args([
+                    "delete",
+                    "connectuser",
+                    "alice",
+                    "-n",
+                    "contact-center",
+                    "--timeout=60s",
+                ])
+                .env("KUBECONFIG", &kubeconfig)
+                .env("HOME", std::env::temp_dir())
+                .output()
+                .expect("kubectl is installed")
+        })
+    };
+    let mut seen = None;
+    while seen.is_none() && !deleting.is_finished() {
+        let (ok, out, _) = k.run(&["get", "cu", "alice", "-n", "contact-center"]).await;
+        if ok && out.contains("final quick-connect listing until") {
+            seen = Some(out);
+        }
+    }
+    let deleted = deleting.await.unwrap();
+    assert!(deleted.status.success(), "{deleted:?}");
+    assert!(
+        String::from_utf8_lossy(&deleted.stdout).contains("connectuser.connect.userops.dev \"alice\" deleted"),
+        "{deleted:?}"
+    );
+    let seen = seen.expect("kubectl get showed the pending final listing while kubectl delete waited");
+    eprintln!("kubectl get cu alice, while kubectl delete waited:\n{seen}");
+    let header = seen.lines().next().unwrap_or_default();
+    assert!(header.contains("CLEANUP"), "{seen}");
+    let line = seen.lines().find(|l| l.starts_with("alice")).unwrap();
+    assert!(line.contains("False") && line.contains("Deleting"), "{seen}");
     assert!(
         env.connect.user(INSTANCE, &alice.id).is_none(),
         "user deleted before kubectl returned"

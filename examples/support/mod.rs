@@ -11,14 +11,14 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::PostParams;
 use kube::{Api, CustomResourceExt};
 use serde_json::json;
-use sim::connect::{ConnectConfig, ConnectSim, InstanceSeed, Quota};
+use sim::connect::{ConnectConfig, ConnectSim, Consistency, InstanceSeed, Quota};
 use sim::kube::KubeSim;
 
 pub type AnyResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const AS_OPERATOR: &str = "--as-operator";
 
-/// In the child process: runs the operator's own `run` with the arguments after
+/// In the child process: runs the operator's own `run` (or `export`) with the arguments after
 /// `--as-operator` and returns its result. `None` in the parent.
 pub fn run_if_operator() -> Option<AnyResult<()>> {
     let raw: Vec<String> = std::env::args().collect();
@@ -30,14 +30,32 @@ pub fn run_if_operator() -> Option<AnyResult<()>> {
         let cli = connect_user_operator::cli::Cli::parse_from(
             std::iter::once("connect-user-operator".to_string()).chain(raw[2..].iter().cloned()),
         );
-        let connect_user_operator::cli::Command::Run(run) = cli.command else {
-            return Err("expected `run`".into());
-        };
-        connect_user_operator::telemetry::init(run.log_format);
-        tokio::runtime::Runtime::new()?.block_on(connect_user_operator::runner::run(run))?;
+        match cli.command {
+            connect_user_operator::cli::Command::Run(run) => {
+                connect_user_operator::telemetry::init(run.log_format);
+                tokio::runtime::Runtime::new()?
+                    .block_on(connect_user_operator::runner::run(run))?;
+            }
+            connect_user_operator::cli::Command::Export(export) => {
+                let yaml = tokio::runtime::Runtime::new()?
+                    .block_on(connect_user_operator::export::run(&export))?;
+                print!("{yaml}");
+            }
+            _ => return Err("expected `run` or `export`".into()),
+        }
         Ok(())
     };
     Some(run())
+}
+
+/// Connect's eventual consistency as the emulator models it by default (usually seconds, up to
+/// 5 minutes, NotFound or InvalidRequestException meanwhile), `scale` times faster than real
+/// time; `None` for a scale of 0.
+pub fn consistency(scale: f64) -> Option<Consistency> {
+    (scale > 0.0).then(|| Consistency {
+        time_scale: scale,
+        ..Consistency::default()
+    })
 }
 
 /// Both emulators, the CRD, the namespace and the password Secret.
@@ -51,10 +69,18 @@ pub struct Bed {
 }
 
 impl Bed {
-    pub async fn start(instance: &str, namespace: &str, quota: Option<Quota>) -> AnyResult<Bed> {
+    /// `consistency`: Connect's eventual-consistency model (None: every read sees every write
+    /// at once).
+    pub async fn start(
+        instance: &str,
+        namespace: &str,
+        quota: Option<Quota>,
+        consistency: Option<Consistency>,
+    ) -> AnyResult<Bed> {
         let kube = KubeSim::start().await?;
         let connect = ConnectSim::start(ConnectConfig {
             quota,
+            consistency,
             ..Default::default()
         })
         .await?;
@@ -87,6 +113,26 @@ impl Bed {
             _dir: dir,
             kubeconfig,
         })
+    }
+
+    /// `connect-user-operator export` of `instance` (this executable as a child process, with the
+    /// limiter at `rate`/s): the multi-document YAML it prints.
+    pub fn export(&self, instance: &str, rate: f64) -> AnyResult<String> {
+        let out = Command::new(std::env::current_exe()?)
+            .args([AS_OPERATOR, "export", "--instance-id", instance])
+            .args(["--namespace", &self.namespace])
+            .args(["--connect-rate", &rate.to_string()])
+            .env("AWS_ENDPOINT_URL_CONNECT", self.connect.endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXPORT")
+            .env("AWS_SECRET_ACCESS_KEY", "example-secret")
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()?;
+        if !out.status.success() {
+            return Err(format!("export failed: {}", out.status).into());
+        }
+        Ok(String::from_utf8(out.stdout)?)
     }
 
     /// The operator as a child process watching the bed's namespace; `args` follow

@@ -117,6 +117,11 @@ impl<'a> Pass<'a> {
     async fn run(&mut self) -> Result<Ready, Stop> {
         self.status.record_progressing_if_new().await?;
         let at = instance_ref(self.cu, self.ctx)?;
+        // Recorded once (a resource from before status.region gets it now): a later change of
+        // the operator's default region must not move the user.
+        if self.status.status().region.is_none() && self.status.status().user_id.is_some() {
+            self.status.edit().region = Some(at.region.clone());
+        }
         let uid = owner_uid(self.cu)?;
         let desired = resolve::desired_fields(&self.ctx.catalog, &at, &self.cu.spec, &uid).await?;
         let found = self.find_user(&at, &uid, &desired).await?;

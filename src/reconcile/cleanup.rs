@@ -372,3 +372,26 @@ fn instant_of(t: Time) -> Instant {
         Err(_) => now,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recorded_time_maps_to_the_matching_instant() {
+        let _ = instant_of(Utc::now()); // the process start reference
+        std::thread::sleep(Duration::from_millis(30));
+        let now = Instant::now();
+        let ago = instant_of(Utc::now() - chrono::Duration::milliseconds(20));
+        let gap = now.saturating_duration_since(ago);
+        assert!(
+            gap >= Duration::from_millis(15) && gap <= Duration::from_millis(40),
+            "{gap:?}"
+        );
+        // Before the reference: the reference itself (every scan of this process is later).
+        let long_ago = instant_of(Utc::now() - chrono::Duration::days(1));
+        assert!(long_ago <= ago);
+        // Later than now (a clock step): now.
+        assert!(instant_of(Utc::now() + chrono::Duration::seconds(5)) >= now);
+    }
+}
