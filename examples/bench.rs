@@ -158,7 +158,13 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
         rate_per_sec: args.quota_rate,
         burst: args.quota_burst,
     };
-    let bed = Bed::start(INSTANCE, NS, Some(quota), support::consistency(args.consistency_scale)).await?;
+    let bed = Bed::start(
+        INSTANCE,
+        NS,
+        Some(quota),
+        support::consistency(args.consistency_scale),
+    )
+    .await?;
     let (connect, client) = (&bed.connect, bed.client.clone());
     let mut child = spawn_operator(args, strategy, Some(quota), &args.settle_window, &bed)?;
     let pid = child.id();

@@ -184,7 +184,10 @@ async fn main() -> DemoResult {
                 .map(|c| c.pending)
                 .filter(|p| !p.is_empty() && *p != last_pending)
         {
-            println!("  +{:>5} ms  status.cleanup: {pending}", t0.elapsed().as_millis());
+            println!(
+                "  +{:>5} ms  status.cleanup: {pending}",
+                t0.elapsed().as_millis()
+            );
             last_pending = pending;
         }
         if users.get_opt("alice").await?.is_none() {

@@ -148,7 +148,11 @@ async fn soak(args: Args) -> SoakResult<()> {
         args.throttle_rate * 100.0,
         args.error_rate * 100.0,
         args.consistency_scale,
-        if args.consistency_scale > 0.0 { 300.0 / args.consistency_scale } else { 0.0 },
+        if args.consistency_scale > 0.0 {
+            300.0 / args.consistency_scale
+        } else {
+            0.0
+        },
         args.settle_window
     );
     while t0.elapsed() < Duration::from_secs(args.seconds) {

@@ -150,15 +150,20 @@ async fn apply_get_wait_describe_delete_with_kubectl() {
     let deleted = deleting.await.unwrap();
     assert!(deleted.status.success(), "{deleted:?}");
     assert!(
-        String::from_utf8_lossy(&deleted.stdout).contains("connectuser.connect.userops.dev \"alice\" deleted"),
+        String::from_utf8_lossy(&deleted.stdout)
+            .contains("connectuser.connect.userops.dev \"alice\" deleted"),
         "{deleted:?}"
     );
-    let seen = seen.expect("kubectl get showed the pending final listing while kubectl delete waited");
+    let seen =
+        seen.expect("kubectl get showed the pending final listing while kubectl delete waited");
     eprintln!("kubectl get cu alice, while kubectl delete waited:\n{seen}");
     let header = seen.lines().next().unwrap_or_default();
     assert!(header.contains("CLEANUP"), "{seen}");
     let line = seen.lines().find(|l| l.starts_with("alice")).unwrap();
-    assert!(line.contains("False") && line.contains("Deleting"), "{seen}");
+    assert!(
+        line.contains("False") && line.contains("Deleting"),
+        "{seen}"
+    );
     assert!(
         env.connect.user(INSTANCE, &alice.id).is_none(),
         "user deleted before kubectl returned"

@@ -44,11 +44,11 @@ pub const WRITE_OPS: &[&str] = &[
 ];
 
 /// Connect seconds per real second in end-to-end tests: Connect's "several minutes" (the
-/// model's 5-minute maximum delay) last half a real second.
-pub const TIME_SCALE: f64 = 600.0;
+/// model's 5-minute maximum delay) last a quarter of a real second.
+pub const TIME_SCALE: f64 = 1200.0;
 
 /// The longest a change takes to show in the Connect emulator, in real time.
-pub const MAX_DELAY: Duration = Duration::from_millis(500);
+pub const MAX_DELAY: Duration = Duration::from_millis(250);
 
 /// The Connect emulator's eventual-consistency model as every end-to-end test runs it:
 /// Connect's own shape (usually seconds, sometimes up to 5 minutes, NotFound or
@@ -74,7 +74,7 @@ pub fn connect_config() -> ConnectConfig {
 /// The operator's settle window in end-to-end tests: above the Connect emulator's longest
 /// visibility delay (`MAX_DELAY`), so the operator's rules hold, and short, so deletions stay
 /// fast.
-pub const SETTLE: Duration = Duration::from_millis(800);
+pub const SETTLE: Duration = Duration::from_millis(400);
 
 /// `SETTLE` as the binary's `--settle-window` / `SETTLE_WINDOW` value.
 pub fn settle_arg() -> String {
