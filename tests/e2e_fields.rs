@@ -403,11 +403,7 @@ async fn drift_in_each_new_field_is_corrected() {
         }
         assert_eq!(writes(&env), ops, "{what}");
     }
-    assert!(
-        env.event_reasons("alice")
-            .await
-            .contains(&"DriftCorrected".to_string())
-    );
+    env.wait_event("alice", "DriftCorrected").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -533,11 +529,7 @@ async fn managed_quick_connect_is_created_renamed_retargeted_and_deleted() {
         Some(&Env::uid(&cu))
     );
     assert_eq!(writes(&env), vec!["CreateUser", "CreateQuickConnect"]);
-    assert!(
-        env.event_reasons("alice")
-            .await
-            .contains(&"QuickConnectCreated".to_string())
-    );
+    env.wait_event("alice", "QuickConnectCreated").await;
 
     // A spec change: exactly the matching call, same quick connect.
     env.connect.clear_calls();

@@ -104,11 +104,7 @@ async fn create_sets_every_field_tags_ownership_and_reports_ready() {
     assert_eq!(status.observed_generation, cu.metadata.generation);
     assert_eq!(reason(&cu), "Created");
     assert_eq!(env.applied_write_ops(), vec!["CreateUser"]);
-    assert!(
-        env.event_reasons("alice")
-            .await
-            .contains(&"Created".to_string())
-    );
+    env.wait_event("alice", "Created").await;
     assert!(
         cu.metadata
             .finalizers
@@ -180,11 +176,7 @@ async fn each_spec_change_sends_exactly_the_matching_update_call() {
         Some(InstanceSeedIds::hierarchy("Tier2"))
     );
     assert_eq!(user.tags.get("cost-center"), None);
-    assert!(
-        env.event_reasons("alice")
-            .await
-            .contains(&"Updated".to_string())
-    );
+    env.wait_event("alice", "Updated").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,11 +247,7 @@ async fn drift_in_every_field_group_is_corrected_within_one_resync() {
         }
         assert_eq!(env.applied_write_ops(), vec![op.to_string()]);
     }
-    assert!(
-        env.event_reasons("alice")
-            .await
-            .contains(&"DriftCorrected".to_string())
-    );
+    env.wait_event("alice", "DriftCorrected").await;
 }
 
 fn same_fields(a: &SimUser, b: &SimUser) -> bool {
@@ -350,12 +338,8 @@ async fn delete_removes_user_then_exactly_its_quick_connects() {
     let mut left_sorted = left.clone();
     left_sorted.sort();
     assert_eq!(left_sorted, others);
-    let reasons = env.event_reasons("alice").await;
-    assert!(reasons.contains(&"Deleted".to_string()), "{reasons:?}");
-    assert!(
-        reasons.contains(&"QuickConnectDeleted".to_string()),
-        "{reasons:?}"
-    );
+    env.wait_event("alice", "Deleted").await;
+    env.wait_event("alice", "QuickConnectDeleted").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -487,11 +471,7 @@ async fn existing_username_is_refused_without_adoption_and_adopted_with_it() {
     );
     let user = env.connect.user(INSTANCE, &existing).unwrap();
     assert_eq!(user.tags.get(OWNER_TAG), Some(&Env::uid(&cu)));
-    assert!(
-        env.event_reasons("alice")
-            .await
-            .contains(&"Adopted".to_string())
-    );
+    env.wait_event("alice", "Adopted").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -510,11 +490,7 @@ async fn user_not_owned_is_never_deleted_and_finalizer_kept() {
     assert!(cu.metadata.deletion_timestamp.is_some());
     assert!(env.writes().is_empty());
     assert!(env.connect.user(INSTANCE, &id).is_some());
-    assert!(
-        env.event_reasons("alice")
-            .await
-            .contains(&"NotOwned".to_string())
-    );
+    env.wait_event("alice", "NotOwned").await;
     // The documented release: switch the policy to Retain.
     let patch = kube::api::Patch::Merge(serde_json::json!({"spec": {"deletionPolicy": "Retain"}}));
     env.api()
@@ -548,11 +524,7 @@ async fn user_deleted_behind_our_back_is_recreated() {
         })
         .await;
     assert!(env.connect.user(INSTANCE, &Env::user_id(&cu)).is_some());
-    assert!(
-        env.event_reasons("alice")
-            .await
-            .contains(&"UserMissing".to_string())
-    );
+    env.wait_event("alice", "UserMissing").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

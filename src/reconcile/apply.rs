@@ -489,12 +489,18 @@ impl<'a> Pass<'a> {
             Found::Described(user) => (*user, How::Ours),
             Found::Taken { id, how } => {
                 // Its tag was seen (or set) in this pass: a DescribeUser right after TagResource
-                // may not show it yet, so ownership is not checked again here.
-                let user = match self.ctx.connect.describe_user(at, &id).await {
+                // may not show it yet, so ownership is not checked again here, and the tag is
+                // taken as written rather than sent a second time.
+                let mut user = match self.ctx.connect.describe_user(at, &id).await {
                     Ok(user) => user,
                     Err(e) => return Err(self.not_shown_yet(e, &id)),
                 };
                 self.ctx.described_now(&super::resource_key(self.cu));
+                if let Some(owner) = desired.tags.get(OWNER_TAG) {
+                    user.fields
+                        .tags
+                        .insert(OWNER_TAG.to_string(), owner.clone());
+                }
                 (user, how)
             }
         };

@@ -338,6 +338,23 @@ impl Env {
             .collect()
     }
 
+    /// Waits for an Event with `reason` on `name`: Events are published after the status write
+    /// that describes them, so a test that saw the status may be a moment early.
+    pub async fn wait_event(&self, name: &str, reason: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let reasons = self.event_reasons(name).await;
+            if reasons.iter().any(|r| r == reason) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no {reason} Event on {name}: {reasons:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn event_reasons(&self, name: &str) -> Vec<String> {
         self.events(name)
             .await
