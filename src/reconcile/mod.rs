@@ -6,9 +6,9 @@
 
 pub mod apply;
 pub mod cleanup;
-pub mod identity_rules;
 pub mod cleanup_plan;
 pub mod decide;
+pub mod identity_rules;
 pub mod observe;
 pub mod outcome;
 pub mod quick_connect;
