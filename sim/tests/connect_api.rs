@@ -1381,6 +1381,33 @@ async fn search_users_by_criteria_and_tag_filter() {
         "{}",
         message(&bad_field)
     );
+    // "Request can either contain TagFilter or UserAttributeFilter ... combination of both is
+    // not supported and such request will throw AccessDeniedException."
+    let both_filters = client
+        .search_users()
+        .instance_id(INSTANCE)
+        .search_filter(
+            UserSearchFilter::builder()
+                .tag_filter(
+                    ControlPlaneTagFilter::builder()
+                        .tag_condition(tag(OWNER_TAG, "A"))
+                        .build(),
+                )
+                .user_attribute_filter(
+                    ControlPlaneUserAttributeFilter::builder()
+                        .tag_condition(tag("team", "blue"))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&both_filters), "AccessDeniedException");
+    assert_eq!(
+        both_filters.raw_response().map(|r| r.status().as_u16()),
+        Some(403)
+    );
     let bad_max = client
         .search_users()
         .instance_id(INSTANCE)

@@ -33,6 +33,12 @@ impl ApiError {
         ApiError::new(400, "InvalidRequestException", message)
     }
 
+    /// 403. Besides IAM, Connect documents it for one malformed request: a SearchUsers filter
+    /// with both TagFilter and UserAttributeFilter.
+    pub fn access_denied(message: impl Into<String>) -> ApiError {
+        ApiError::new(403, "AccessDeniedException", message)
+    }
+
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(404, "ResourceNotFoundException", message)
     }

@@ -303,6 +303,13 @@ pub fn search_users(ctx: &Ctx, state: &mut State) -> ApiResult<Outcome> {
         .and_then(|f| f.opt_obj("UserAttributeFilter").transpose())
         .transpose()?;
     let attr = attr.map(|o| AttributeFilter::parse(&o)).transpose()?;
+    // UserSearchFilter.UserAttributeFilter: "This object can't be used along with TagFilter
+    // ... such request will throw AccessDeniedException."
+    if tag_filter.is_some() && attr.is_some() {
+        return Err(ApiError::access_denied(
+            "'SearchFilter' can contain either TagFilter or UserAttributeFilter, not both",
+        ));
+    }
     let (instance, token, max) = common(ctx, state)?;
 
     let matching = instance.users().filter(|(_, u)| {
