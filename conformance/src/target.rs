@@ -122,10 +122,13 @@ pub async fn sandbox(instance_id: String, quota_fill_cap: Option<usize>) -> Resu
         .region()
         .map(|r| r.to_string())
         .ok_or("no AWS Region: set AWS_REGION or a profile's region")?;
-    let where_ = sdk_config
-        .endpoint_url()
-        .map(|e| format!(" at {e}"))
-        .unwrap_or_default();
+    // An endpoint set in the environment is not in the loaded config (the client reads it).
+    let endpoint = sdk_config.endpoint_url().map(str::to_string).or_else(|| {
+        ["AWS_ENDPOINT_URL_CONNECT", "AWS_ENDPOINT_URL"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    });
+    let where_ = endpoint.map(|e| format!(" at {e}")).unwrap_or_default();
     Ok(Target {
         label: format!("Amazon Connect {region}{where_}"),
         instance_id,

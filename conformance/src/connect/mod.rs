@@ -2,6 +2,7 @@
 //! target (the emulator, or a sandbox instance), each judged against what the emulator
 //! implements on purpose and why (the documentation, or what it assumes where there is none).
 
+pub mod calls;
 pub mod case;
 pub mod cases;
 pub mod cx;

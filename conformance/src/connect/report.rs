@@ -2,11 +2,13 @@
 //! took (and how long a change took to show); then a summary, the undocumented cases with
 //! what was observed (on a real service, the answers no document gives), and the cleanup.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::Serialize;
 
+use super::calls::Count;
 use super::case::{Area, Basis, Case, Expect, Observation, Observed, Verdict};
 use super::discover::Instance;
 use super::resources::Cleanup;
@@ -106,6 +108,8 @@ pub struct TargetReport {
     pub sweep_start: Cleanup,
     pub cleanup: Cleanup,
     pub sweep_end: Cleanup,
+    /// Requests sent per operation (every attempt), and how many were throttled.
+    pub calls: BTreeMap<String, Count>,
     /// Lines the caller adds (the emulator's stale-read count).
     pub notes: Vec<String>,
     #[serde(serialize_with = "secs")]
@@ -125,6 +129,7 @@ impl TargetReport {
             sweep_start: Cleanup::default(),
             cleanup: Cleanup::default(),
             sweep_end: Cleanup::default(),
+            calls: BTreeMap::new(),
             notes: Vec::new(),
             duration: Duration::ZERO,
         }
@@ -314,6 +319,17 @@ impl TargetReport {
                 );
             }
         }
+        let requests: u64 = self.calls.values().map(|c| c.requests).sum();
+        let throttled: u64 = self.calls.values().map(|c| c.throttled).sum();
+        let _ = writeln!(
+            w,
+            "requests: {requests} ({throttled} answered 429): {}",
+            self.calls
+                .iter()
+                .map(|(op, c)| format!("{op} {}", c.requests))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let _ = write!(
             w,
             "cleanup: {} users and {} quick connects deleted (cases and fixture), {} and {} by the final sweep; ",

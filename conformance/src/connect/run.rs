@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_connect::Client;
 use aws_sdk_connect::config::retry::RetryConfig;
 
+use super::calls::Calls;
 use super::case::{Case, Needs, Verdict, judge};
 use super::cx::{Cx, Run};
 use super::discover;
@@ -32,12 +33,14 @@ impl Options {
     }
 }
 
-/// The clients of a run: adaptive retries (throttling is waited out) and none at all.
-pub fn clients(target: &Target) -> (Client, Client) {
+/// The clients of a run: adaptive retries (throttling is waited out) and none at all; both
+/// count their requests in `calls`.
+pub fn clients(target: &Target, calls: &Calls) -> (Client, Client) {
     let build = |retry: RetryConfig| {
         Client::from_conf(
             aws_sdk_connect::config::Builder::from(&target.sdk_config)
                 .retry_config(retry)
+                .interceptor(calls.clone())
                 .build(),
         )
     };
@@ -112,11 +115,13 @@ pub async fn run_named(
 ) -> TargetReport {
     let started = Instant::now();
     let mut report = TargetReport::new(target, names.run());
-    let (client, raw) = clients(target);
+    let calls = Calls::default();
+    let (client, raw) = clients(target, &calls);
     let instance = match discover::instance(&client, &target.instance_id).await {
         Ok(i) => i,
         Err(e) => {
             report.fatal = Some(format!("discovering the instance: {e}"));
+            report.calls = calls.counts();
             return report;
         }
     };
@@ -125,6 +130,7 @@ pub async fn run_named(
         Ok(c) => report.sweep_start = c,
         Err(e) => {
             report.fatal = Some(format!("sweeping leftovers of earlier runs: {e}"));
+            report.calls = calls.counts();
             return report;
         }
     }
@@ -215,5 +221,6 @@ pub async fn run_named(
         }
     }
     report.duration = started.elapsed();
+    report.calls = calls.counts();
     report
 }

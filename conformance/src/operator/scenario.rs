@@ -32,6 +32,8 @@ struct State {
     console_quick_connect: Option<String>,
     /// Ids the last step proved gone (the teardown ignores them in lagging listings).
     gone: Vec<String>,
+    /// The scenario ran `kubectl delete` (the operator had its chance).
+    delete_attempted: bool,
     operator: Option<OperatorProcess>,
 }
 
@@ -168,7 +170,7 @@ pub async fn run(plan: &Plan) -> SmokeReport {
         .as_ref()
         .map(|d| d.path().to_path_buf())
         .unwrap_or_else(std::env::temp_dir);
-    let (client, _) = clients(&plan.connect);
+    let (client, _) = clients(&plan.connect, &Default::default());
     let cx = Ctx {
         plan,
         kubectl: Kubectl::new(&plan.kubeconfig, &cache.join("kube-cache")),
@@ -615,14 +617,17 @@ async fn create_console_quick_connect(
 async fn teardown(cx: &Ctx<'_>, st: &mut State, report: &mut SmokeReport) {
     let ns = cx.namespace.as_str();
     if let Ok(Some(_)) = cx.resource().await {
+        // The operator gets its chance, unless the scenario's own deletion already gave it one.
+        let wait = if st.delete_attempted {
+            "--wait=false".to_string()
+        } else {
+            format!("--timeout={}s", cx.plan.step_timeout.as_secs().min(60))
+        };
         let deleted = cx
             .kubectl
-            .run(
-                &["delete", "connectuser", &cx.name, "-n", ns, "--timeout=60s"],
-                None,
-            )
+            .run(&["delete", "connectuser", &cx.name, "-n", ns, &wait], None)
             .await;
-        if deleted.is_err() && matches!(cx.resource().await, Ok(Some(_))) {
+        if (deleted.is_err() || st.delete_attempted) && matches!(cx.resource().await, Ok(Some(_))) {
             let patch = r#"{"metadata":{"finalizers":null}}"#;
             match cx
                 .kubectl
