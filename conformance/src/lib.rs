@@ -2,8 +2,10 @@
 //! reality against what the emulator assumes), and the operator smoke test, against the
 //! emulators by default and against a sandbox instance and a real cluster when given.
 //!
-//!     cargo run -p conformance -- connect      # the Connect cases
-//!     cargo run -p conformance -- operator     # the operator smoke test
+//! ```text
+//! cargo run -p conformance -- connect      # the Connect cases
+//! cargo run -p conformance -- operator     # the operator smoke test
+//! ```
 //!
 //! See docs/conformance.md.
 

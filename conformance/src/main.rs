@@ -46,6 +46,9 @@ struct ConnectArgs {
     /// List the cases (id, call, expected, basis) and exit.
     #[arg(long)]
     list: bool,
+    /// Print the undocumented cases as docs/conformance.md lists them, and exit.
+    #[arg(long)]
+    list_undocumented: bool,
 }
 
 #[tokio::main]
@@ -85,6 +88,10 @@ fn stop_on_ctrl_c() -> Arc<AtomicBool> {
 
 async fn connect_command(args: ConnectArgs) -> ExitCode {
     let table = cases::all();
+    if args.list_undocumented {
+        print!("{}", cases::undocumented_markdown());
+        return ExitCode::SUCCESS;
+    }
     if args.list {
         for c in &table {
             let basis = match &c.basis {

@@ -157,7 +157,7 @@ where
         name: name.to_string(),
         ok,
         duration: started.elapsed(),
-        detail: result.unwrap_or_else(|e| e),
+        detail: result.unwrap_or_else(|e| e).trim().to_string(),
     });
     ok
 }

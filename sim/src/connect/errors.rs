@@ -33,8 +33,8 @@ impl ApiError {
         ApiError::new(400, "InvalidRequestException", message)
     }
 
-    /// 403. Besides IAM, Connect documents it for one malformed request: a SearchUsers filter
-    /// with both TagFilter and UserAttributeFilter.
+    /// HTTP 403. Besides IAM, Connect documents it for one malformed request: a SearchUsers
+    /// filter with both TagFilter and UserAttributeFilter.
     pub fn access_denied(message: impl Into<String>) -> ApiError {
         ApiError::new(403, "AccessDeniedException", message)
     }

@@ -28,6 +28,20 @@ pub fn all() -> Vec<Case> {
     .concat()
 }
 
+/// The cases whose real behaviour is undocumented, with what the emulator assumes, as the
+/// Markdown list docs/conformance.md carries (a test keeps it current).
+pub fn undocumented_markdown() -> String {
+    all()
+        .iter()
+        .filter_map(|c| match &c.basis {
+            super::case::Basis::Undocumented(assumes) => {
+                Some(format!("- `{}` ({}): {assumes}\n", c.id, c.call))
+            }
+            super::case::Basis::Documented(_) => None,
+        })
+        .collect()
+}
+
 /// A case function as the table's `RunFn`.
 macro_rules! run {
     ($f:path) => {{
@@ -105,6 +119,16 @@ mod tests {
             assert!(c.id.starts_with(&format!("{}/", c.area.name())), "{}", c.id);
         }
         assert!(cases.len() >= 80, "{} cases", cases.len());
+    }
+
+    #[test]
+    fn the_docs_list_every_undocumented_case() {
+        let docs = include_str!("../../../../docs/conformance.md");
+        let list = undocumented_markdown();
+        assert!(
+            docs.contains(&list),
+            "docs/conformance.md is stale: replace its list of undocumented cases with the output of\n  cargo run -q -p conformance -- connect --list-undocumented\n{list}"
+        );
     }
 
     #[test]
