@@ -300,15 +300,16 @@ async fn update_user_config_empty(cx: Arc<Cx>) -> CaseResult {
     Ok(observe::result(&r, |_| json!({})).into())
 }
 
-/// Waves of concurrent calls without retries until one is throttled: on Connect after about
-/// the burst (5), on the emulator after its scaled bucket.
+/// Waves of concurrent calls without retries until one is throttled, each wave twice the last
+/// (10, 20, 40...): on Connect the first wave passes its burst of 5; on the emulator a wave
+/// soon outruns its scaled bucket, however slowly the machine answers.
 async fn throttling(cx: Arc<Cx>) -> CaseResult {
-    const WAVE: usize = 10;
     const MAX_CALLS: usize = 400;
     let started = Instant::now();
     let mut calls = 0;
+    let mut wave = 10;
     while calls < MAX_CALLS {
-        let wave = (0..WAVE).map(|_| {
+        let requests = (0..wave).map(|_| {
             cx.run
                 .raw
                 .list_security_profiles()
@@ -316,39 +317,33 @@ async fn throttling(cx: Arc<Cx>) -> CaseResult {
                 .max_results(1)
                 .send()
         });
-        let results = join_all(wave).await;
-        calls += WAVE;
-        for r in &results {
-            if let Err(e) = r {
-                let observed = observe::error(e);
-                return Ok(Observation::from(observed).with_detail(format!(
-                    "first throttled within {calls} calls, {:.2} s",
-                    started.elapsed().as_secs_f64()
-                )));
-            }
+        let results = join_all(requests).await;
+        calls += wave;
+        if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+            return Ok(Observation::from(observe::error(e)).with_detail(format!(
+                "first throttled within {calls} calls, {:.2} s",
+                started.elapsed().as_secs_f64()
+            )));
         }
+        wave = (wave * 2).min(100);
     }
-    Ok(
-        Observation::from(Observed::Success(json!({"calls": calls}))).with_detail(format!(
-            "{calls} calls in {:.1} s, none throttled",
-            started.elapsed().as_secs_f64()
-        )),
-    )
+    Ok(Observation::from(Observed::Success(json!({"calls": calls}))).with_detail(format!(
+        "{calls} calls in {:.1} s, none throttled",
+        started.elapsed().as_secs_f64()
+    )))
 }
 
 /// Creates with the client that does not retry (the SDK retries LimitExceededException as a
 /// throttle), until the quota answers or the cap is spent.
 async fn fill<F, Fut>(cx: &Cx, what: &str, mut create: F) -> CaseResult
 where
-    F: FnMut(usize) -> Fut,
+    F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Observed>,
 {
     let cap = cx.run.quota_fill_cap.unwrap_or(0);
     let mut created = 0;
-    let mut attempt = 0;
     while created < cap {
-        attempt += 1;
-        match create(attempt).await {
+        match create().await {
             Observed::Success(_) => created += 1,
             Observed::Error { ref code, .. } if code == "ThrottlingException" => {
                 tokio::time::sleep(cx.timing().poll.max(Duration::from_millis(500))).await;
@@ -366,7 +361,7 @@ where
 }
 
 async fn limit_exceeded_users(cx: Arc<Cx>) -> CaseResult {
-    fill(&cx, "users", |_| async {
+    fill(&cx, "users", || async {
         let b = cx.user_on(&cx.run.raw, &cx.username());
         cx.create_user(b).await
     })
@@ -377,7 +372,7 @@ async fn limit_exceeded_quick_connects(cx: Arc<Cx>) -> CaseResult {
     let u = cx.new_user().await?;
     cx.described(&u.id).await?;
     let target = u.id.clone();
-    fill(&cx, "quick connects", |_| {
+    fill(&cx, "quick connects", || {
         let target = target.clone();
         let cx = cx.clone();
         async move {
