@@ -18,12 +18,12 @@ pub const INSTANCES: [(&str, &str); 3] = [
     ("EXISTING_DIRECTORY", "c0000000-0000-4000-8000-000000000003"),
 ];
 
-/// The credentials the suite and the operator sign emulator requests with. The one place that
-/// knows them: when the emulator verifies SigV4, this is the line that changes.
-pub fn credentials(_sim: &ConnectSim) -> Credentials {
+/// The credentials the suite and the operator sign emulator requests with: the key the
+/// emulator's IAM registers by default (it verifies SigV4, so any other key is refused).
+pub fn credentials() -> Credentials {
     Credentials::new(
-        "AKIDCONFORMANCE",
-        "conformance-secret",
+        sim::aws::TEST_ACCESS_KEY_ID,
+        sim::aws::TEST_SECRET_ACCESS_KEY,
         None,
         None,
         "conformance-emulator",
@@ -145,7 +145,7 @@ pub async fn sdk_config(sim: &ConnectSim) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(sim.endpoint())
         .region(Region::new(REGION))
-        .credentials_provider(credentials(sim))
+        .credentials_provider(credentials())
         .load()
         .await
 }

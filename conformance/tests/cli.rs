@@ -9,7 +9,7 @@ use conformance::target::{ALLOW_WRITES_VAR, FILL_QUOTA_VAR, INSTANCE_VAR};
 
 /// The binary with the environment a sandbox user would have, pointed at `bed`.
 fn conformance(bed: &Bed, args: &[&str], vars: &[(&str, &str)]) -> std::process::Output {
-    let credentials = emulator::credentials(&bed.sim);
+    let credentials = emulator::credentials();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_conformance"));
     cmd.args(args)
         .env_remove(INSTANCE_VAR)

@@ -155,7 +155,7 @@ pub async fn connect_emulator(
     let bed = Bed::start(settings.clone()).await?;
     let (idm, id) = emulator::INSTANCES[0];
     let connect = bed.target(idm, id).await;
-    let credentials = emulator::credentials(&bed.sim);
+    let credentials = emulator::credentials();
     // The operator's settle window: the emulator's longest delay in real time, with a margin.
     let window = settings.max_delay.div_f64(settings.time_scale) + Duration::from_secs(1);
     let env = vec![

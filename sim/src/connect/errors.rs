@@ -33,8 +33,9 @@ impl ApiError {
         ApiError::new(400, "InvalidRequestException", message)
     }
 
-    /// HTTP 403. Besides IAM, Connect documents it for one malformed request: a SearchUsers
-    /// filter with both TagFilter and UserAttributeFilter.
+    /// HTTP 403: IAM refused the caller (any operation may answer this, modeled or not), and
+    /// Connect documents it for one malformed request: a SearchUsers filter with both
+    /// TagFilter and UserAttributeFilter.
     pub fn access_denied(message: impl Into<String>) -> ApiError {
         ApiError::new(403, "AccessDeniedException", message)
     }
@@ -71,11 +72,6 @@ impl ApiError {
         ApiError::invalid_parameter(format!(
             "1 validation error detected: Value at '{path}' failed to satisfy constraint: {constraint}"
         ))
-    }
-
-    /// IAM refused the caller (any operation may answer this, modeled or not).
-    pub fn access_denied(message: impl Into<String>) -> ApiError {
-        ApiError::new(403, "AccessDeniedException", message)
     }
 
     /// What Connect's front door answers a request that failed authentication. The codes are

@@ -327,10 +327,12 @@ async fn throttling(cx: Arc<Cx>) -> CaseResult {
         }
         wave = (wave * 2).min(100);
     }
-    Ok(Observation::from(Observed::Success(json!({"calls": calls}))).with_detail(format!(
-        "{calls} calls in {:.1} s, none throttled",
-        started.elapsed().as_secs_f64()
-    )))
+    Ok(
+        Observation::from(Observed::Success(json!({"calls": calls}))).with_detail(format!(
+            "{calls} calls in {:.1} s, none throttled",
+            started.elapsed().as_secs_f64()
+        )),
+    )
 }
 
 /// Creates with the client that does not retry (the SDK retries LimitExceededException as a
