@@ -366,7 +366,7 @@ impl Cx {
             };
             match self.create_quick_connect_with(b, tracker).await {
                 o @ Observed::Success(_) => Probe::Done(o),
-                other => Probe::pending_on(other, &["ResourceNotFoundException"]),
+                other => Probe::pending_on(other, poll::NOT_YET),
             }
         })
         .await;

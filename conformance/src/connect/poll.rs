@@ -18,6 +18,10 @@ pub enum Probe {
     Unexpected(Observed),
 }
 
+/// What Connect may answer about a resource whose change has not propagated yet (its
+/// eventual-consistency page names both).
+pub const NOT_YET: &[&str] = &["ResourceNotFoundException", "InvalidRequestException"];
+
 impl Probe {
     /// An observation that means "not yet" when its error code is one of `interim`, and
     /// "unexpected" for any other error.

@@ -18,8 +18,6 @@ use super::run;
 
 const EC: &str = "API reference, \"Amazon Connect eventual consistency\": changes usually propagate in a few seconds, can take several minutes; meanwhile calls may answer ResourceNotFoundException or InvalidRequestException";
 const SEARCH_LAG: &str = "Search results lag writes (AWS's SCIM sample; the eventual-consistency page); how long is not documented";
-const NOT_YET: &[&str] = &["ResourceNotFoundException", "InvalidRequestException"];
-
 pub fn cases() -> Vec<Case> {
     use Basis::{Documented, Undocumented};
     use Needs::Users as U;
@@ -31,7 +29,7 @@ pub fn cases() -> Vec<Case> {
         c(
             "describe-after-create",
             "CreateUser->DescribeUser",
-            Expect::Eventually(NOT_YET),
+            Expect::Eventually(poll::NOT_YET),
             Documented(EC),
             U,
             run!(describe_after_create),
@@ -47,7 +45,7 @@ pub fn cases() -> Vec<Case> {
         c(
             "delete-right-after-create",
             "CreateUser->DeleteUser",
-            Expect::Eventually(NOT_YET),
+            Expect::Eventually(poll::NOT_YET),
             Documented(EC),
             U,
             run!(delete_right_after_create),
@@ -119,7 +117,7 @@ pub fn cases() -> Vec<Case> {
         c(
             "describe-quick-connect-after-create",
             "CreateQuickConnect->DescribeQuickConnect",
-            Expect::Eventually(NOT_YET),
+            Expect::Eventually(poll::NOT_YET),
             Documented(EC),
             U,
             run!(describe_quick_connect_after_create),
@@ -210,7 +208,7 @@ async fn describe_after_create(cx: Arc<Cx>) -> CaseResult {
     Ok(poll::until(cx.timing(), since, || async {
         match describe(&cx, &u.id).await {
             o @ Observed::Success(_) => Probe::Done(o),
-            other => Probe::pending_on(other, NOT_YET),
+            other => Probe::pending_on(other, poll::NOT_YET),
         }
     })
     .await
@@ -235,7 +233,7 @@ async fn delete_right_after_create(cx: Arc<Cx>) -> CaseResult {
     Ok(poll::until(cx.timing(), since, || async {
         match cx.delete_user(&u.id).await {
             o @ Observed::Success(_) => Probe::Done(o),
-            other => Probe::pending_on(other, NOT_YET),
+            other => Probe::pending_on(other, poll::NOT_YET),
         }
     })
     .await
@@ -386,7 +384,7 @@ async fn describe_quick_connect_after_create(cx: Arc<Cx>) -> CaseResult {
             .await;
         match observe::result(&r, |_| json!({})) {
             o @ Observed::Success(_) => Probe::Done(o),
-            other => Probe::pending_on(other, NOT_YET),
+            other => Probe::pending_on(other, poll::NOT_YET),
         }
     })
     .await
@@ -453,7 +451,7 @@ async fn search_quick_connect_after_delete(cx: Arc<Cx>) -> CaseResult {
             .await;
         match observe::result(&r, |_| Value::Null) {
             o @ Observed::Success(_) => Probe::Done(o),
-            other => Probe::pending_on(other, NOT_YET),
+            other => Probe::pending_on(other, poll::NOT_YET),
         }
     })
     .await;

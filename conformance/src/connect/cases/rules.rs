@@ -613,7 +613,7 @@ async fn delete_keeps_quick_connects(cx: Arc<Cx>) -> CaseResult {
                 .unwrap_or_default()
         }) {
             o @ Observed::Success(_) => Probe::Done(o),
-            other => Probe::pending_on(other, &["ResourceNotFoundException"]),
+            other => Probe::pending_on(other, poll::NOT_YET),
         }
     })
     .await;
