@@ -22,6 +22,21 @@ pub enum ErrorKind {
     Transient,
 }
 
+impl ErrorKind {
+    /// The `outcome` label of the Connect call metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::Duplicate => "duplicate",
+            ErrorKind::Denied => "denied",
+            ErrorKind::QuotaExceeded => "quota_exceeded",
+            ErrorKind::Transient => "transient",
+        }
+    }
+}
+
 #[derive(thiserror::Error, Debug, Clone)]
 #[error("Connect {operation} failed: {code}: {message}")]
 pub struct ConnectError {

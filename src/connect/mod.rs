@@ -1,5 +1,5 @@
 //! The only module that knows aws-sdk-connect: typed calls, error classification, client-side
-//! rate limiting and call accounting.
+//! rate limiting, and each call's outcome in the metrics.
 
 mod convert;
 pub mod error;
@@ -9,7 +9,7 @@ pub mod rate_limit;
 mod shared_scan;
 pub mod user_directory;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 
@@ -53,16 +53,11 @@ pub struct Permit {
     operation: &'static str,
 }
 
-/// Counts of Connect calls by operation and outcome (ok / the error class), for metrics and
-/// benchmarks.
-pub type CallCounts = BTreeMap<(&'static str, &'static str), u64>;
-
 pub struct ConnectApi {
     sdk_config: aws_config::SdkConfig,
     settings: ConnectSettings,
     limiter: RateLimiter,
     clients: Mutex<HashMap<String, Client>>,
-    counts: Mutex<CallCounts>,
     metrics: std::sync::OnceLock<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
@@ -111,7 +106,6 @@ impl ConnectApi {
             sdk_config,
             settings,
             clients: Mutex::default(),
-            counts: Mutex::default(),
             metrics: std::sync::OnceLock::new(),
         }
     }
@@ -124,13 +118,6 @@ impl ConnectApi {
     /// Where calls are counted for Prometheus (set once, by the controller's context).
     pub fn set_metrics(&self, metrics: std::sync::Arc<crate::metrics::Metrics>) {
         let _ = self.metrics.set(metrics);
-    }
-
-    pub fn call_counts(&self) -> CallCounts {
-        self.counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
     }
 
     fn client(&self, region: &str) -> Client {
@@ -150,7 +137,7 @@ impl ConnectApi {
             .clone()
     }
 
-    /// Every call goes through here: rate limit, send, classify, count.
+    /// Every call goes through here: rate limit, send, classify, record in the metrics.
     async fn call<T, E, R, Fut>(
         &self,
         region: &str,
@@ -163,7 +150,7 @@ impl ConnectApi {
         R: std::fmt::Debug,
     {
         self.limiter.acquire(region, operation).await;
-        self.send_counted(region, operation, send).await
+        self.send_recorded(region, operation, send).await
     }
 
     /// A token of the client-side rate limiter for `operation`, taken now. For the calls whose
@@ -191,10 +178,10 @@ impl ConnectApi {
         R: std::fmt::Debug,
     {
         debug_assert_eq!(permit.operation, operation, "a permit is for one operation");
-        self.send_counted(&permit.region, operation, send).await
+        self.send_recorded(&permit.region, operation, send).await
     }
 
-    async fn send_counted<T, E, R, Fut>(
+    async fn send_recorded<T, E, R, Fut>(
         &self,
         region: &str,
         operation: &'static str,
@@ -208,25 +195,8 @@ impl ConnectApi {
         let result = send(self.client(region))
             .await
             .map_err(|e| error::classify(operation, e));
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(e) => match e.kind {
-                ErrorKind::NotFound => "not_found",
-                ErrorKind::Throttled => "throttled",
-                ErrorKind::Invalid => "invalid",
-                ErrorKind::Duplicate => "duplicate",
-                ErrorKind::Transient => "transient",
-                ErrorKind::Denied => "denied",
-                ErrorKind::QuotaExceeded => "quota_exceeded",
-            },
-        };
-        *self
-            .counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry((operation, outcome))
-            .or_default() += 1;
         if let Some(m) = self.metrics.get() {
+            let outcome = result.as_ref().map_or_else(|e| e.kind.label(), |_| "ok");
             m.connect_call(operation, outcome);
         }
         result
