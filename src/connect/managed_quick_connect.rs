@@ -7,7 +7,8 @@ use aws_sdk_connect::types::{
 };
 
 use super::{
-    ConnectApi, ConnectError, LIST_PAGE, Permit, build_error, convert, named_id, next, once,
+    ConnectApi, ConnectError, LIST_PAGE, Permit, QUICK_CONNECT_PAGE, build_error, convert, named,
+    once,
 };
 use crate::model::{DesiredQuickConnect, InstanceRef, ManagedQuickConnect, NamedId};
 
@@ -47,7 +48,7 @@ impl ConnectApi {
         &self,
         at: &InstanceRef,
     ) -> Result<Vec<NamedId>, ConnectError> {
-        self.list_named(
+        self.all_pages(
             &at.region,
             "ListContactFlows",
             |c, token| {
@@ -58,11 +59,7 @@ impl ConnectApi {
                     .set_next_token(token)
                     .send()
             },
-            |out| {
-                let items = out.contact_flow_summary_list().iter();
-                let named = items.map(|s| named_id(s.id(), s.name())).collect();
-                (named, next(out.next_token()))
-            },
+            |page| named(page.contact_flow_summary_list(), |s| (s.id(), s.name())),
         )
         .await
     }
@@ -128,19 +125,22 @@ impl ConnectApi {
                     .build(),
             )
             .build();
-        let out = self
-            .call(&at.region, "SearchQuickConnects", |c| {
-                c.search_quick_connects()
-                    .instance_id(&at.instance_id)
-                    .search_criteria(criteria)
-                    .send()
-            })
+        let found = self
+            .all_pages(
+                &at.region,
+                "SearchQuickConnects",
+                |c, token| {
+                    c.search_quick_connects()
+                        .instance_id(&at.instance_id)
+                        .search_criteria(criteria.clone())
+                        .max_results(QUICK_CONNECT_PAGE)
+                        .set_next_token(token)
+                        .send()
+                },
+                |page| page.quick_connects().iter().map(from_sdk).collect(),
+            )
             .await?;
-        Ok(out
-            .quick_connects()
-            .iter()
-            .map(from_sdk)
-            .find(|q| q.name == name))
+        Ok(found.into_iter().find(|q| q.name == name))
     }
 
     /// UpdateQuickConnectName with the name and, when set, the description.

@@ -4,6 +4,7 @@
 mod convert;
 pub mod error;
 mod managed_quick_connect;
+mod pager;
 pub mod quick_connect_index;
 pub mod rate_limit;
 mod shared_scan;
@@ -17,7 +18,8 @@ use aws_sdk_connect::Client;
 use aws_sdk_connect::config::Region;
 use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_connect::types::{
-    DirectoryType, QuickConnectType, StringComparisonType, StringCondition, UserSearchCriteria,
+    DirectoryType, QuickConnectConfig, QuickConnectType, StringComparisonType, StringCondition,
+    UserSearchCriteria,
 };
 
 pub use error::{ConnectError, ErrorKind, kind_of_code};
@@ -225,7 +227,7 @@ impl ConnectApi {
         &self,
         at: &InstanceRef,
     ) -> Result<Vec<NamedId>, ConnectError> {
-        self.list_named(
+        self.all_pages(
             &at.region,
             "ListSecurityProfiles",
             |c, token| {
@@ -235,11 +237,7 @@ impl ConnectApi {
                     .set_next_token(token)
                     .send()
             },
-            |out| {
-                let items = out.security_profile_summary_list().iter();
-                let named = items.map(|s| named_id(s.id(), s.name())).collect();
-                (named, next(out.next_token()))
-            },
+            |page| named(page.security_profile_summary_list(), |s| (s.id(), s.name())),
         )
         .await
     }
@@ -248,7 +246,7 @@ impl ConnectApi {
         &self,
         at: &InstanceRef,
     ) -> Result<Vec<NamedId>, ConnectError> {
-        self.list_named(
+        self.all_pages(
             &at.region,
             "ListRoutingProfiles",
             |c, token| {
@@ -258,11 +256,7 @@ impl ConnectApi {
                     .set_next_token(token)
                     .send()
             },
-            |out| {
-                let items = out.routing_profile_summary_list().iter();
-                let named = items.map(|s| named_id(s.id(), s.name())).collect();
-                (named, next(out.next_token()))
-            },
+            |page| named(page.routing_profile_summary_list(), |s| (s.id(), s.name())),
         )
         .await
     }
@@ -271,7 +265,7 @@ impl ConnectApi {
         &self,
         at: &InstanceRef,
     ) -> Result<Vec<NamedId>, ConnectError> {
-        self.list_named(
+        self.all_pages(
             &at.region,
             "ListUserHierarchyGroups",
             |c, token| {
@@ -281,42 +275,16 @@ impl ConnectApi {
                     .set_next_token(token)
                     .send()
             },
-            |out| {
-                let items = out.user_hierarchy_group_summary_list().iter();
-                let named = items.map(|s| named_id(s.id(), s.name())).collect();
-                (named, next(out.next_token()))
+            |page| {
+                named(page.user_hierarchy_group_summary_list(), |s| {
+                    (s.id(), s.name())
+                })
             },
         )
         .await
     }
 
-    /// Every page of a List* call whose items are (id, name) pairs.
-    pub(crate) async fn list_named<O, E, R, Fut>(
-        &self,
-        region: &str,
-        operation: &'static str,
-        mut page: impl FnMut(Client, Option<String>) -> Fut,
-        items: impl Fn(&O) -> (Vec<NamedId>, Option<String>),
-    ) -> Result<Vec<NamedId>, ConnectError>
-    where
-        Fut: Future<Output = Result<O, SdkError<E, R>>>,
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        let mut all = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self.call(region, operation, |c| page(c, token)).await?;
-            let (named, next_token) = items(&out);
-            all.extend(named);
-            token = next_token;
-            if token.is_none() {
-                return Ok(all);
-            }
-        }
-    }
-
-    /// The user with exactly this username, if any (SearchUsers, one call).
+    /// The user with exactly this username, if any (SearchUsers).
     pub async fn find_user_by_username(
         &self,
         at: &InstanceRef,
@@ -331,42 +299,39 @@ impl ConnectApi {
                     .build(),
             )
             .build();
-        let out = self
-            .call(&at.region, "SearchUsers", |c| {
-                c.search_users()
-                    .instance_id(&at.instance_id)
-                    .search_criteria(criteria)
-                    .max_results(USER_PAGE)
-                    .send()
-            })
+        let users = self
+            .all_pages(
+                &at.region,
+                "SearchUsers",
+                |c, token| {
+                    c.search_users()
+                        .instance_id(&at.instance_id)
+                        .search_criteria(criteria.clone())
+                        .max_results(USER_PAGE)
+                        .set_next_token(token)
+                        .send()
+                },
+                |page| page.users().iter().map(convert::summary_from_sdk).collect(),
+            )
             .await?;
-        Ok(out
-            .users()
-            .iter()
-            .map(convert::summary_from_sdk)
-            .find(|u| u.username == username))
+        Ok(users.into_iter().find(|u| u.username == username))
     }
 
     /// Every user of the instance (SearchUsers, pages of 500).
     pub async fn list_all_users(&self, at: &InstanceRef) -> Result<Vec<UserSummary>, ConnectError> {
-        let mut all = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .call(&at.region, "SearchUsers", |c| {
-                    c.search_users()
-                        .instance_id(&at.instance_id)
-                        .max_results(USER_PAGE)
-                        .set_next_token(token.take())
-                        .send()
-                })
-                .await?;
-            all.extend(out.users().iter().map(convert::summary_from_sdk));
-            token = next(out.next_token());
-            if token.is_none() {
-                return Ok(all);
-            }
-        }
+        self.all_pages(
+            &at.region,
+            "SearchUsers",
+            |c, token| {
+                c.search_users()
+                    .instance_id(&at.instance_id)
+                    .max_results(USER_PAGE)
+                    .set_next_token(token)
+                    .send()
+            },
+            |page| page.users().iter().map(convert::summary_from_sdk).collect(),
+        )
+        .await
     }
 
     pub async fn describe_user(
@@ -400,25 +365,25 @@ impl ConnectApi {
         at: &InstanceRef,
         user_id: &str,
     ) -> Result<Proficiencies, ConnectError> {
-        let mut all = Proficiencies::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .call(&at.region, "ListUserProficiencies", |c| {
+        let all = self
+            .all_pages(
+                &at.region,
+                "ListUserProficiencies",
+                |c, token| {
                     c.list_user_proficiencies()
                         .instance_id(&at.instance_id)
                         .user_id(user_id)
                         .max_results(PROFICIENCY_PAGE)
-                        .set_next_token(token.take())
+                        .set_next_token(token)
                         .send()
-                })
-                .await?;
-            all.extend(convert::proficiencies_from_sdk(out.user_proficiency_list()));
-            token = next(out.next_token());
-            if token.is_none() {
-                return Ok(all);
-            }
-        }
+                },
+                |page| {
+                    let list = convert::proficiencies_from_sdk(page.user_proficiency_list());
+                    list.into_iter().collect()
+                },
+            )
+            .await?;
+        Ok(all.into_iter().collect())
     }
 
     /// Creates the user with all its fields and tags in one call; returns (id, arn). The phone
@@ -633,38 +598,27 @@ impl ConnectApi {
         &self,
         at: &InstanceRef,
     ) -> Result<Vec<UserQuickConnect>, ConnectError> {
-        let mut all = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .call(&at.region, "SearchQuickConnects", |c| {
-                    c.search_quick_connects()
-                        .instance_id(&at.instance_id)
-                        .max_results(QUICK_CONNECT_PAGE)
-                        .set_next_token(token.take())
-                        .send()
-                })
-                .await?;
-            for qc in out.quick_connects() {
-                let Some(config) = qc.quick_connect_config() else {
-                    continue;
-                };
-                if config.quick_connect_type() != &QuickConnectType::User {
-                    continue;
-                }
-                if let Some(user) = config.user_config() {
-                    all.push(UserQuickConnect {
-                        id: qc.quick_connect_id().unwrap_or_default().to_string(),
-                        name: qc.name().unwrap_or_default().to_string(),
-                        user_id: user.user_id().to_string(),
-                    });
-                }
-            }
-            token = next(out.next_token());
-            if token.is_none() {
-                return Ok(all);
-            }
-        }
+        self.all_pages(
+            &at.region,
+            "SearchQuickConnects",
+            |c, token| {
+                c.search_quick_connects()
+                    .instance_id(&at.instance_id)
+                    .max_results(QUICK_CONNECT_PAGE)
+                    .set_next_token(token)
+                    .send()
+            },
+            |page| {
+                let found = page.quick_connects().iter();
+                found
+                    .filter_map(|qc| {
+                        let id = qc.quick_connect_id().unwrap_or_default();
+                        user_quick_connect(id, qc.name(), qc.quick_connect_config())
+                    })
+                    .collect()
+            },
+        )
+        .await
     }
 
     /// The way other tools find a user's quick connects: ListQuickConnects (summaries carry no
@@ -673,28 +627,25 @@ impl ConnectApi {
         &self,
         at: &InstanceRef,
     ) -> Result<Vec<UserQuickConnect>, ConnectError> {
-        let mut ids = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .call(&at.region, "ListQuickConnects", |c| {
+        let ids = self
+            .all_pages(
+                &at.region,
+                "ListQuickConnects",
+                |c, token| {
                     c.list_quick_connects()
                         .instance_id(&at.instance_id)
                         .max_results(LIST_PAGE)
-                        .set_next_token(token.take())
+                        .set_next_token(token)
                         .send()
-                })
-                .await?;
-            ids.extend(
-                out.quick_connect_summary_list()
-                    .iter()
-                    .filter_map(|q| q.id().map(str::to_string)),
-            );
-            token = next(out.next_token());
-            if token.is_none() {
-                break;
-            }
-        }
+                },
+                |page| {
+                    let summaries = page.quick_connect_summary_list().iter();
+                    summaries
+                        .filter_map(|q| q.id().map(str::to_string))
+                        .collect()
+                },
+            )
+            .await?;
         let mut all = Vec::new();
         for id in ids {
             let out = self
@@ -709,19 +660,10 @@ impl ConnectApi {
                 Err(e) if e.is_not_found() => continue,
                 other => other?,
             };
-            let Some(qc) = out.quick_connect() else {
-                continue;
-            };
-            if let Some(user) = qc
-                .quick_connect_config()
-                .filter(|c| c.quick_connect_type() == &QuickConnectType::User)
-                .and_then(|c| c.user_config())
+            if let Some(qc) = out.quick_connect()
+                && let Some(found) = user_quick_connect(&id, qc.name(), qc.quick_connect_config())
             {
-                all.push(UserQuickConnect {
-                    id,
-                    name: qc.name().unwrap_or_default().to_string(),
-                    user_id: user.user_id().to_string(),
-                });
+                all.push(found);
             }
         }
         Ok(all)
@@ -758,15 +700,32 @@ fn build_error(
     }
 }
 
-fn named_id(id: Option<&str>, name: Option<&str>) -> NamedId {
-    NamedId {
-        id: id.unwrap_or_default().into(),
-        name: name.unwrap_or_default().into(),
-    }
+/// The (id, name) pairs of a List* page.
+fn named<S>(items: &[S], id_name: impl Fn(&S) -> (Option<&str>, Option<&str>)) -> Vec<NamedId> {
+    let pair = |s: &S| {
+        let (id, name) = id_name(s);
+        NamedId {
+            id: id.unwrap_or_default().into(),
+            name: name.unwrap_or_default().into(),
+        }
+    };
+    items.iter().map(pair).collect()
 }
 
-fn next(token: Option<&str>) -> Option<String> {
-    token.filter(|t| !t.is_empty()).map(str::to_string)
+/// The quick connect `id` if it is of type USER, with its target user.
+fn user_quick_connect(
+    id: &str,
+    name: Option<&str>,
+    config: Option<&QuickConnectConfig>,
+) -> Option<UserQuickConnect> {
+    let user = config
+        .filter(|c| c.quick_connect_type() == &QuickConnectType::User)?
+        .user_config()?;
+    Some(UserQuickConnect {
+        id: id.to_string(),
+        name: name.unwrap_or_default().to_string(),
+        user_id: user.user_id().to_string(),
+    })
 }
 
 /// One attempt, no SDK retry, for the calls whose attempt is recorded in status first. CreateUser

@@ -1,0 +1,80 @@
+//! The one pager: every paged Connect call (List*, Search*) reads all its pages here.
+//!
+//! Not the SDK's own paginators: they send the follow-up requests themselves, past the
+//! client-side rate limiter and the call metrics that every request must go through.
+
+use std::future::Future;
+
+use aws_sdk_connect::Client;
+use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_connect::operation::{
+    list_contact_flows::ListContactFlowsOutput, list_quick_connects::ListQuickConnectsOutput,
+    list_routing_profiles::ListRoutingProfilesOutput,
+    list_security_profiles::ListSecurityProfilesOutput,
+    list_user_hierarchy_groups::ListUserHierarchyGroupsOutput,
+    list_user_proficiencies::ListUserProficienciesOutput,
+    search_quick_connects::SearchQuickConnectsOutput, search_users::SearchUsersOutput,
+};
+
+use super::{ConnectApi, ConnectError};
+
+/// A page of a paged call: where the next one starts.
+pub(crate) trait Page {
+    fn next_page(&self) -> Option<&str>;
+}
+
+macro_rules! pages {
+    ($($output:ty),* $(,)?) => {
+        $(impl Page for $output {
+            fn next_page(&self) -> Option<&str> {
+                self.next_token()
+            }
+        })*
+    };
+}
+
+pages!(
+    ListContactFlowsOutput,
+    ListQuickConnectsOutput,
+    ListRoutingProfilesOutput,
+    ListSecurityProfilesOutput,
+    ListUserHierarchyGroupsOutput,
+    ListUserProficienciesOutput,
+    SearchQuickConnectsOutput,
+    SearchUsersOutput,
+);
+
+impl ConnectApi {
+    /// The items of every page, in order: `request` sends the request for a page token (`None`:
+    /// the first page), `items` takes what one page holds. Stops at a page without a token (an
+    /// empty token counts as none, as the SDK's paginators read it).
+    pub(crate) async fn all_pages<O, T, E, R, Fut>(
+        &self,
+        region: &str,
+        operation: &'static str,
+        mut request: impl FnMut(Client, Option<String>) -> Fut,
+        mut items: impl FnMut(&O) -> Vec<T>,
+    ) -> Result<Vec<T>, ConnectError>
+    where
+        O: Page,
+        Fut: Future<Output = Result<O, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let mut all = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .call(region, operation, |c| request(c, token.take()))
+                .await?;
+            all.extend(items(&page));
+            token = page
+                .next_page()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                return Ok(all);
+            }
+        }
+    }
+}
