@@ -437,139 +437,102 @@ impl ConnectApi {
         user_arn: &str,
         update: &UserUpdate,
     ) -> Result<(), ConnectError> {
-        let (region, instance) = (&at.region, &at.instance_id);
-        match update {
-            UserUpdate::IdentityInfo(identity) => {
-                self.call(region, "UpdateUserIdentityInfo", |c| {
-                    c.update_user_identity_info()
-                        .instance_id(instance)
+        let api = self;
+        // `$operation` on the user, through the SDK's `$method` with the setters given.
+        macro_rules! on_user {
+            ($operation:literal, $method:ident $(.$set:ident($value:expr))+) => {
+                api.call(&at.region, $operation, |c| {
+                    c.$method()
+                        .instance_id(&at.instance_id)
                         .user_id(user_id)
-                        .identity_info(convert::identity_to_sdk(identity))
+                        $(.$set($value))+
                         .send()
                 })
-                .await?;
-            }
+                .await
+                .map(drop)
+            };
+        }
+        // UpdateUserConfig: each given entry replaces that channel's; other channels are kept.
+        macro_rules! user_config {
+            ($lists:expr) => {{
+                let lists = $lists.map_err(build_error("UpdateUserConfig"))?;
+                on_user!(
+                    "UpdateUserConfig",
+                    update_user_config
+                        .set_auto_accept_configs(lists.auto_accept)
+                        .set_after_contact_work_configs(lists.after_contact_work)
+                        .set_phone_number_configs(lists.phone_number)
+                        .set_persistent_connection_configs(lists.persistent_connection)
+                        .set_voice_enhancement_configs(lists.voice_enhancement)
+                )
+            }};
+        }
+        match update {
+            UserUpdate::IdentityInfo(identity) => on_user!(
+                "UpdateUserIdentityInfo",
+                update_user_identity_info.identity_info(convert::identity_to_sdk(identity))
+            ),
             // UpdateUserConfig with the VOICE entries, not UpdateUserPhoneConfig: the latter
             // would set its after-contact-work limit on every channel.
-            UserUpdate::PhoneConfig(phone) => {
-                let lists =
-                    convert::voice_to_sdk(phone).map_err(build_error("UpdateUserConfig"))?;
-                self.user_config(region, instance, user_id, lists).await?;
-            }
-            UserUpdate::RoutingProfile(id) => {
-                self.call(region, "UpdateUserRoutingProfile", |c| {
-                    c.update_user_routing_profile()
-                        .instance_id(instance)
-                        .user_id(user_id)
-                        .routing_profile_id(id)
-                        .send()
-                })
-                .await?;
-            }
-            UserUpdate::SecurityProfiles(ids) => {
-                self.call(region, "UpdateUserSecurityProfiles", |c| {
-                    c.update_user_security_profiles()
-                        .instance_id(instance)
-                        .user_id(user_id)
-                        .set_security_profile_ids(Some(ids.clone()))
-                        .send()
-                })
-                .await?;
-            }
-            UserUpdate::Hierarchy(id) => {
-                self.call(region, "UpdateUserHierarchy", |c| {
-                    c.update_user_hierarchy()
-                        .instance_id(instance)
-                        .user_id(user_id)
-                        .set_hierarchy_group_id(id.clone())
-                        .send()
-                })
-                .await?;
-            }
-            UserUpdate::ChannelConfig(channels) => {
-                let lists =
-                    convert::channels_to_sdk(channels).map_err(build_error("UpdateUserConfig"))?;
-                self.user_config(region, instance, user_id, lists).await?;
-            }
+            UserUpdate::PhoneConfig(phone) => user_config!(convert::voice_to_sdk(phone)),
+            UserUpdate::ChannelConfig(channels) => user_config!(convert::channels_to_sdk(channels)),
+            UserUpdate::RoutingProfile(id) => on_user!(
+                "UpdateUserRoutingProfile",
+                update_user_routing_profile.routing_profile_id(id)
+            ),
+            UserUpdate::SecurityProfiles(ids) => on_user!(
+                "UpdateUserSecurityProfiles",
+                update_user_security_profiles.set_security_profile_ids(Some(ids.clone()))
+            ),
+            UserUpdate::Hierarchy(id) => on_user!(
+                "UpdateUserHierarchy",
+                update_user_hierarchy.set_hierarchy_group_id(id.clone())
+            ),
             UserUpdate::AssociateProficiencies(p) => {
                 let list = convert::proficiencies_to_sdk(p)
                     .map_err(build_error("AssociateUserProficiencies"))?;
-                self.call(region, "AssociateUserProficiencies", |c| {
-                    c.associate_user_proficiencies()
-                        .instance_id(instance)
-                        .user_id(user_id)
-                        .set_user_proficiencies(Some(list))
-                        .send()
-                })
-                .await?;
+                on_user!(
+                    "AssociateUserProficiencies",
+                    associate_user_proficiencies.set_user_proficiencies(Some(list))
+                )
             }
             UserUpdate::UpdateProficiencies(p) => {
                 let list = convert::proficiencies_to_sdk(p)
                     .map_err(build_error("UpdateUserProficiencies"))?;
-                self.call(region, "UpdateUserProficiencies", |c| {
-                    c.update_user_proficiencies()
-                        .instance_id(instance)
-                        .user_id(user_id)
-                        .set_user_proficiencies(Some(list))
-                        .send()
-                })
-                .await?;
+                on_user!(
+                    "UpdateUserProficiencies",
+                    update_user_proficiencies.set_user_proficiencies(Some(list))
+                )
             }
             UserUpdate::DisassociateProficiencies(keys) => {
                 let list = convert::proficiency_keys_to_sdk(keys)
                     .map_err(build_error("DisassociateUserProficiencies"))?;
-                self.call(region, "DisassociateUserProficiencies", |c| {
-                    c.disassociate_user_proficiencies()
-                        .instance_id(instance)
-                        .user_id(user_id)
-                        .set_user_proficiencies(Some(list))
-                        .send()
-                })
-                .await?;
+                on_user!(
+                    "DisassociateUserProficiencies",
+                    disassociate_user_proficiencies.set_user_proficiencies(Some(list))
+                )
             }
-            UserUpdate::Tag(tags) => {
-                self.call(region, "TagResource", |c| {
+            UserUpdate::Tag(tags) => self
+                .call(&at.region, "TagResource", |c| {
+                    let tags = tags.clone().into_iter().collect();
                     c.tag_resource()
                         .resource_arn(user_arn)
-                        .set_tags(Some(tags.clone().into_iter().collect()))
+                        .set_tags(Some(tags))
                         .send()
                 })
-                .await?;
-            }
-            UserUpdate::Untag(keys) => {
-                self.call(region, "UntagResource", |c| {
+                .await
+                .map(drop),
+            UserUpdate::Untag(keys) => self
+                .call(&at.region, "UntagResource", |c| {
+                    let keys = Some(keys.clone());
                     c.untag_resource()
                         .resource_arn(user_arn)
-                        .set_tag_keys(Some(keys.clone()))
+                        .set_tag_keys(keys)
                         .send()
                 })
-                .await?;
-            }
+                .await
+                .map(drop),
         }
-        Ok(())
-    }
-
-    /// UpdateUserConfig: each given entry replaces that channel's; other channels are kept.
-    async fn user_config(
-        &self,
-        region: &str,
-        instance: &str,
-        user_id: &str,
-        lists: convert::ChannelLists,
-    ) -> Result<(), ConnectError> {
-        self.call(region, "UpdateUserConfig", |c| {
-            c.update_user_config()
-                .instance_id(instance)
-                .user_id(user_id)
-                .set_auto_accept_configs(lists.auto_accept)
-                .set_after_contact_work_configs(lists.after_contact_work)
-                .set_phone_number_configs(lists.phone_number)
-                .set_persistent_connection_configs(lists.persistent_connection)
-                .set_voice_enhancement_configs(lists.voice_enhancement)
-                .send()
-        })
-        .await?;
-        Ok(())
     }
 
     /// DeleteUser, sent once (see [`once`]). NotFound is the caller's to judge: right after a
