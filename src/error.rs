@@ -108,6 +108,8 @@ impl Error {
                 // rename to a name in use): another object holds the name.
                 ErrorKind::Duplicate => ("Conflict", Stalled, Slowly, Slowly),
                 ErrorKind::Denied => ("AccessDenied", Stalled, Slowly, Slowly),
+                // Not a failure either: the next attempt signs with refreshed credentials.
+                ErrorKind::CredentialsExpired => ("CredentialsExpired", Unchanged, Soon, Soon),
                 // A per-instance resource quota, not a rate: no fast retry.
                 ErrorKind::QuotaExceeded => ("ConnectQuotaExceeded", Stalled, Slowly, Slowly),
             },
@@ -216,6 +218,7 @@ mod tests {
             "DuplicateResourceException",
             "AccessDeniedException",
             "LimitExceededException",
+            "ExpiredTokenException",
         ]
         .iter()
         .map(|c| connect(c))
@@ -283,6 +286,12 @@ mod tests {
                 "Conflict",
                 Standing::Stalled,
                 Retry::Slowly,
+            ),
+            (
+                "ExpiredTokenException",
+                "CredentialsExpired",
+                Standing::Unchanged,
+                Retry::Soon,
             ),
         ];
         for (code, reason, standing, retry) in cases {

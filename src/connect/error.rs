@@ -15,6 +15,10 @@ pub enum ErrorKind {
     Duplicate,
     /// The credentials or IAM policy do not allow the call: an operator fixes IAM, not the spec.
     Denied,
+    /// The request's temporary credentials had expired on arrival. aws-config's credential
+    /// cache refreshes them before they expire, so the next attempt carries fresh ones: retry
+    /// soon (not Denied: nobody has to fix anything).
+    CredentialsExpired,
     /// A service quota (users or quick connects per instance) is used up: retrying soon cannot
     /// help; someone must raise the quota or free capacity.
     QuotaExceeded,
@@ -31,6 +35,7 @@ impl ErrorKind {
             ErrorKind::Invalid => "invalid",
             ErrorKind::Duplicate => "duplicate",
             ErrorKind::Denied => "denied",
+            ErrorKind::CredentialsExpired => "credentials_expired",
             ErrorKind::QuotaExceeded => "quota_exceeded",
             ErrorKind::Transient => "transient",
         }
@@ -93,7 +98,9 @@ where
     }
 }
 
-/// The class of a Connect error type (`x-amzn-ErrorType`).
+/// The class of a Connect error type (`x-amzn-ErrorType`): the one table of what each code
+/// means. A code not listed is taken as transient (retried with backoff, never as proof of
+/// anything).
 pub fn kind_of_code(code: &str) -> ErrorKind {
     match code {
         "ResourceNotFoundException" => ErrorKind::NotFound,
@@ -101,11 +108,15 @@ pub fn kind_of_code(code: &str) -> ErrorKind {
         // Connect's LimitExceededException is a resource quota ("the allowed limit for the
         // resource has been exceeded"), not a request rate.
         "LimitExceededException" | "ServiceQuotaExceededException" => ErrorKind::QuotaExceeded,
+        // What AWS's JSON services answer a request that failed authentication or
+        // authorization (HTTP 403), and STS's name for an unknown key.
         "AccessDeniedException"
         | "UnrecognizedClientException"
         | "InvalidSignatureException"
-        | "ExpiredTokenException"
+        | "IncompleteSignatureException"
+        | "MissingAuthenticationTokenException"
         | "InvalidClientTokenId" => ErrorKind::Denied,
+        "ExpiredTokenException" => ErrorKind::CredentialsExpired,
         "InvalidParameterException" | "InvalidRequestException" | "ValidationException" => {
             ErrorKind::Invalid
         }
@@ -117,35 +128,63 @@ pub fn kind_of_code(code: &str) -> ErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_connect::error::ErrorMetadata;
+    use aws_sdk_connect::operation::describe_user::DescribeUserError;
+
+    fn answered(code: &str) -> ConnectError {
+        let metadata = ErrorMetadata::builder()
+            .code(code)
+            .message("Connect's words")
+            .build();
+        let err = SdkError::<_, ()>::service_error(DescribeUserError::generic(metadata), ());
+        classify("DescribeUser", err)
+    }
 
     #[test]
     fn codes_map_to_classes() {
+        for (code, kind) in [
+            ("ResourceNotFoundException", ErrorKind::NotFound),
+            ("ThrottlingException", ErrorKind::Throttled),
+            ("TooManyRequestsException", ErrorKind::Throttled),
+            ("LimitExceededException", ErrorKind::QuotaExceeded),
+            ("AccessDeniedException", ErrorKind::Denied),
+            ("UnrecognizedClientException", ErrorKind::Denied),
+            ("InvalidSignatureException", ErrorKind::Denied),
+            ("IncompleteSignatureException", ErrorKind::Denied),
+            ("MissingAuthenticationTokenException", ErrorKind::Denied),
+            ("ExpiredTokenException", ErrorKind::CredentialsExpired),
+            ("InvalidParameterException", ErrorKind::Invalid),
+            ("InvalidRequestException", ErrorKind::Invalid),
+            ("DuplicateResourceException", ErrorKind::Duplicate),
+            ("InternalServiceException", ErrorKind::Transient),
+            ("ServiceUnavailableException", ErrorKind::Transient),
+        ] {
+            assert_eq!(kind_of_code(code), kind, "{code}");
+        }
+    }
+
+    #[test]
+    fn an_expired_token_is_retried_soon_not_denied() {
+        let e = answered("ExpiredTokenException");
+        assert_eq!(e.kind, ErrorKind::CredentialsExpired);
         assert_eq!(
-            kind_of_code("ResourceNotFoundException"),
-            ErrorKind::NotFound
+            (e.code.as_str(), e.message.as_str()),
+            ("ExpiredTokenException", "Connect's words")
         );
-        assert_eq!(kind_of_code("ThrottlingException"), ErrorKind::Throttled);
+        let policy = crate::Error::Connect(e).policy(crate::error::Phase::Apply);
+        assert_eq!(policy.retry, crate::error::Retry::Soon);
+        assert_eq!(policy.standing, crate::error::Standing::Unchanged);
         assert_eq!(
-            kind_of_code("LimitExceededException"),
-            ErrorKind::QuotaExceeded
+            answered("UnrecognizedClientException").kind,
+            ErrorKind::Denied
         );
-        assert_eq!(kind_of_code("AccessDeniedException"), ErrorKind::Denied);
-        assert_eq!(
-            kind_of_code("InvalidParameterException"),
-            ErrorKind::Invalid
-        );
-        assert_eq!(kind_of_code("InvalidRequestException"), ErrorKind::Invalid);
-        assert_eq!(
-            kind_of_code("DuplicateResourceException"),
-            ErrorKind::Duplicate
-        );
-        assert_eq!(
-            kind_of_code("InternalServiceException"),
-            ErrorKind::Transient
-        );
-        assert_eq!(
-            kind_of_code("ServiceUnavailableException"),
-            ErrorKind::Transient
-        );
+    }
+
+    #[test]
+    fn failures_before_an_answer_are_transient_and_a_request_not_built_is_invalid() {
+        let timeout = SdkError::<DescribeUserError, ()>::timeout_error("slow");
+        assert_eq!(classify("DescribeUser", timeout).kind, ErrorKind::Transient);
+        let unbuilt = SdkError::<DescribeUserError, ()>::construction_failure("no user id");
+        assert_eq!(classify("DescribeUser", unbuilt).kind, ErrorKind::Invalid);
     }
 }

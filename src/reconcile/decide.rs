@@ -622,6 +622,7 @@ mod tests {
             ErrorKind::NotFound,
             ErrorKind::Throttled,
             ErrorKind::Denied,
+            ErrorKind::CredentialsExpired,
             ErrorKind::QuotaExceeded,
         ] {
             assert!(refused_for_sure(kind), "{kind:?}");
