@@ -8,7 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use connect_user_operator::connect::{ConnectApi, ConnectSettings, Rate, StaticKey};
+use connect_user_operator::connect::{
+    ConnectApi, ConnectSettings, Rate, SdkConfigBuilder, StaticKey,
+};
 use connect_user_operator::controller::{self, Context, Settings};
 use connect_user_operator::crd::ConnectUser;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
@@ -56,21 +58,22 @@ async fn main() -> DemoResult {
     kube.create_object(serde_json::to_value(ConnectUser::crd())?)
         .map_err(|s| format!("CRD rejected: {s}"))?;
     let client = kube::Client::try_from(kube::Config::new(kube.url().parse()?))?;
-    let api = Arc::new(
-        ConnectApi::for_endpoint(
-            &connect.endpoint(),
-            "us-east-1",
-            StaticKey {
-                access_key_id: sim::aws::TEST_ACCESS_KEY_ID,
-                secret_access_key: sim::aws::TEST_SECRET_ACCESS_KEY,
-            },
-            ConnectSettings {
-                rate: Some(Rate::default()),
-                max_attempts: None,
-            },
-        )
-        .await,
-    );
+    let sdk_config = SdkConfigBuilder::default()
+        .region("us-east-1")
+        .connect_endpoint(connect.endpoint())
+        .static_key(StaticKey {
+            access_key_id: sim::aws::TEST_ACCESS_KEY_ID,
+            secret_access_key: sim::aws::TEST_SECRET_ACCESS_KEY,
+        })
+        .load()
+        .await;
+    let api = Arc::new(ConnectApi::new(
+        sdk_config,
+        ConnectSettings {
+            rate: Some(Rate::default()),
+            max_attempts: None,
+        },
+    ));
     let settings = Settings {
         default_region: Some("us-east-1".into()),
         resync_period: Duration::from_secs(30),

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use serde_yaml::{Mapping, Value};
 
 use crate::cli::{DeletionPolicyArg, ExportArgs};
-use crate::connect::{ConnectApi, ConnectError, ConnectSettings, Rate};
+use crate::connect::{ConnectApi, ConnectError, ConnectSettings, Rate, SdkConfigBuilder};
 use crate::crd::{GROUP, OWNER_TAG, VERSION};
 use crate::model::{InstanceRef, NamedId, ObservedUser};
 
@@ -56,7 +56,7 @@ pub async fn run(args: &ExportArgs) -> Result<String, ExportError> {
         }),
         max_attempts: None,
     };
-    let connect = ConnectApi::from_env(settings).await;
+    let connect = ConnectApi::new(SdkConfigBuilder::default().load().await, settings);
     let region = args
         .region
         .clone()

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::cli::{RunArgs, StrategyArg};
-use crate::connect::{ConnectApi, ConnectSettings, Rate};
+use crate::connect::{ConnectApi, ConnectSettings, Rate, SdkConfigBuilder};
 use futures::FutureExt;
 
 use crate::controller::{self, Context, Settings, Strategy};
@@ -51,7 +51,8 @@ pub type StartError = Box<dyn std::error::Error + Send + Sync>;
 pub async fn run(args: RunArgs) -> Result<(), StartError> {
     let client = kube::Client::try_default().await?;
     let (mut settings, connect_settings) = settings(&args);
-    let connect = Arc::new(ConnectApi::from_env(connect_settings).await);
+    let sdk_config = SdkConfigBuilder::default().load().await;
+    let connect = Arc::new(ConnectApi::new(sdk_config, connect_settings));
     if settings.default_region.is_none() {
         settings.default_region = connect.default_region();
     }

@@ -7,6 +7,7 @@ mod managed_quick_connect;
 mod pager;
 pub mod quick_connect_index;
 pub mod rate_limit;
+pub mod sdk_config;
 mod shared_scan;
 pub mod user_directory;
 
@@ -25,6 +26,7 @@ use aws_sdk_connect::types::{
 pub use error::{ConnectError, ErrorKind, kind_of_code};
 pub use quick_connect_index::QuickConnectIndex;
 pub use rate_limit::{Rate, RateLimiter};
+pub use sdk_config::{SdkConfigBuilder, StaticKey};
 pub use user_directory::UserDirectory;
 
 use crate::model::{
@@ -39,13 +41,6 @@ pub struct ConnectSettings {
     pub rate: Option<Rate>,
     /// Attempts per call by the SDK's standard retry (throttles and 5xx).
     pub max_attempts: Option<u32>,
-}
-
-/// A long-term access key, for `ConnectApi::for_endpoint`.
-#[derive(Clone, Copy)]
-pub struct StaticKey<'a> {
-    pub access_key_id: &'a str,
-    pub secret_access_key: &'a str,
 }
 
 /// A rate-limiter token for one call (see [`ConnectApi::permit`]).
@@ -70,38 +65,7 @@ const LIST_PAGE: i32 = 1000;
 const PROFICIENCY_PAGE: i32 = 100;
 
 impl ConnectApi {
-    /// From the AWS default chain (env, IRSA web identity, EKS Pod Identity, instance profile);
-    /// honours `AWS_ENDPOINT_URL_CONNECT`.
-    pub async fn from_env(settings: ConnectSettings) -> ConnectApi {
-        let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        ConnectApi::new(sdk_config, settings)
-    }
-
-    /// Against an explicit endpoint with a static key: the emulator in tests and the demo
-    /// (which verifies the signature, so the key must be one it knows).
-    pub async fn for_endpoint(
-        endpoint: &str,
-        region: &str,
-        key: StaticKey<'_>,
-        settings: ConnectSettings,
-    ) -> ConnectApi {
-        let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(Region::new(region.to_string()))
-            .endpoint_url(endpoint)
-            .credentials_provider(aws_sdk_connect::config::Credentials::new(
-                key.access_key_id,
-                key.secret_access_key,
-                None,
-                None,
-                "static",
-            ))
-            .load()
-            .await;
-        ConnectApi::new(sdk_config, settings)
-    }
-
+    /// Calls Connect as `sdk_config` says (built by [`SdkConfigBuilder`]), per region.
     pub fn new(sdk_config: aws_config::SdkConfig, settings: ConnectSettings) -> ConnectApi {
         ConnectApi {
             limiter: RateLimiter::new(settings.rate),

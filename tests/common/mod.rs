@@ -7,7 +7,7 @@ pub mod operator;
 use std::sync::Arc;
 use std::time::Duration;
 
-use connect_user_operator::connect::{ConnectApi, ConnectSettings, StaticKey};
+use connect_user_operator::connect::{ConnectApi, ConnectSettings, SdkConfigBuilder, StaticKey};
 use connect_user_operator::controller::{self, Context, Settings};
 use connect_user_operator::crd::ConnectUser;
 use k8s_openapi::api::core::v1::Secret;
@@ -112,6 +112,18 @@ pub struct Env {
     operator: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// The SDK configuration of in-process tests: built as the operator builds it, with the region,
+/// the emulator's endpoint and its test key given in code (never through the environment, which
+/// every test thread shares).
+pub async fn sdk_config(connect: &ConnectSim) -> aws_config::SdkConfig {
+    SdkConfigBuilder::default()
+        .region(REGION)
+        .connect_endpoint(connect.endpoint())
+        .static_key(TEST_KEY)
+        .load()
+        .await
+}
+
 pub async fn kube_client(kube: &KubeSim) -> kube::Client {
     let config = kube::Config::new(kube.url().parse().expect("emulator url"));
     kube::Client::try_from(config).expect("kube client")
@@ -142,9 +154,10 @@ impl Env {
             .create(&PostParams::default(), &secret)
             .await
             .expect("secret");
-        let api = Arc::new(
-            ConnectApi::for_endpoint(&connect.endpoint(), REGION, TEST_KEY, options.settings).await,
-        );
+        let api = Arc::new(ConnectApi::new(
+            sdk_config(&connect).await,
+            options.settings,
+        ));
         let settings = Settings {
             default_region: Some(REGION.into()),
             resync_period: options.resync,
@@ -188,9 +201,7 @@ impl Env {
     /// a restarted process would.
     pub async fn restart_fresh(&mut self, connect: ConnectSettings) {
         self.stop_operator().await;
-        let api = Arc::new(
-            ConnectApi::for_endpoint(&self.connect.endpoint(), REGION, TEST_KEY, connect).await,
-        );
+        let api = Arc::new(ConnectApi::new(sdk_config(&self.connect).await, connect));
         self.ctx = Arc::new(Context::new(
             self.client.clone(),
             api,
