@@ -1,6 +1,6 @@
 //! Running the real binary as a cluster runs it: two replicas with leader election and a leader
 //! that dies mid-work, the HTTP probes and OpenMetrics exposition, SIGTERM during a deletion,
-//! and the JSON logs. Takeover and shutdown times are printed as figures, not asserted.
+//! the JSON logs, and the AWS configuration from the environment alone. Takeover and shutdown times are printed as figures, not asserted.
 
 mod common;
 
@@ -503,4 +503,78 @@ async fn sigterm_during_a_deletion_finishes_it_or_leaves_the_finalizer_and_a_res
     assert_eq!(succeeded(&cluster, "DeleteUser"), vec![id]);
     check_logs(&first, &["alice".into(), "bob".into()], false);
     check_logs(&second, &["alice".into(), "bob".into()], false);
+}
+
+/// The binary is configured as users configure any AWS tool, through the environment alone
+/// (nothing in code): `AWS_ENDPOINT_URL_CONNECT` wins over `AWS_ENDPOINT_URL` (here a closed
+/// port), and it signs with `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`. The emulator verifies
+/// every signature: a wrong secret creates nothing and says AccessDenied; the right one creates
+/// the user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_reaches_connect_through_the_environment_alone() {
+    let cluster = Cluster::start(&[NS]).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let dir = tempfile::tempdir().unwrap();
+    let nothing = dir.path().join("absent");
+    let nothing = nothing.to_str().unwrap();
+    // Only the variables given here: no shared files, no instance metadata.
+    let env = |secret: &'static str| {
+        vec![
+            ("AWS_ENDPOINT_URL", nowhere.clone()),
+            ("AWS_ACCESS_KEY_ID", sim::aws::TEST_ACCESS_KEY_ID.into()),
+            ("AWS_SECRET_ACCESS_KEY", secret.into()),
+            ("AWS_CONFIG_FILE", nothing.into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", nothing.into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    };
+
+    let wrong = spawn(&cluster, "wrong-secret", &env("not-the-secret"));
+    cluster.create(NS, "alice", "").await;
+    wait_until("alice AccessDenied", async || {
+        let cu = cluster.api(NS).get("alice").await.unwrap();
+        reason(&cu) == "AccessDenied"
+    })
+    .await;
+    wrong.terminate();
+    wrong
+        .wait_exit(Duration::from_secs(30))
+        .await
+        .expect("exits on SIGTERM");
+    let refused = cluster.connect.calls();
+    assert!(!refused.is_empty());
+    for c in &refused {
+        assert_eq!(
+            (c.status, c.error_type.as_deref(), c.access_key_id.as_str()),
+            (
+                403,
+                Some("InvalidSignatureException"),
+                sim::aws::TEST_ACCESS_KEY_ID
+            ),
+            "{} reached the emulator through AWS_ENDPOINT_URL_CONNECT, signed with the wrong secret",
+            c.operation
+        );
+    }
+    assert!(cluster.connect.user_by_name(INSTANCE, "alice").is_none());
+
+    let right = spawn(
+        &cluster,
+        "right-secret",
+        &env(sim::aws::TEST_SECRET_ACCESS_KEY),
+    );
+    wait_until("alice Ready", async || is_ready(&cluster, "alice").await).await;
+    let created = cluster.connect.user_by_name(INSTANCE, "alice").unwrap().id;
+    assert_eq!(succeeded(&cluster, "CreateUser"), vec![created]);
+    let accepted = &cluster.connect.calls()[refused.len()..];
+    for c in accepted {
+        assert_eq!(
+            (c.access_key_id.as_str(), c.account_id.as_str()),
+            (sim::aws::TEST_ACCESS_KEY_ID, sim::aws::TEST_ACCOUNT_ID),
+            "{} signed with the right secret and verified",
+            c.operation
+        );
+    }
+    drop(right);
 }
