@@ -578,3 +578,69 @@ async fn the_binary_reaches_connect_through_the_environment_alone() {
     }
     drop(right);
 }
+
+/// IRSA as a pod has it, through the environment alone: the projected token file and
+/// `AWS_ROLE_ARN`, STS at `AWS_ENDPOINT_URL_STS` (`AWS_ENDPOINT_URL` is a closed port). Every
+/// Connect call is signed by the role's session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_takes_irsa_credentials_from_sts_at_aws_endpoint_url_sts() {
+    let cluster = Cluster::start(&[NS]).await;
+    let iam = cluster.connect.iam();
+    let sts = sim::aws::StsSim::start(iam.clone()).await.unwrap();
+    let subject = "system:serviceaccount:connect-system:connect-user-operator";
+    let role = iam.create_role(
+        sim::aws::TEST_ACCOUNT_ID,
+        "connect-user-operator",
+        sim::aws::Trust {
+            web_identity_subjects: vec![subject.into()],
+            ..Default::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(
+        &token,
+        iam.issue_web_identity_token(subject, Duration::from_secs(3600)),
+    )
+    .unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let nothing = dir.path().join("absent");
+    let (token, nothing) = (token.to_str().unwrap(), nothing.to_str().unwrap());
+    let _op = cluster.spawn(
+        "irsa",
+        &[],
+        &[
+            // Blank: no key in the environment, so the chain goes on to web identity.
+            ("AWS_ACCESS_KEY_ID", ""),
+            ("AWS_SECRET_ACCESS_KEY", ""),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", token),
+            ("AWS_ROLE_ARN", &role),
+            ("AWS_ROLE_SESSION_NAME", "operator-pod"),
+            ("AWS_ENDPOINT_URL_STS", &sts.endpoint()),
+            ("AWS_ENDPOINT_URL", &nowhere),
+            ("AWS_CONFIG_FILE", nothing),
+            ("AWS_SHARED_CREDENTIALS_FILE", nothing),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    cluster.create(NS, "alice", "").await;
+    wait_until("alice Ready", async || is_ready(&cluster, "alice").await).await;
+    let exchanged = sts.calls();
+    assert!(
+        exchanged
+            .iter()
+            .any(|c| c.action == "AssumeRoleWithWebIdentity" && c.status == 200),
+        "{exchanged:#?}"
+    );
+    let session = "arn:aws:sts::123456789012:assumed-role/connect-user-operator/operator-pod";
+    for c in cluster.connect.calls() {
+        assert_eq!(
+            c.principal_arn, session,
+            "{} signed by the role's session",
+            c.operation
+        );
+    }
+    assert!(cluster.connect.user_by_name(INSTANCE, "alice").is_some());
+}
