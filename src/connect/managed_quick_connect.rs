@@ -48,20 +48,13 @@ impl ConnectApi {
         &self,
         at: &InstanceRef,
     ) -> Result<Vec<NamedId>, ConnectError> {
-        self.all_pages(
-            &at.region,
+        list_named!(
+            self,
+            at,
             "ListContactFlows",
-            |c, token| {
-                c.list_contact_flows()
-                    .instance_id(&at.instance_id)
-                    .contact_flow_types(ContactFlowType::AgentTransfer)
-                    .max_results(LIST_PAGE)
-                    .set_next_token(token)
-                    .send()
-            },
-            |page| named(page.contact_flow_summary_list(), |s| (s.id(), s.name())),
+            list_contact_flows.contact_flow_types(ContactFlowType::AgentTransfer),
+            contact_flow_summary_list
         )
-        .await
     }
 
     /// CreateQuickConnect of type USER with `tags`, sent once; returns its id.

@@ -1,6 +1,27 @@
 //! The only module that knows aws-sdk-connect: typed calls, error classification, client-side
 //! rate limiting, and each call's outcome in the metrics.
 
+/// Every page of a List* call of (id, name) summaries: `$api.$list()` on the instance, with
+/// the setters given, read by `$summaries`.
+macro_rules! list_named {
+    ($api:expr, $at:expr, $operation:literal, $list:ident $(.$set:ident($value:expr))*, $summaries:ident) => {
+        $api.all_pages(
+            &$at.region,
+            $operation,
+            |c, token| {
+                c.$list()
+                    .instance_id(&$at.instance_id)
+                    $(.$set($value))*
+                    .max_results(LIST_PAGE)
+                    .set_next_token(token)
+                    .send()
+            },
+            |page| named(page.$summaries(), |s| (s.id(), s.name())),
+        )
+        .await
+    };
+}
+
 mod convert;
 pub mod error;
 mod managed_quick_connect;
@@ -191,61 +212,39 @@ impl ConnectApi {
         &self,
         at: &InstanceRef,
     ) -> Result<Vec<NamedId>, ConnectError> {
-        self.all_pages(
-            &at.region,
+        list_named!(
+            self,
+            at,
             "ListSecurityProfiles",
-            |c, token| {
-                c.list_security_profiles()
-                    .instance_id(&at.instance_id)
-                    .max_results(LIST_PAGE)
-                    .set_next_token(token)
-                    .send()
-            },
-            |page| named(page.security_profile_summary_list(), |s| (s.id(), s.name())),
+            list_security_profiles,
+            security_profile_summary_list
         )
-        .await
     }
 
     pub async fn list_routing_profiles(
         &self,
         at: &InstanceRef,
     ) -> Result<Vec<NamedId>, ConnectError> {
-        self.all_pages(
-            &at.region,
+        list_named!(
+            self,
+            at,
             "ListRoutingProfiles",
-            |c, token| {
-                c.list_routing_profiles()
-                    .instance_id(&at.instance_id)
-                    .max_results(LIST_PAGE)
-                    .set_next_token(token)
-                    .send()
-            },
-            |page| named(page.routing_profile_summary_list(), |s| (s.id(), s.name())),
+            list_routing_profiles,
+            routing_profile_summary_list
         )
-        .await
     }
 
     pub async fn list_hierarchy_groups(
         &self,
         at: &InstanceRef,
     ) -> Result<Vec<NamedId>, ConnectError> {
-        self.all_pages(
-            &at.region,
+        list_named!(
+            self,
+            at,
             "ListUserHierarchyGroups",
-            |c, token| {
-                c.list_user_hierarchy_groups()
-                    .instance_id(&at.instance_id)
-                    .max_results(LIST_PAGE)
-                    .set_next_token(token)
-                    .send()
-            },
-            |page| {
-                named(page.user_hierarchy_group_summary_list(), |s| {
-                    (s.id(), s.name())
-                })
-            },
+            list_user_hierarchy_groups,
+            user_hierarchy_group_summary_list
         )
-        .await
     }
 
     /// The user with exactly this username, if any (SearchUsers).
