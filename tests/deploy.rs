@@ -595,14 +595,17 @@ fn chart_templates_use_no_rbac_wildcards_and_take_rules_only_from_the_checked_he
 
 // (e) the IAM policy
 
-/// The operation names of every `.call(region, "Operation", ...)` and
-/// `.list_named(region, "Operation", ...)` in src/connect/ (the one place that sends Connect
-/// requests).
+/// The operation names of every Connect request in src/connect/ (the one place that sends
+/// them): `.call(region, "Operation", ...)`, `.call_permitted(permit, "Operation", ...)` for the
+/// calls whose rate-limiter token is taken first, `.all_pages(region, "Operation", ...)` for
+/// paged calls, and the macros that expand to one of these, `on_user!("Operation", ...)` and
+/// `list_named!(api, at, "Operation", ...)`. The pager's own `.call(region, operation, ...)` and
+/// the macros' bodies (`$operation`) forward the name they are given.
 fn connect_operations_called() -> BTreeSet<String> {
     let mut files = Vec::new();
     files_under(&path("src/connect"), &mut files);
     let mut ops = BTreeSet::new();
-    let mut sites = 0;
+    let mut send_sites = 0;
     let mut sends = 0;
     for file in files
         .iter()
@@ -615,37 +618,39 @@ fn connect_operations_called() -> BTreeSet<String> {
             .collect::<Vec<_>>()
             .join("\n");
         sends += code.matches(".send()").count();
-        // `.call(region, "Op", ...)`, `.call_permitted(permit, "Op", ...)` for the calls whose
-        // rate-limiter token is taken first, or `.list_named(region, "Op", ...)` for paged
-        // listings; the one `.call(region, operation, ...)` inside `list_named` forwards its
-        // caller's name.
-        let sites_in_file = code
-            .match_indices(".call(")
-            .chain(code.match_indices(".call_permitted("))
-            .chain(code.match_indices(".list_named("));
-        for (i, m) in sites_in_file {
-            let args = &code[i + m.len()..];
-            let head = &args[..args.find(['|', ';']).unwrap_or(args.len())];
-            if head.split_whitespace().collect::<String>() == "region,operation," {
-                continue;
-            }
-            let name = head.split('"').nth(1).unwrap_or_else(|| {
-                panic!(
-                    "{}: `.call(` without a literal operation name: {head}",
+        let senders = [".call(", ".call_permitted(", ".all_pages("];
+        let macros = ["on_user!(", "list_named!("];
+        for pattern in senders.iter().chain(&macros) {
+            for (i, m) in code.match_indices(pattern) {
+                let args = &code[i + m.len()..];
+                let head = &args[..args.find(['|', ';']).unwrap_or(args.len())];
+                let compact: String = head.split_whitespace().collect();
+                if compact == "region,operation," {
+                    continue;
+                }
+                if senders.contains(pattern) {
+                    send_sites += 1;
+                    if compact.contains("$operation") {
+                        continue;
+                    }
+                }
+                let name = head.split('"').nth(1).unwrap_or_else(|| {
+                    panic!(
+                        "{}: `{pattern}` without a literal operation name: {head}",
+                        file.display()
+                    )
+                });
+                assert!(
+                    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()),
+                    "{}: odd operation name {name:?}",
                     file.display()
-                )
-            });
-            assert!(
-                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()),
-                "{}: odd operation name {name:?}",
-                file.display()
-            );
-            ops.insert(name.to_string());
-            sites += 1;
+                );
+                ops.insert(name.to_string());
+            }
         }
     }
     assert_eq!(
-        sends, sites,
+        sends, send_sites,
         "every SDK `.send()` in src/connect must go through `ConnectApi::call` (which names the operation for \
          this test, the rate limiter and metrics)"
     );
