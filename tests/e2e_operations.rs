@@ -505,6 +505,12 @@ async fn sigterm_during_a_deletion_finishes_it_or_leaves_the_finalizer_and_a_res
     check_logs(&second, &["alice".into(), "bob".into()], false);
 }
 
+/// An endpoint nothing listens on: a call sent there fails to connect.
+fn closed_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
 /// The binary is configured as users configure any AWS tool, through the environment alone
 /// (nothing in code): `AWS_ENDPOINT_URL_CONNECT` wins over `AWS_ENDPOINT_URL` (here a closed
 /// port), and it signs with `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`. The emulator verifies
@@ -513,9 +519,7 @@ async fn sigterm_during_a_deletion_finishes_it_or_leaves_the_finalizer_and_a_res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_reaches_connect_through_the_environment_alone() {
     let cluster = Cluster::start(&[NS]).await;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let nowhere = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let nowhere = closed_port();
     let dir = tempfile::tempdir().unwrap();
     let nothing = dir.path().join("absent");
     let nothing = nothing.to_str().unwrap();
@@ -603,9 +607,7 @@ async fn the_binary_takes_irsa_credentials_from_sts_at_aws_endpoint_url_sts() {
         iam.issue_web_identity_token(subject, Duration::from_secs(3600)),
     )
     .unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let nowhere = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let nowhere = closed_port();
     let nothing = dir.path().join("absent");
     let (token, nothing) = (token.to_str().unwrap(), nothing.to_str().unwrap());
     let _op = cluster.spawn(
