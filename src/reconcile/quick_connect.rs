@@ -47,16 +47,7 @@ pub(super) async fn sync(
                 return Err(e.into());
             }
             Ok(None) | Err(_) => {
-                let now = Utc::now();
-                if let Some(until) = pass.settle().open(record.quick_connect_created_at, now) {
-                    let since = record.quick_connect_created_at.unwrap_or(now);
-                    return Err(waiting(
-                        format!("Connect does not show quick connect {id} yet"),
-                        since,
-                        until,
-                        now,
-                    ));
-                }
+                wait_until_shown(pass, &record, id)?;
                 forget(pass);
                 None
             }
@@ -98,7 +89,7 @@ pub(super) async fn sync(
 /// `spec.quickConnect` was removed: delete the recorded one.
 async fn remove(pass: &mut Pass<'_>, at: &InstanceRef) -> Result<bool, Stop> {
     let record = pass.status.record();
-    let Some(id) = record.quick_connect_id else {
+    let Some(id) = record.quick_connect_id.clone() else {
         // An unresolved attempt whose name is gone with the spec: the listings of a later
         // deletion still find it while it points at the user.
         pass.status.edit().quick_connect_attempted_at = None;
@@ -108,16 +99,7 @@ async fn remove(pass: &mut Pass<'_>, at: &InstanceRef) -> Result<bool, Stop> {
     match pass.ctx.connect.delete_quick_connect(at, &id).await {
         Ok(()) => {}
         Err(e) if decide::not_shown(e.kind, anchor, Utc::now(), pass.settle()) => {
-            let now = Utc::now();
-            if let Some(until) = pass.settle().open(record.quick_connect_created_at, now) {
-                let since = record.quick_connect_created_at.unwrap_or(now);
-                return Err(waiting(
-                    format!("Connect does not show quick connect {id} yet"),
-                    since,
-                    until,
-                    now,
-                ));
-            }
+            wait_until_shown(pass, &record, &id)?;
         }
         Err(e) => return Err(e.into()),
     }
@@ -127,6 +109,21 @@ async fn remove(pass: &mut Pass<'_>, at: &InstanceRef) -> Result<bool, Stop> {
         format!("Deleted quick connect {id}: spec.quickConnect was removed"),
     ));
     Ok(true)
+}
+
+/// Connect does not show the recorded quick connect: while the settle window after its
+/// creation is open that is Connect not having caught up, so wait; after it, it is gone.
+fn wait_until_shown(pass: &Pass<'_>, record: &record::Record, id: &str) -> Result<(), Stop> {
+    let now = Utc::now();
+    match pass.settle().open(record.quick_connect_created_at, now) {
+        Some(until) => Err(waiting(
+            format!("Connect does not show quick connect {id} yet"),
+            record.quick_connect_created_at.unwrap_or(now),
+            until,
+            now,
+        )),
+        None => Ok(()),
+    }
 }
 
 fn forget(pass: &mut Pass<'_>) {
