@@ -6,13 +6,15 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::{StreamExt, stream};
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
-use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Resource, ResourceExt};
 use rand::Rng;
+use tracing::Instrument;
 
 use crate::catalog::Catalog;
 use crate::connect::{ConnectApi, QuickConnectIndex, UserDirectory};
@@ -23,6 +25,7 @@ use crate::model::InstanceRef;
 use crate::reconcile::outcome::Outcome;
 use crate::reconcile::record::Time;
 use crate::reconcile::{apply, cleanup, resource_key};
+use crate::watch::WatchedResources;
 
 /// AWS: changes to Connect "usually propagate within a few seconds, but can take several
 /// minutes". Five minutes covers "several"; a window shorter than Connect's worst case is a
@@ -93,17 +96,6 @@ impl Settings {
         self.resync_period
             .mul_f64(rand::rng().random_range(0.9..1.1))
     }
-
-    pub fn namespaces_or_all(&self, client: &kube::Client) -> Vec<Api<ConnectUser>> {
-        if self.namespaces.is_empty() {
-            vec![Api::all(client.clone())]
-        } else {
-            self.namespaces
-                .iter()
-                .map(|ns| Api::namespaced(client.clone(), ns))
-                .collect()
-        }
-    }
 }
 
 pub struct Context {
@@ -115,6 +107,8 @@ pub struct Context {
     pub recorder: Recorder,
     pub settings: Settings,
     pub metrics: Arc<Metrics>,
+    /// The watched ConnectUsers (the Controller's store).
+    pub watched: WatchedResources,
     /// Consecutive transient failures per resource, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
     /// When each resource's user was last fully described.
@@ -139,6 +133,7 @@ impl Context {
             catalog: Catalog::new(connect.clone(), settings.catalog_ttl),
             quick_connects: QuickConnectIndex::new(connect.clone(), settings.scan_window),
             users: UserDirectory::new(connect.clone(), settings.scan_window),
+            watched: WatchedResources::new(&settings.namespaces),
             described: Mutex::default(),
             deleted_usernames: Mutex::default(),
             client,
@@ -184,6 +179,48 @@ impl Context {
         map.insert((at.clone(), username.to_string()), at_time);
     }
 
+    /// Drops what is kept per resource (backoff, last full describe, Ready metric) for a
+    /// resource that went away.
+    pub fn forget(&self, resource: &ObjectRef<ConnectUser>) {
+        let key = format!(
+            "{}/{}",
+            resource.namespace.as_deref().unwrap_or_default(),
+            resource.name
+        );
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        self.described
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        self.metrics.set_ready(&key, None);
+    }
+
+    /// `forget`, when `cu` is no longer watched. Called after a pass's own bookkeeping: the
+    /// watch forgets a resource after it left the store, so either this sees it gone or the
+    /// watch forgets it later; no entry outlives its resource.
+    fn forget_if_gone(&self, cu: &ConnectUser) {
+        if !self.watched.holds(cu) {
+            self.forget(&ObjectRef::from_obj(cu));
+        }
+    }
+
+    /// How many entries per-resource bookkeeping holds (backoff, last full describe).
+    pub fn tracked_resources(&self) -> (usize, usize) {
+        (
+            self.failures
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .len(),
+            self.described
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .len(),
+        )
+    }
+
     fn failures(&self, key: &str, failed: bool) -> u32 {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if failed {
@@ -197,7 +234,30 @@ impl Context {
     }
 }
 
+/// The span every log line of a pass carries: which resource, at which generation.
+fn span_of(namespace: &str, name: &str, generation: Option<i64>) -> tracing::Span {
+    tracing::info_span!("reconcile", namespace, connectuser = name, generation)
+}
+
+fn span(cu: &ConnectUser) -> tracing::Span {
+    span_of(
+        &cu.namespace().unwrap_or_default(),
+        &cu.name_any(),
+        cu.meta().generation,
+    )
+}
+
 pub async fn reconcile(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action> {
+    let span = span(&cu);
+    let result = run_finalizer(cu.clone(), ctx.clone())
+        .instrument(span)
+        .await;
+    ctx.forget_if_gone(&cu);
+    result
+}
+
+/// One pass: `finalizer()` adds the finalizer, then applies the spec or cleans up.
+async fn run_finalizer(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action> {
     let ns = cu.namespace().unwrap_or_default();
     let api: Api<ConnectUser> = Api::namespaced(ctx.client.clone(), &ns);
     let started = std::time::Instant::now();
@@ -230,16 +290,21 @@ pub async fn reconcile(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action
 /// exponential backoff, invalid only after a spec change (slowly during a deletion), blocked
 /// slowly, a deletion's wait at its time.
 pub fn error_policy(cu: Arc<ConnectUser>, error: &Error, ctx: Arc<Context>) -> Action {
+    let action = span(&cu).in_scope(|| retry_after(&cu, error, &ctx));
+    ctx.forget_if_gone(&cu);
+    action
+}
+
+fn retry_after(cu: &ConnectUser, error: &Error, ctx: &Context) -> Action {
     let policy = error.policy(error.phase());
-    let (namespace, name) = (cu.namespace().unwrap_or_default(), cu.name_any());
     if let Retry::After(d) = policy.retry {
-        tracing::debug!(%namespace, %name, reason = policy.reason, error = %error, "deletion waiting");
+        tracing::debug!(reason = policy.reason, error = %error, "deletion waiting");
         return Action::requeue(d);
     }
-    tracing::warn!(%namespace, %name, reason = policy.reason, error = %error, "reconcile failed");
+    tracing::warn!(reason = policy.reason, error = %error, "reconcile failed");
     let mut rng = rand::rng();
     let backoff = |base: f64| {
-        let n = ctx.failures(&resource_key(&cu), true).min(8);
+        let n = ctx.failures(&resource_key(cu), true).min(8);
         let secs = (base * 2f64.powi(n as i32 - 1)).min(300.0) * rand::rng().random_range(0.8..1.2);
         Action::requeue(Duration::from_secs_f64(secs))
     };
@@ -262,49 +327,79 @@ fn trigger_hash(cu: &ConnectUser) -> Option<u64> {
     Some(h.finish())
 }
 
-/// Runs the controller until `shutdown` resolves; in-flight reconciles finish first.
+/// Runs the controller until `shutdown` resolves; in-flight reconciles finish first. One
+/// Controller for every watched namespace: `--concurrency` is the limit of the whole operator.
 pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
-    let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
-    let apis = ctx.settings.namespaces_or_all(&ctx.client);
-    // /readyz: ready once every watched namespace has been listed. Readiness is read off each
-    // watch stream's first InitDone rather than `Store::wait_until_ready`: the store's ready
-    // signal wakes only one waiter, and the Controller already waits on it, so a second waiter
-    // could sleep forever (the leader would never turn ready).
+    // /readyz: ready once every watched namespace has been listed (in this run).
     ctx.metrics
         .ready
         .store(false, std::sync::atomic::Ordering::Relaxed);
-    let synced = Arc::new(SyncedNamespaces::new(apis.len(), ctx.metrics.clone()));
-    let controllers: Vec<_> = apis
+    ctx.watched.begin_run();
+    let watches = ctx
+        .watched
+        .apis(&ctx.client)
         .into_iter()
         .enumerate()
         .map(|(i, api)| {
-            let (reader, writer) = reflector::store();
-            let synced = synced.clone();
-            let stream = watcher(api, watcher::Config::default())
+            watcher(api, watcher::Config::default())
                 .default_backoff()
                 .modify(strip_for_cache)
-                .reflect(writer)
-                .inspect_ok(move |event| {
-                    if matches!(event, watcher::Event::InitDone) {
-                        synced.done(i);
-                    }
-                })
-                .applied_objects()
-                .predicate_filter(trigger_hash, Default::default());
-            Controller::for_stream(stream, reader)
-                .with_config(controller::Config::default().concurrency(ctx.settings.concurrency))
-                .graceful_shutdown_on(shutdown.clone())
-                .run(reconcile, error_policy, ctx.clone())
-                .for_each(|result| async move {
-                    match result {
-                        Ok((obj, _)) => tracing::debug!(namespace = obj.namespace.as_deref().unwrap_or(""), name = %obj.name, "reconciled"),
-                        Err(controller::Error::ReconcilerFailed(_, _)) => {} // logged by error_policy
-                        Err(e) => tracing::warn!(error = %e, "controller"),
-                    }
-                })
+                .map(move |event| (i, event))
+                .boxed()
+        });
+    let merged = ctx.clone();
+    let triggers = stream::select_all(watches)
+        .flat_map(move |(i, event)| {
+            let (error, applied) = match event {
+                Ok(event) => (None, merged.watched.apply(i, event)),
+                Err(e) => (Some(e), Default::default()),
+            };
+            for gone in &applied.gone {
+                merged.forget(gone);
+            }
+            if applied.listed {
+                merged
+                    .metrics
+                    .ready
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            // Cloned one at a time as the Controller takes them, as a watch's own objects are.
+            let replay = applied.replay.into_iter().map(|cu| ConnectUser::clone(&cu));
+            stream::iter(
+                error
+                    .map(Err)
+                    .into_iter()
+                    .chain(applied.trigger.into_iter().chain(replay).map(Ok)),
+            )
         })
-        .collect();
-    futures::future::join_all(controllers).await;
+        .predicate_filter(trigger_hash, Default::default());
+    Controller::for_stream(triggers, ctx.watched.store())
+        .with_config(controller::Config::default().concurrency(ctx.settings.concurrency))
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx.clone())
+        .for_each(|result| async {
+            match result {
+                Ok((obj, _)) => match ctx.watched.store().get(&obj) {
+                    Some(cu) => span(&cu).in_scope(|| tracing::debug!("reconciled")),
+                    None => span_of(
+                        obj.namespace.as_deref().unwrap_or_default(),
+                        &obj.name,
+                        None,
+                    )
+                    .in_scope(|| tracing::debug!("reconciled; gone since")),
+                },
+                Err(controller::Error::ReconcilerFailed(_, _)) => {} // logged by error_policy
+                // Deleted between being queued and its turn.
+                Err(controller::Error::ObjectNotFound(obj)) => span_of(
+                    obj.namespace.as_deref().unwrap_or_default(),
+                    &obj.name,
+                    None,
+                )
+                .in_scope(|| tracing::debug!("gone before its reconcile")),
+                Err(e) => tracing::warn!(error = %e, "controller"),
+            }
+        })
+        .await;
 }
 
 /// Drops what reconcile never reads from every cached object: managedFields and kubectl's
@@ -314,31 +409,4 @@ fn strip_for_cache(cu: &mut ConnectUser) {
     cu.managed_fields_mut().clear();
     cu.annotations_mut()
         .remove("kubectl.kubernetes.io/last-applied-configuration");
-}
-
-/// Which watched namespaces (one watch stream each) have completed their first list.
-struct SyncedNamespaces {
-    done: Mutex<Vec<bool>>,
-    metrics: Arc<Metrics>,
-}
-
-impl SyncedNamespaces {
-    fn new(streams: usize, metrics: Arc<Metrics>) -> Self {
-        SyncedNamespaces {
-            done: Mutex::new(vec![false; streams]),
-            metrics,
-        }
-    }
-
-    fn done(&self, stream: usize) {
-        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(d) = done.get_mut(stream) {
-            *d = true;
-        }
-        if done.iter().all(|d| *d) {
-            self.metrics
-                .ready
-                .store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
 }

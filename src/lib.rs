@@ -18,3 +18,4 @@ pub mod cli;
 pub mod runner;
 pub mod server;
 pub mod telemetry;
+pub mod watch;

@@ -13,7 +13,7 @@ use crate::server;
 pub fn settings(args: &RunArgs) -> (Settings, ConnectSettings) {
     let settings = Settings {
         default_region: args.region.clone(),
-        namespaces: unique_namespaces(&args.namespaces),
+        namespaces: crate::watch::unique_namespaces(&args.namespaces),
         resync_period: args.resync_period,
         concurrency: args.concurrency.max(1),
         strategy: match args.strategy {
@@ -31,18 +31,6 @@ pub fn settings(args: &RunArgs) -> (Settings, ConnectSettings) {
         max_attempts: None,
     };
     (settings, connect)
-}
-
-/// The watched namespaces, each once, in the order given: a namespace listed twice would get
-/// two watches and two controllers reconciling the same resources at once.
-fn unique_namespaces(given: &[String]) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    given
-        .iter()
-        .map(|n| n.trim())
-        .filter(|n| !n.is_empty() && seen.insert(n.to_string()))
-        .map(str::to_string)
-        .collect()
 }
 
 /// A start-up failure (no kubeconfig, no credentials), printed by main.

@@ -86,8 +86,9 @@ fn succeeded(cluster: &Cluster, operation: &str) -> Vec<String> {
 }
 
 /// Every line is a JSON object with a timestamp, level and target at a level `RUST_LOG` allows;
-/// every line that mentions one of `names` outside its spans carries `namespace` and `name`;
-/// no line holds the password.
+/// every line that mentions one of `names` outside its spans is inside a `reconcile` span that
+/// carries `namespace`, `connectuser` and (unless the resource was gone) `generation`; no line
+/// holds the password.
 fn check_logs(op: &Operator, names: &[String], debug: bool) {
     let lines = op.log_lines();
     assert!(!lines.is_empty(), "{}: no log lines", op.label);
@@ -102,9 +103,15 @@ fn check_logs(op: &Operator, names: &[String], debug: bool) {
         own.remove("spans");
         let text = Value::Object(own).to_string();
         if names.iter().any(|n| text.contains(n.as_str())) {
+            let span = &line["span"];
             assert!(
-                line["namespace"].is_string() && line["name"].is_string(),
-                "{}: a line about a resource without namespace and name: {line}",
+                span["name"] == "reconcile"
+                    && span["namespace"].is_string()
+                    && span["connectuser"].is_string()
+                    && (span["generation"].is_i64()
+                        || ["gone before its reconcile", "reconciled; gone since"]
+                            .contains(&line["message"].as_str().unwrap_or_default())),
+                "{}: a line about a resource outside a reconcile span with namespace, connectuser and generation: {line}",
                 op.label
             );
         }
@@ -132,7 +139,7 @@ fn worked_before_leading(op: &Operator, names: &[String]) -> bool {
         }
         if names
             .iter()
-            .any(|n| line["name"].as_str() == Some(n.as_str()))
+            .any(|n| line["span"]["connectuser"].as_str() == Some(n.as_str()))
         {
             return true;
         }

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use kube::ResourceExt;
 use kube::runtime::controller::Action;
 
 use super::apply::health_of;
@@ -311,7 +310,11 @@ impl Cleanup<'_> {
                     )),
                     Released::Deleted => {
                         let c = self.status.status().cleanup.clone().unwrap_or_default();
-                        tracing::info!(namespace = %self.cu.namespace().unwrap_or_default(), name = %self.cu.name_any(), user_id = id, quick_connects = c.quick_connects_deleted, "cleanup complete");
+                        tracing::info!(
+                            user_id = id,
+                            quick_connects = c.quick_connects_deleted,
+                            "cleanup complete"
+                        );
                     }
                     Released::NothingCreated => {}
                 }

@@ -75,7 +75,7 @@ pub async fn publish(ctx: &Context, cu: &ConnectUser, notes: Vec<Note>) {
             secondary: None,
         };
         if let Err(e) = ctx.recorder.publish(&event, &cu.object_ref(&())).await {
-            tracing::warn!(namespace = %cu.namespace().unwrap_or_default(), name = %cu.name_any(), error = %e, "could not publish event {}", note.reason);
+            tracing::warn!(error = %e, "could not publish event {}", note.reason);
         }
     }
 }

@@ -1,7 +1,6 @@
 //! Reads a pass starts from: the resource as the apiserver has it now, and who holds a
 //! username in Connect.
 
-use kube::api::ListParams;
 use kube::{Api, ResourceExt};
 
 use super::decide::Holder;
@@ -53,18 +52,13 @@ pub async fn username_holder(
 }
 
 /// The ConnectUser (namespace/name) whose UID is `uid`, if it still exists, and whether it is
-/// being deleted.
+/// being deleted: from the watch's store, which holds every watched namespace before anything
+/// is reconciled. A store that lags errs towards "still exists" (a deletion shows there after
+/// it happened), never towards taking another resource's user; a ConnectUser outside the
+/// watched namespaces is not this operator's to know, as with a list.
 async fn live_owner(ctx: &Context, uid: &str) -> Result<Option<(String, bool)>> {
-    for api in ctx.settings.namespaces_or_all(&ctx.client) {
-        let list = api.list(&ListParams::default()).await?;
-        if let Some(cu) = list
-            .items
-            .into_iter()
-            .find(|c| c.uid().as_deref() == Some(uid))
-        {
-            let name = format!("{}/{}", cu.namespace().unwrap_or_default(), cu.name_any());
-            return Ok(Some((name, cu.metadata.deletion_timestamp.is_some())));
-        }
-    }
-    Ok(None)
+    Ok(ctx.watched.by_uid(uid).map(|cu| {
+        let name = format!("{}/{}", cu.namespace().unwrap_or_default(), cu.name_any());
+        (name, cu.metadata.deletion_timestamp.is_some())
+    }))
 }
