@@ -2885,10 +2885,12 @@ async fn update_and_quick_connect_validation() {
 #[tokio::test]
 async fn quotas_burst_then_throttle_then_refill_per_key_and_operation() {
     let (sim, client) = start().await;
+    // A token per 100 s: nothing refills while the burst and the sharing are checked, however
+    // slowly this test runs.
     sim.set_operation_quota(
         "ListSecurityProfiles",
         Some(Quota {
-            rate_per_sec: 4.0,
+            rate_per_sec: 0.01,
             burst: 3,
         }),
     );
@@ -2921,9 +2923,35 @@ async fn quotas_burst_then_throttle_then_refill_per_key_and_operation() {
         .send()
         .await
         .expect("another account's bucket");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    call(&client).await.expect("refilled at 4/s");
-    assert!(call(&client).await.is_err(), "and only by one token");
+    // The refill: 4 tokens a second, never faster. From a full bucket of one, two more calls
+    // are admitted no sooner than 0.5 s after the first was sent (polled: a slow run only
+    // waits longer), and the calls refused meanwhile are throttled, nothing else.
+    sim.set_operation_quota(
+        "ListSecurityProfiles",
+        Some(Quota {
+            rate_per_sec: 4.0,
+            burst: 1,
+        }),
+    );
+    let started = Instant::now();
+    call(&client).await.expect("a full bucket");
+    let mut admitted = 1;
+    while admitted < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never refilled"
+        );
+        match call(&client).await {
+            Ok(_) => admitted += 1,
+            Err(e) => assert!(e.as_service_error().unwrap().is_throttling_exception()),
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(500),
+        "two tokens refilled in {elapsed:?}, faster than 4/s"
+    );
 
     sim.set_operation_quota("ListSecurityProfiles", None);
     call(&client).await.expect("no quota any more");
