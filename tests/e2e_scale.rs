@@ -1,14 +1,18 @@
 //! Scale behaviour, asserted by call counts (the figures are in BENCHMARKS.md): bulk drift
 //! detection, a restart that costs no writes, coalesced quick-connect cleanup, and the client-side
-//! rate limiter keeping Connect from ever answering 429.
+//! rate limiter pacing every Connect operation. Whether pacing a little under the quota avoids
+//! every 429 depends on network timing (the server's bucket and ours drift by the requests'
+//! delays), so that is measured by the benchmark, not asserted here (BENCHMARKS.md: no 429 at
+//! 1.9/s, hundreds at exactly the quota).
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::*;
 use connect_user_operator::connect::{ConnectSettings, Rate};
-use sim::connect::{ConnectConfig, InstanceSeed, Quota, SimQuickConnect};
+use sim::connect::{ConnectConfig, InstanceSeed, SimQuickConnect};
 
 /// The id of a seeded catalog object by name.
 fn seeded(list: fn(&InstanceSeed) -> &Vec<(String, String)>, name: &str) -> String {
@@ -188,52 +192,52 @@ async fn deletions_in_flight_share_quick_connect_scans() {
     );
 }
 
+/// The limiter's guarantee, checked where it cannot depend on timing: a call is answered after
+/// it was sent, and it was sent no sooner than the limiter allowed since the operator started,
+/// so the k-th call of an operation is answered at least (k - burst) / rate after `started`,
+/// however slowly the machine runs. Without the limiter, the 12 CreateUser calls all go out
+/// within a moment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_rate_limiter_keeps_connect_from_throttling() {
-    let quota = Quota {
-        rate_per_sec: 4.0,
-        burst: 3,
+async fn the_rate_limiter_paces_every_connect_operation() {
+    let rate = Rate {
+        per_second: 2.0,
+        burst: 1,
     };
-    let mut env = Env::start_with(Options {
+    let started = std::time::SystemTime::now();
+    let env = Env::start_with(Options {
         connect: ConnectConfig {
-            quota: Some(quota),
+            quota: None,
             ..connect_config()
         },
-        // A little under the quota: the first request's connection set-up delays its arrival,
-        // which shifts the server's bucket against ours by a few milliseconds.
         settings: ConnectSettings {
-            rate: Some(Rate {
-                per_second: 3.6,
-                burst: 2,
-            }),
-            // No SDK retries: a 429 would surface as an error the test can see.
+            rate: Some(rate),
+            // No SDK retries: each call the emulator sees took one token.
             max_attempts: Some(1),
         },
         ..Default::default()
     })
     .await;
-    let names: Vec<String> = (0..16).map(|i| format!("agent-{i:02}")).collect();
+    let names: Vec<String> = (0..12).map(|i| format!("agent-{i:02}")).collect();
     create_ready(&env, &names).await;
-    let throttled: Vec<_> = env
-        .connect
-        .calls()
-        .into_iter()
-        .filter(|c| c.status == 429)
-        .map(|c| c.operation)
-        .collect();
-    assert!(throttled.is_empty(), "429s: {throttled:?}");
-    assert_eq!(count(&env, "CreateUser"), 16);
-    // Without the limiter the same load bounces off the quota (so the test above means something).
-    env.connect.clear_calls();
-    env.restart_fresh(ConnectSettings {
-        rate: None,
-        max_attempts: Some(1),
-    })
-    .await;
-    let more: Vec<String> = (16..32).map(|i| format!("agent-{i:02}")).collect();
-    create_ready(&env, &more).await;
-    assert!(
-        env.connect.calls().iter().any(|c| c.status == 429),
-        "unlimited client was never throttled"
-    );
+    let mut answered: BTreeMap<(String, String), Vec<Duration>> = BTreeMap::new();
+    for c in env.connect.calls() {
+        answered
+            .entry((c.region.clone(), c.operation.clone()))
+            .or_default()
+            .push(c.at.duration_since(started).unwrap());
+    }
+    assert_eq!(answered[&(REGION.into(), "CreateUser".into())].len(), 12);
+    for ((region, op), mut at) in answered {
+        at.sort();
+        for (k, t) in at.iter().enumerate() {
+            let earliest = Duration::from_secs_f64(
+                (k as f64 + 1.0 - f64::from(rate.burst)).max(0.0) / rate.per_second,
+            );
+            assert!(
+                *t >= earliest,
+                "{region} {op} call {} answered {t:?} after the start, before the limiter allowed ({earliest:?})",
+                k + 1
+            );
+        }
+    }
 }
