@@ -16,7 +16,7 @@ use connect_user_operator::crd::{ConnectUser, OWNER_TAG};
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use serde_json::json;
-use sim::connect::{ConnectSim, Fault, FaultKind, InstanceSeed, SimQuickConnect};
+use sim::connect::{CallRecord, ConnectSim, Fault, FaultKind, InstanceSeed, SimQuickConnect};
 
 fn qc(name: &str, user_id: &str) -> SimQuickConnect {
     SimQuickConnect {
@@ -146,6 +146,41 @@ impl Observer {
     }
 }
 
+/// Connect calls answered `status`.
+fn faulted(calls: &[CallRecord], status: u16) -> usize {
+    calls.iter().filter(|c| c.status == status).count()
+}
+
+/// Waits (with a deadline) until the Connect calls so far satisfy `met`.
+async fn storm_until(env: &Env, what: &str, met: impl Fn(&[CallRecord]) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !met(&env.connect.calls()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the storm did not meet the work: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The operator's watches of ConnectUsers opened so far (answered 200).
+fn watches_opened(env: &Env) -> usize {
+    env.kube
+        .requests()
+        .iter()
+        .filter(|r| r.resource == "connectusers" && r.verb == "watch" && r.status == 200)
+        .count()
+}
+
+/// Waits (with a deadline) until the Kubernetes API has served requests satisfying `met`.
+async fn kube_until(env: &Env, what: &str, met: impl Fn(&[sim::kube::RequestRecord]) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !met(&env.kube.requests()) {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn converged(env: &Env, name: &str, what: &str, check: impl Fn(&ConnectUser) -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
@@ -223,7 +258,15 @@ async fn connect_fault_storm_converges_without_leaks_or_duplicates() {
     let observer = Observer::start(env.api(), env.connect.clone());
     env.connect.clear_calls();
 
-    // The storm: half of all calls throttled, a tenth failing with 500 (0.5 x 0.2 of the rest).
+    // The storm: the first eleven calls refused for certain (ten 429s, then a 500), so the
+    // storm meets the work however the dice fall; then half of all calls throttled, a tenth
+    // failing with 500 (0.5 x 0.2 of the rest).
+    for n in 1..=10 {
+        env.connect
+            .add_fault(Fault::all(FaultKind::FailNth { n, status: 429 }));
+    }
+    env.connect
+        .add_fault(Fault::all(FaultKind::FailNth { n: 11, status: 500 }));
     env.connect.add_fault(Fault::all(FaultKind::ErrorRate {
         rate: 0.5,
         status: 429,
@@ -245,10 +288,40 @@ async fn connect_fault_storm_converges_without_leaks_or_duplicates() {
     merge(&env, "keep-c", json!({"routingProfile": {"name": "Sales"}})).await;
     env.delete("del-a").await;
     env.delete("del-b").await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The storm lasts until it has met the work, not for a fixed time: first the work above
+    // (the first eleven calls),
+    storm_until(&env, "10 answered 429 and one 500", |calls| {
+        faulted(calls, 429) >= 10 && faulted(calls, 500) >= 1
+    })
+    .await;
+    // then changes made in the middle of it, until it has refused ten more calls (or their work
+    // is done under it: one resource's update and another's deletion may need fewer).
+    let before = env.connect.calls().len();
     merge(&env, "new-b", json!({"identityInfo": {"lastName": "Late"}})).await;
     env.delete("new-gone").await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let calls = env.connect.calls();
+        let more = calls.get(before..).unwrap_or_default();
+        if faulted(more, 429) + faulted(more, 500) >= 10 {
+            break;
+        }
+        let late = env.connect.users(INSTANCE).iter().any(|u| {
+            u.username == "new-b"
+                && u.identity_info
+                    .as_ref()
+                    .and_then(|i| i.last_name.as_deref())
+                    == Some("Late")
+        });
+        if late && env.api().get_opt("new-gone").await.ok().flatten().is_none() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the mid-storm changes met no storm and did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     env.connect.clear_faults();
 
     converged(&env, "keep-a", "firstName", |_| {
@@ -297,7 +370,7 @@ async fn connect_fault_storm_converges_without_leaks_or_duplicates() {
         calls.len()
     );
     assert!(
-        throttled > 10 && failed > 0,
+        throttled >= 10 && failed > 0,
         "429: {throttled}, 500: {failed}"
     );
 
@@ -404,8 +477,10 @@ async fn kubernetes_api_faults_are_survived_without_extra_connect_writes() {
     converged(&env, "dave", "created after 410", |_| true).await;
     env.kube.set_event_window(10_000);
 
-    // 3. Watch streams dropped repeatedly while specs change.
+    // 3. Watch streams dropped repeatedly while specs change, each drop once the watch is
+    // open again.
     for i in 0..3 {
+        let opened = watches_opened(&env);
         env.kube.drop_watches();
         merge(
             &env,
@@ -413,7 +488,10 @@ async fn kubernetes_api_faults_are_survived_without_extra_connect_writes() {
             json!({"identityInfo": {"firstName": format!("C{i}")}}),
         )
         .await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        kube_until(&env, "the watch opened again", |_| {
+            watches_opened(&env) > opened
+        })
+        .await;
     }
     converged(&env, "carol", "after dropped watches", |cu| {
         cu.status.as_ref().and_then(|s| s.observed_generation) == Some(4)
@@ -426,7 +504,20 @@ async fn kubernetes_api_faults_are_survived_without_extra_connect_writes() {
     env.delete("carol").await;
     env.kube.fail_next("*", "", 1_000_000, 503);
     env.kube.drop_watches();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The outage lasts until the watches have failed to resume twice (the watcher backs off
+    // between attempts).
+    kube_until(&env, "two watch attempts refused", |requests| {
+        requests
+            .iter()
+            .filter(|r| {
+                r.resource == "connectusers"
+                    && (r.verb == "watch" || r.verb == "list")
+                    && r.status == 503
+            })
+            .count()
+            >= 2
+    })
+    .await;
     env.kube.clear_faults();
     converged(&env, "dave", "after the outage", |cu| {
         cu.status.as_ref().and_then(|s| s.observed_generation) == Some(2)
