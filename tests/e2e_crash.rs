@@ -153,6 +153,43 @@ impl Bed {
         .await
     }
 
+    /// Reconciles the running operator has finished (any result), from its /metrics; the
+    /// address is in its start-up log line.
+    async fn reconciles(&self) -> u64 {
+        let log = self
+            .dir
+            .path()
+            .join(format!("operator-{}.log", self.starts));
+        let addr = self
+            .poll("the metrics address in the log", || {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                let line = text.lines().find(|l| l.contains("serving /metrics"))?;
+                line.split_once("addr=")?
+                    .1
+                    .split_whitespace()
+                    .next()?
+                    .parse::<std::net::SocketAddr>()
+                    .ok()
+            })
+            .await;
+        let (status, _, body) = common::operator::http_get(addr, "/metrics").await;
+        assert_eq!(status, 200);
+        body.lines()
+            .filter(|l| l.starts_with("connect_user_operator_reconciles_total"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    }
+
+    async fn poll<T>(&self, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+        for _ in 0..600 {
+            if let Some(t) = f() {
+                return t;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("timed out: {what}");
+    }
+
     fn assert_no_password_in_logs(&self) {
         for i in 1..=self.starts {
             let log = std::fs::read_to_string(self.dir.path().join(format!("operator-{i}.log")))
@@ -245,9 +282,21 @@ async fn crash_during_update(op: &str, change: serde_json::Value) {
     bed.wait_killed().await;
     bed.start();
     bed.wait_ready().await;
-    // Converged: one more pass finds nothing to change.
+    // Converged: a whole pass from here on finds nothing to change. The first pass to finish
+    // may have begun before; the second began after it (one resource is never reconciled
+    // twice at once), and the operator resyncs every second.
     bed.connect.clear_calls();
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let from = bed.reconciles().await;
+    for _ in 0..600 {
+        if bed.reconciles().await >= from + 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        bed.reconciles().await >= from + 2,
+        "{op}: no whole pass after convergence"
+    );
     let writes: Vec<String> = bed
         .connect
         .calls()
