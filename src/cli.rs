@@ -77,7 +77,8 @@ pub struct RunArgs {
     /// How often in-sync users are compared with Connect (drift detection), e.g. 10m, 30s.
     #[arg(long, env = "RESYNC_PERIOD", default_value = "10m", value_parser = parse_duration)]
     pub resync_period: Duration,
-    /// Resources reconciled concurrently.
+    /// Resources reconciled at once, across every watched namespace (one Controller serves them
+    /// all).
     #[arg(long, env = "CONCURRENCY", default_value_t = 8)]
     pub concurrency: u16,
     /// Client-side Connect request rate per operation and region (0 disables the limiter). The
