@@ -4,8 +4,10 @@
 //!
 //!     cargo run --release --example bench -- --users 1000 --quick-connects 1000
 //!
-//! Prints, for the shared strategy and the naive one (DescribeUser per user per resync;
-//! ListQuickConnects + DescribeQuickConnect per deletion): time until all Ready, Connect calls by
+//! Prints, for the operator ("shared": its shared scans) and the naive baseline (a
+//! straightforward controller, `support/naive.rs`, not part of the operator: DescribeUser per
+//! user per resync; ListQuickConnects + DescribeQuickConnect per deletion, then DeleteUser and
+//! DeleteQuickConnect): time until all Ready, Connect calls by
 //! operation and per created / deleted user against the minimum the work needs, throttled
 //! responses, reads/writes per resync in steady state, time and calls to delete all, operator
 //! peak RSS and CPU time, then the two side by side as ratios. Then `kubectl delete` latency for
@@ -54,7 +56,8 @@ struct Args {
     /// Resync period used for the steady-state measurement.
     #[arg(long, default_value = "30s", value_parser = connect_user_operator::cli::parse_duration)]
     resync: Duration,
-    /// shared, naive, both, or none (only the latency probe and the adoption round trip).
+    /// shared (the operator), naive (the baseline controller in support/naive.rs), both, or none
+    /// (only the latency probe and the adoption round trip).
     #[arg(long, default_value = "both")]
     strategy: String,
     /// The naive deletion costs Q DescribeQuickConnect calls per deleted user (Q/2 s of quota
@@ -547,20 +550,25 @@ fn spawn_operator(
             args.limiter_burst.unwrap_or(default.burst),
         ),
     };
-    bed.spawn_operator(&[
+    let mut child_args = vec![
         "--concurrency".into(),
         "32".into(),
-        "--strategy".into(),
-        strategy.into(),
         "--resync-period".into(),
         format!("{}ms", args.resync.as_millis()),
         "--connect-rate".into(),
         rate.to_string(),
         "--connect-burst".into(),
         burst.to_string(),
-        "--settle-window".into(),
-        settle_window.into(),
-    ])
+    ];
+    match strategy {
+        "shared" => {
+            child_args.extend(["--settle-window".into(), settle_window.into()]);
+            bed.spawn_operator(&child_args)
+        }
+        // The baseline trusts every read at once: it has no settle window.
+        "naive" => bed.spawn_naive(&child_args),
+        other => Err(format!("--strategy {other}: expected shared, naive, both or none").into()),
+    }
 }
 
 /// A call made by the deletion of one of `deleted` (user ids), not by a resync or a cache refresh.

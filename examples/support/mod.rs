@@ -1,6 +1,7 @@
 //! What the benchmark and the soak share: the emulators with the CRD, a namespace and the
 //! password Secret `pw`/`p`; and the operator run as a child process of the same executable
-//! (`--as-operator run ...`), so that its memory and CPU time are its own.
+//! (`--as-operator run ...`), so that its memory and CPU time are its own; likewise the
+//! benchmark's naive baseline controller (`--as-naive`, [`naive`]).
 // Compiled into each example, which uses only part of it.
 #![allow(dead_code)]
 
@@ -14,6 +15,8 @@ use serde_json::json;
 use sim::connect::{ConnectConfig, ConnectSim, Consistency, InstanceSeed, Quota};
 use sim::kube::KubeSim;
 
+pub mod naive;
+
 pub type AnyResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const AS_OPERATOR: &str = "--as-operator";
@@ -22,6 +25,9 @@ const AS_OPERATOR: &str = "--as-operator";
 /// `--as-operator` and returns its result. `None` in the parent.
 pub fn run_if_operator() -> Option<AnyResult<()>> {
     let raw: Vec<String> = std::env::args().collect();
+    if raw.get(1).map(String::as_str) == Some(naive::AS_NAIVE) {
+        return Some(naive::run(&raw[2..]));
+    }
     if raw.get(1).map(String::as_str) != Some(AS_OPERATOR) {
         return None;
     }
@@ -138,9 +144,23 @@ impl Bed {
     /// The operator as a child process watching the bed's namespace; `args` follow
     /// `run --namespace NS --metrics-addr 127.0.0.1:0`.
     pub fn spawn_operator(&self, args: &[String]) -> AnyResult<Child> {
+        let mut all = vec!["--metrics-addr".to_string(), "127.0.0.1:0".to_string()];
+        all.extend_from_slice(args);
+        self.spawn_child(&[AS_OPERATOR, "run"], &all)
+    }
+
+    /// The naive baseline controller ([`naive`]) as a child process watching the bed's
+    /// namespace; `args` follow `--namespace NS`.
+    pub fn spawn_naive(&self, args: &[String]) -> AnyResult<Child> {
+        self.spawn_child(&[naive::AS_NAIVE], args)
+    }
+
+    /// This executable with `mode`, `--namespace NS`, then `args`, pointed at both emulators
+    /// through the environment, as a user would point the operator at them.
+    fn spawn_child(&self, mode: &[&str], args: &[String]) -> AnyResult<Child> {
         Ok(Command::new(std::env::current_exe()?)
-            .args([AS_OPERATOR, "run", "--namespace", &self.namespace])
-            .args(["--metrics-addr", "127.0.0.1:0"])
+            .args(mode)
+            .args(["--namespace", &self.namespace])
             .args(args)
             .env("KUBECONFIG", &self.kubeconfig)
             .env("AWS_ENDPOINT_URL_CONNECT", self.connect.endpoint())
