@@ -107,10 +107,6 @@ pub struct RunArgs {
     /// Seconds a Lease stays valid without renewal.
     #[arg(long, env = "LEASE_DURATION_SECONDS", default_value_t = 15)]
     pub lease_duration: u64,
-    /// How drift and quick connects are found: `shared` scans (default) or `naive` per-user
-    /// calls, the way other tools do it (for benchmarks).
-    #[arg(long, env = "STRATEGY", value_enum, default_value_t = StrategyArg::Shared)]
-    pub strategy: StrategyArg,
     /// How long Amazon Connect may take to agree with itself after a write (AWS: "usually a few
     /// seconds, can take several minutes"), e.g. 5m, 90s. NotFound counts as absence only this
     /// long after the operator's own write, and every deletion lists quick connects once more
@@ -121,12 +117,6 @@ pub struct RunArgs {
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum StrategyArg {
-    Shared,
-    Naive,
 }
 
 /// `90s`, `10m`, `1h`, `500ms` or plain seconds.

@@ -54,24 +54,11 @@ pub struct Settings {
     /// proficiencies or a quick connect) every this many resyncs; the bulk SearchUsers scan
     /// covers the rest.
     pub full_describe_every: u32,
-    /// How drift and quick connects are found (the naive way exists for the benchmark).
-    pub strategy: Strategy,
     /// How long Amazon Connect may take to agree with itself after a write ("usually a few
     /// seconds, can take several minutes"). A NotFound (or a search that does not show
     /// something) counts as absence only once this long has passed since the operator's own
     /// write, and a deletion lists quick connects once more this long after DeleteUser.
     pub settle_window: Duration,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Strategy {
-    /// Shared SearchUsers snapshots for drift; one shared SearchQuickConnects scan per batch of
-    /// deletions.
-    #[default]
-    Shared,
-    /// What other tools do: DescribeUser per user per resync; ListQuickConnects plus
-    /// DescribeQuickConnect of every quick connect per deletion.
-    Naive,
 }
 
 impl Default for Settings {
@@ -84,7 +71,6 @@ impl Default for Settings {
             catalog_ttl: Duration::from_secs(300),
             scan_window: Duration::from_millis(100),
             full_describe_every: 6,
-            strategy: Strategy::Shared,
             settle_window: DEFAULT_SETTLE_WINDOW,
         }
     }

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use crate::cli::{RunArgs, StrategyArg};
+use crate::cli::RunArgs;
 use crate::connect::{ConnectApi, ConnectSettings, Rate, SdkConfigBuilder};
 use futures::FutureExt;
 
-use crate::controller::{self, Context, Settings, Strategy};
+use crate::controller::{self, Context, Settings};
 use crate::leader::{self, LeaseConfig};
 use crate::server;
 
@@ -16,10 +16,6 @@ pub fn settings(args: &RunArgs) -> (Settings, ConnectSettings) {
         namespaces: crate::watch::unique_namespaces(&args.namespaces),
         resync_period: args.resync_period,
         concurrency: args.concurrency.max(1),
-        strategy: match args.strategy {
-            StrategyArg::Shared => Strategy::Shared,
-            StrategyArg::Naive => Strategy::Naive,
-        },
         settle_window: args.settle_window,
         ..Settings::default()
     };

@@ -547,54 +547,6 @@ impl ConnectApi {
         .await
     }
 
-    /// The way other tools find a user's quick connects: ListQuickConnects (summaries carry no
-    /// target) and DescribeQuickConnect for every one. Kept for the benchmark's comparison.
-    pub async fn user_quick_connects_by_describe(
-        &self,
-        at: &InstanceRef,
-    ) -> Result<Vec<UserQuickConnect>, ConnectError> {
-        let ids = self
-            .all_pages(
-                &at.region,
-                "ListQuickConnects",
-                |c, token| {
-                    c.list_quick_connects()
-                        .instance_id(&at.instance_id)
-                        .max_results(LIST_PAGE)
-                        .set_next_token(token)
-                        .send()
-                },
-                |page| {
-                    let summaries = page.quick_connect_summary_list().iter();
-                    summaries
-                        .filter_map(|q| q.id().map(str::to_string))
-                        .collect()
-                },
-            )
-            .await?;
-        let mut all = Vec::new();
-        for id in ids {
-            let out = self
-                .call(&at.region, "DescribeQuickConnect", |c| {
-                    c.describe_quick_connect()
-                        .instance_id(&at.instance_id)
-                        .quick_connect_id(&id)
-                        .send()
-                })
-                .await;
-            let out = match out {
-                Err(e) if e.is_not_found() => continue,
-                other => other?,
-            };
-            if let Some(qc) = out.quick_connect()
-                && let Some(found) = user_quick_connect(&id, qc.name(), qc.quick_connect_config())
-            {
-                all.push(found);
-            }
-        }
-        Ok(all)
-    }
-
     /// DeleteQuickConnect. NotFound is the caller's to judge: right after a create it does not
     /// mean the quick connect is gone.
     pub async fn delete_quick_connect(

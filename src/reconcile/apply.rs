@@ -24,7 +24,7 @@ use super::{
     identity_rules, instance_ref, observe, owner_uid, publish, quick_connect, resolve, secret,
 };
 use crate::connect::{ConnectError, ErrorKind};
-use crate::controller::{Context, Strategy};
+use crate::controller::Context;
 use crate::crd::{ConnectUser, OWNER_TAG};
 use crate::diff::{changed_fields, diff, summary_matches};
 use crate::error::{Error, Phase, Standing};
@@ -175,7 +175,6 @@ impl<'a> Pass<'a> {
     fn summary_allowed(&self) -> bool {
         !self.spec_changed
             && self.was_ready
-            && self.ctx.settings.strategy == Strategy::Shared
             && !self.ctx.full_describe_due(&super::resource_key(self.cu))
     }
 

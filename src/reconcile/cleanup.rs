@@ -23,7 +23,7 @@ use super::record::{self, Settle, Time};
 use super::status::{Health, StatusWriter};
 use super::{instance_ref, observe, owner_uid, publish};
 use crate::connect::ErrorKind;
-use crate::controller::{Context, Strategy};
+use crate::controller::Context;
 use crate::crd::{CleanupStatus, ConnectUser, DeletionPolicy, OWNER_TAG};
 use crate::error::{Error, Phase, Result, Standing};
 use crate::model::{InstanceRef, UserQuickConnect, UserUpdate};
@@ -224,22 +224,11 @@ impl Cleanup<'_> {
         let Some(user_id) = self.status.status().user_id.clone() else {
             return Ok(());
         };
-        let targets: Vec<UserQuickConnect> = match self.ctx.settings.strategy {
-            Strategy::Shared => {
-                self.ctx
-                    .quick_connects
-                    .pointing_at(at, &user_id, instant_of(not_before))
-                    .await?
-            }
-            Strategy::Naive => self
-                .ctx
-                .connect
-                .user_quick_connects_by_describe(at)
-                .await?
-                .into_iter()
-                .filter(|q| q.user_id == user_id)
-                .collect(),
-        };
+        let targets: Vec<UserQuickConnect> = self
+            .ctx
+            .quick_connects
+            .pointing_at(at, &user_id, instant_of(not_before))
+            .await?;
         let done = progress(self.status.edit()).deleted_quick_connects.clone();
         let fresh: Vec<_> = targets.iter().filter(|q| !done.contains(&q.id)).collect();
         {
