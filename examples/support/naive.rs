@@ -66,10 +66,16 @@ fn fail(e: impl std::fmt::Display) -> Failed {
 
 fn sdk_fail<E, R>(operation: &str, e: SdkError<E, R>) -> Failed
 where
-    E: std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    Failed(format!("{operation}: {}", DisplayErrorContext(&e)))
+    match e.code() {
+        Some(code) => Failed(format!(
+            "{operation}: {code}: {}",
+            e.message().unwrap_or("")
+        )),
+        None => Failed(format!("{operation}: {}", DisplayErrorContext(&e))),
+    }
 }
 
 fn not_found<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
@@ -110,15 +116,17 @@ pub fn run(args: &[String]) -> super::AnyResult<()> {
         let api: Api<ConnectUser> = Api::namespaced(naive.kube.clone(), &args.namespace);
         Controller::new(api, watcher::Config::default())
             .with_config(Config::default().concurrency(args.concurrency))
-            .run(
-                reconcile,
-                |_, _, _| Action::requeue(Duration::from_secs(5)),
-                naive,
-            )
+            .run(reconcile, error_policy, naive)
             .for_each(|_| async {})
             .await;
         Ok(())
     })
+}
+
+/// Says what failed (the baseline has no other telemetry) and retries in 5 s.
+fn error_policy(cu: Arc<ConnectUser>, e: &Failed, _: Arc<Naive>) -> Action {
+    eprintln!("naive baseline: {}: {e}", cu.name_any());
+    Action::requeue(Duration::from_secs(5))
 }
 
 async fn reconcile(cu: Arc<ConnectUser>, naive: Arc<Naive>) -> Result<Action, Failed> {
@@ -186,7 +194,11 @@ impl Naive {
                     .set_security_profile_ids(Some(security_profiles))
                     .routing_profile_id(routing_profile)
                     .set_after_contact_work_configs(Some(acw_configs))
-                    .set_tags(Some(cu.spec.tags.clone().into_iter().collect()))
+                    // Connect refuses an empty Tags map.
+                    .set_tags(
+                        (!cu.spec.tags.is_empty())
+                            .then(|| cu.spec.tags.clone().into_iter().collect()),
+                    )
                     .send()
                     .await
                     .map_err(|e| sdk_fail("CreateUser", e))?;

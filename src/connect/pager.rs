@@ -8,8 +8,7 @@ use std::future::Future;
 use aws_sdk_connect::Client;
 use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_connect::operation::{
-    list_contact_flows::ListContactFlowsOutput, list_quick_connects::ListQuickConnectsOutput,
-    list_routing_profiles::ListRoutingProfilesOutput,
+    list_contact_flows::ListContactFlowsOutput, list_routing_profiles::ListRoutingProfilesOutput,
     list_security_profiles::ListSecurityProfilesOutput,
     list_user_hierarchy_groups::ListUserHierarchyGroupsOutput,
     list_user_proficiencies::ListUserProficienciesOutput,
@@ -35,7 +34,6 @@ macro_rules! pages {
 
 pages!(
     ListContactFlowsOutput,
-    ListQuickConnectsOutput,
     ListRoutingProfilesOutput,
     ListSecurityProfilesOutput,
     ListUserHierarchyGroupsOutput,
