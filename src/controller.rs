@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use futures::{StreamExt, stream};
 use kube::runtime::controller::{self, Action, Controller};
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, watcher};
@@ -20,6 +19,7 @@ use crate::catalog::Catalog;
 use crate::connect::{ConnectApi, QuickConnectIndex, UserDirectory};
 use crate::crd::{ConnectUser, FINALIZER};
 use crate::error::{Error, Result, Retry};
+use crate::events::EventPublisher;
 use crate::metrics::Metrics;
 use crate::model::InstanceRef;
 use crate::reconcile::outcome::Outcome;
@@ -90,7 +90,7 @@ pub struct Context {
     pub catalog: Catalog,
     pub quick_connects: QuickConnectIndex,
     pub users: UserDirectory,
-    pub recorder: Recorder,
+    pub events: EventPublisher,
     pub settings: Settings,
     pub metrics: Arc<Metrics>,
     /// The watched ConnectUsers (the Controller's store).
@@ -107,15 +107,15 @@ pub struct Context {
 
 impl Context {
     pub fn new(client: kube::Client, connect: Arc<ConnectApi>, settings: Settings) -> Context {
-        let reporter = Reporter {
-            controller: "connect-user-operator".into(),
-            instance: std::env::var("POD_NAME").ok(),
-        };
         let metrics = Arc::new(Metrics::default());
         connect.set_metrics(metrics.clone());
         Context {
             metrics,
-            recorder: Recorder::new(client.clone(), reporter),
+            events: EventPublisher::new(
+                client.clone(),
+                "connect-user-operator",
+                std::env::var("POD_NAME").ok(),
+            ),
             catalog: Catalog::new(connect.clone(), settings.catalog_ttl),
             quick_connects: QuickConnectIndex::new(connect.clone(), settings.scan_window),
             users: UserDirectory::new(connect.clone(), settings.scan_window),
@@ -182,6 +182,7 @@ impl Context {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&key);
         self.metrics.set_ready(&key, None);
+        self.events.forget(&key);
     }
 
     /// `forget`, when `cu` is no longer watched. Called after a pass's own bookkeeping: the
@@ -193,8 +194,9 @@ impl Context {
         }
     }
 
-    /// How many entries per-resource bookkeeping holds (backoff, last full describe).
-    pub fn tracked_resources(&self) -> (usize, usize) {
+    /// How many entries per-resource bookkeeping holds (backoff, last full describe, Event
+    /// series).
+    pub fn tracked_resources(&self) -> (usize, usize, usize) {
         (
             self.failures
                 .lock()
@@ -204,6 +206,7 @@ impl Context {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .len(),
+            self.events.tracked_resources(),
         )
     }
 

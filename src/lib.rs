@@ -7,6 +7,7 @@ pub mod crd;
 pub mod crd_reference;
 pub mod diff;
 pub mod error;
+pub mod events;
 pub mod export;
 pub mod leader;
 pub mod metrics;

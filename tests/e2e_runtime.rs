@@ -139,9 +139,10 @@ async fn one_controller_serves_every_namespace_and_concurrency_applies_once() {
     assert!(watches("team-a") >= 1 && watches("team-b") >= 1);
 }
 
-/// The ConnectUsers gauge (all Ready states) and the two maps kept per resource.
-fn tracked(env: &Env) -> (usize, usize, i64) {
-    let (failures, described) = env.ctx.tracked_resources();
+/// The three maps kept per resource (backoff, last full describe, Event series) and the
+/// ConnectUsers gauge (all Ready states).
+fn tracked(env: &Env) -> (usize, usize, usize, i64) {
+    let (failures, described, events) = env.ctx.tracked_resources();
     let gauge: i64 = env
         .ctx
         .metrics
@@ -150,15 +151,15 @@ fn tracked(env: &Env) -> (usize, usize, i64) {
         .filter(|l| l.starts_with("connect_user_operator_resources{"))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<i64>().ok())
         .sum();
-    (failures, described, gauge)
+    (failures, described, events, gauge)
 }
 
-async fn wait_tracked(env: &Env, what: &str, check: impl Fn((usize, usize, i64)) -> bool) {
+async fn wait_tracked(env: &Env, what: &str, check: impl Fn((usize, usize, usize, i64)) -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while !check(tracked(env)) {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{what}: (failures, described, gauge) = {:?}",
+            "{what}: (failures, described, events, gauge) = {:?}",
             tracked(env)
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -193,8 +194,9 @@ async fn what_is_kept_per_resource_goes_with_the_resource() {
     }
     env.wait_reason("taken", "UserExists").await;
     // A resync of an in-sync user notes when it was last fully described.
-    wait_tracked(&env, "bookkeeping for every resource", |(f, d, g)| {
-        f == 1 && d == names.len() && g == names.len() as i64 + 1
+    wait_tracked(&env, "bookkeeping for every resource", |(f, d, e, g)| {
+        let all = names.len() + 1;
+        f == 1 && d == names.len() && e == all && g == all as i64
     })
     .await;
 
@@ -205,7 +207,7 @@ async fn what_is_kept_per_resource_goes_with_the_resource() {
         env.wait_gone(n).await;
     }
     wait_tracked(&env, "nothing kept for deleted resources", |t| {
-        t == (0, 0, 0)
+        t == (0, 0, 0, 0)
     })
     .await;
 }

@@ -17,12 +17,12 @@ pub mod resolve;
 pub mod secret;
 pub mod status;
 
-use kube::runtime::events::{Event, EventType};
 use kube::{Resource, ResourceExt};
 
 use crate::controller::Context;
 use crate::crd::ConnectUser;
 use crate::error::{Error, Result};
+use crate::events::{EventKind, EventNote};
 use crate::model::InstanceRef;
 use outcome::Note;
 
@@ -62,19 +62,19 @@ pub fn owner_uid(cu: &ConnectUser) -> Result<String> {
 /// Publishes the pass's Events, after its status was written; a failure to publish is logged,
 /// never fatal.
 pub async fn publish(ctx: &Context, cu: &ConnectUser, notes: Vec<Note>) {
+    let resource = resource_key(cu);
+    let regarding = cu.object_ref(&());
     for note in notes {
-        let event = Event {
-            type_: if note.warning {
-                EventType::Warning
+        let event = EventNote {
+            kind: if note.warning {
+                EventKind::Warning
             } else {
-                EventType::Normal
+                EventKind::Normal
             },
-            reason: note.reason.to_string(),
-            note: Some(note.message),
-            action: note.reason.to_string(),
-            secondary: None,
+            reason: note.reason,
+            message: &note.message,
         };
-        if let Err(e) = ctx.recorder.publish(&event, &cu.object_ref(&())).await {
+        if let Err(e) = ctx.events.publish(&resource, &regarding, event).await {
             tracing::warn!(error = %e, "could not publish event {}", note.reason);
         }
     }
