@@ -22,7 +22,7 @@ use kube::{Resource, ResourceExt};
 use crate::controller::Context;
 use crate::crd::ConnectUser;
 use crate::error::{Error, Result};
-use crate::events::{EventKind, EventNote};
+use crate::events::EventNote;
 use crate::model::InstanceRef;
 use outcome::Note;
 
@@ -66,11 +66,7 @@ pub async fn publish(ctx: &Context, cu: &ConnectUser, notes: Vec<Note>) {
     let regarding = cu.object_ref(&());
     for note in notes {
         let event = EventNote {
-            kind: if note.warning {
-                EventKind::Warning
-            } else {
-                EventKind::Normal
-            },
+            kind: note.kind,
             reason: note.reason,
             message: &note.message,
         };

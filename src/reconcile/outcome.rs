@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::connect::ConnectError;
 use crate::error::Error;
+use crate::events::EventKind;
 
 /// How an apply pass ended.
 #[derive(Debug)]
@@ -94,7 +95,7 @@ impl From<Stop> for Outcome {
 /// An Event to publish once the pass's status is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
-    pub warning: bool,
+    pub kind: EventKind,
     pub reason: &'static str,
     pub message: String,
 }
@@ -102,7 +103,7 @@ pub struct Note {
 impl Note {
     pub fn normal(reason: &'static str, message: String) -> Note {
         Note {
-            warning: false,
+            kind: EventKind::Normal,
             reason,
             message,
         }
@@ -110,7 +111,7 @@ impl Note {
 
     pub fn warning(reason: &'static str, message: String) -> Note {
         Note {
-            warning: true,
+            kind: EventKind::Warning,
             reason,
             message,
         }
