@@ -582,7 +582,7 @@ impl<'a> Pass<'a> {
             // Connect catching up with the operator's own write is not news for a resource
             // that was in line at this generation: leave its Ready condition alone.
             Outcome::Waiting(_) if self.was_ready && !self.spec_changed => None,
-            Outcome::Waiting(w) => Some(Health::Progressing {
+            Outcome::Waiting(w) => Some(Health::Reconciling {
                 reason: w.reason.into(),
                 message: w.message.clone(),
             }),
@@ -618,7 +618,7 @@ pub(super) fn health_of(e: &Error, phase: Phase, message: String) -> Option<Heal
     let reason = policy.reason.to_string();
     match policy.standing {
         Standing::Unchanged => None,
-        Standing::Reconciling => Some(Health::Progressing { reason, message }),
+        Standing::Reconciling => Some(Health::Reconciling { reason, message }),
         Standing::Stalled => Some(Health::Stalled { reason, message }),
     }
 }

@@ -310,7 +310,7 @@ impl Cleanup<'_> {
                 Ok(Action::await_change())
             }
             Err(Stop::Wait(w)) => {
-                let health = Health::Progressing {
+                let health = Health::Reconciling {
                     reason: w.reason.into(),
                     message: w.message.clone(),
                 };

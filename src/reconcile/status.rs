@@ -25,7 +25,7 @@ pub enum Health {
     /// The Connect user matches the spec.
     Ready { reason: String, message: String },
     /// Work in progress or being retried (kstatus: Reconciling).
-    Progressing { reason: String, message: String },
+    Reconciling { reason: String, message: String },
     /// Cannot proceed without a change from a person (kstatus: Stalled).
     Stalled { reason: String, message: String },
 }
@@ -64,7 +64,7 @@ pub fn set_health(status: &mut ConnectUserStatus, health: &Health, generation: O
             set(c, READY, "True", reason, message, generation);
             c.retain(|c| c.type_ != RECONCILING && c.type_ != STALLED);
         }
-        Health::Progressing { reason, message } => {
+        Health::Reconciling { reason, message } => {
             set(c, READY, "False", reason, message, generation);
             set(c, RECONCILING, "True", reason, message, generation);
             c.retain(|c| c.type_ != STALLED);
@@ -144,7 +144,7 @@ impl StatusWriter {
     fn progressing(&mut self, reason: &str, message: String) {
         set_health(
             &mut self.status,
-            &Health::Progressing {
+            &Health::Reconciling {
                 reason: reason.into(),
                 message,
             },
@@ -328,7 +328,7 @@ mod tests {
         assert_eq!(s.condition(READY).unwrap().last_transition_time, t);
         set_health(
             &mut s,
-            &Health::Progressing {
+            &Health::Reconciling {
                 reason: "ConnectUnavailable".into(),
                 message: "x".into(),
             },
