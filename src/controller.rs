@@ -16,7 +16,7 @@ use rand::Rng;
 use tracing::Instrument;
 
 use crate::catalog::Catalog;
-use crate::connect::{ConnectApi, QuickConnectIndex, UserDirectory};
+use crate::connect::{ConnectApi, QuickConnectsByUser, UserSnapshots};
 use crate::crd::{ConnectUser, FINALIZER};
 use crate::error::{Error, Result, Retry};
 use crate::events::EventPublisher;
@@ -88,8 +88,8 @@ pub struct Context {
     pub client: kube::Client,
     pub connect: Arc<ConnectApi>,
     pub catalog: Catalog,
-    pub quick_connects: QuickConnectIndex,
-    pub users: UserDirectory,
+    pub quick_connects_by_user: QuickConnectsByUser,
+    pub user_snapshots: UserSnapshots,
     pub events: EventPublisher,
     pub settings: Settings,
     pub metrics: Arc<Metrics>,
@@ -117,8 +117,8 @@ impl Context {
                 std::env::var("POD_NAME").ok(),
             ),
             catalog: Catalog::new(connect.clone(), settings.catalog_ttl),
-            quick_connects: QuickConnectIndex::new(connect.clone(), settings.scan_window),
-            users: UserDirectory::new(connect.clone(), settings.scan_window),
+            quick_connects_by_user: QuickConnectsByUser::new(connect.clone(), settings.scan_window),
+            user_snapshots: UserSnapshots::new(connect.clone(), settings.scan_window),
             watched: WatchedResources::new(&settings.namespaces),
             described: Mutex::default(),
             deleted_usernames: Mutex::default(),

@@ -24,13 +24,13 @@ macro_rules! list_named {
 
 mod convert;
 pub mod error;
-mod managed_quick_connect;
+mod managed_quick_connect_calls;
 mod pager;
-pub mod quick_connect_index;
+pub mod quick_connects_by_user;
 pub mod rate_limit;
 pub mod sdk_config;
 mod shared_scan;
-pub mod user_directory;
+pub mod user_snapshots;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -45,10 +45,10 @@ use aws_sdk_connect::types::{
 };
 
 pub use error::{ConnectError, ErrorKind, kind_of_code};
-pub use quick_connect_index::QuickConnectIndex;
+pub use quick_connects_by_user::QuickConnectsByUser;
 pub use rate_limit::{Rate, RateLimiter};
 pub use sdk_config::{SdkConfigBuilder, StaticKey};
-pub use user_directory::UserDirectory;
+pub use user_snapshots::UserSnapshots;
 
 use crate::model::{
     IdentityManagement, InstanceRef, NamedId, NewUser, ObservedUser, Proficiencies,

@@ -8,7 +8,7 @@
 //!    Each decision is a pure function in `decide`; the create attempt and the new id are
 //!    recorded in status, each in its own write, before anything depends on them;
 //! 3. compare with the spec and send one update call per changed field group;
-//! 4. the managed quick connect (`quick_connect`);
+//! 4. the managed quick connect (`managed_quick_connect`);
 //! 5. finish: one status write of the outcome, then the Events.
 
 use std::sync::Arc;
@@ -21,7 +21,8 @@ use super::outcome::{Note, Outcome, Ready, ReadyReason, Stop, Wait};
 use super::record::{self, Record, Settle, Time};
 use super::status::{self, Health, StatusWriter};
 use super::{
-    identity_rules, instance_ref, observe, owner_uid, publish, quick_connect, resolve, secret,
+    identity_rules, instance_ref, managed_quick_connect, observe, owner_uid, publish, resolve,
+    secret,
 };
 use crate::connect::{ConnectError, ErrorKind};
 use crate::controller::Context;
@@ -88,7 +89,7 @@ struct Compared {
     full: bool,
 }
 
-/// The state of one pass, shared with `quick_connect`.
+/// The state of one pass, shared with `managed_quick_connect`.
 pub(super) struct Pass<'a> {
     pub(super) cu: &'a ConnectUser,
     pub(super) ctx: &'a Context,
@@ -127,7 +128,7 @@ impl<'a> Pass<'a> {
         let found = self.find_user(&at, &uid, &desired).await?;
         let compared = self.compare(&at, &desired, found).await?;
         let quick_connect_changed =
-            quick_connect::sync(self, &at, &uid, &compared.id, compared.full).await?;
+            managed_quick_connect::sync(self, &at, &uid, &compared.id, compared.full).await?;
         let (ready, note) = ready(&compared, quick_connect_changed, self.spec_changed);
         self.notes.extend(note);
         Ok(ready)
@@ -227,7 +228,7 @@ impl<'a> Pass<'a> {
         desired: &UserFields,
     ) -> Result<Option<Found>, Stop> {
         let max_age = self.ctx.settings.resync_period.mul_f64(0.9);
-        let snapshot = self.ctx.users.snapshot(at, max_age).await?;
+        let snapshot = self.ctx.user_snapshots.snapshot(at, max_age).await?;
         Ok(snapshot
             .get(id)
             .filter(|s| s.owner(OWNER_TAG) == Some(uid) && summary_matches(desired, &s.fields))

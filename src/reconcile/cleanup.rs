@@ -226,7 +226,7 @@ impl Cleanup<'_> {
         };
         let targets: Vec<UserQuickConnect> = self
             .ctx
-            .quick_connects
+            .quick_connects_by_user
             .pointing_at(at, &user_id, instant_of(not_before))
             .await?;
         let done = progress(self.status.edit()).deleted_quick_connects.clone();

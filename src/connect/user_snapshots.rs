@@ -9,16 +9,16 @@ use super::shared_scan::SharedScans;
 use super::{ConnectApi, ConnectError};
 use crate::model::{InstanceRef, UserSummary};
 
-pub type Snapshot = HashMap<String, UserSummary>;
+pub type UsersById = HashMap<String, UserSummary>;
 
-pub struct UserDirectory {
+pub struct UserSnapshots {
     connect: Arc<ConnectApi>,
-    scans: SharedScans<Snapshot>,
+    scans: SharedScans<UsersById>,
 }
 
-impl UserDirectory {
-    pub fn new(connect: Arc<ConnectApi>, window: Duration) -> UserDirectory {
-        UserDirectory {
+impl UserSnapshots {
+    pub fn new(connect: Arc<ConnectApi>, window: Duration) -> UserSnapshots {
+        UserSnapshots {
             connect,
             scans: SharedScans::new(window),
         }
@@ -29,7 +29,7 @@ impl UserDirectory {
         &self,
         at: &InstanceRef,
         max_age: Duration,
-    ) -> Result<Arc<Snapshot>, ConnectError> {
+    ) -> Result<Arc<UsersById>, ConnectError> {
         let not_before = Instant::now()
             .checked_sub(max_age)
             .unwrap_or_else(Instant::now);

@@ -9,14 +9,14 @@ use super::shared_scan::SharedScans;
 use super::{ConnectApi, ConnectError};
 use crate::model::{InstanceRef, UserQuickConnect};
 
-pub struct QuickConnectIndex {
+pub struct QuickConnectsByUser {
     connect: Arc<ConnectApi>,
     scans: SharedScans<Vec<UserQuickConnect>>,
 }
 
-impl QuickConnectIndex {
-    pub fn new(connect: Arc<ConnectApi>, window: Duration) -> QuickConnectIndex {
-        QuickConnectIndex {
+impl QuickConnectsByUser {
+    pub fn new(connect: Arc<ConnectApi>, window: Duration) -> QuickConnectsByUser {
+        QuickConnectsByUser {
             connect,
             scans: SharedScans::new(window),
         }
