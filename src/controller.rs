@@ -15,8 +15,7 @@ use kube::{Api, Resource, ResourceExt};
 use rand::Rng;
 use tracing::Instrument;
 
-use crate::catalog::Catalog;
-use crate::connect::{ConnectApi, QuickConnectsByUser, UserSnapshots};
+use crate::connect::{Catalog, ConnectApi, QuickConnectsByUser, UserSnapshots};
 use crate::crd::{ConnectUser, FINALIZER};
 use crate::error::{Error, Result, Retry};
 use crate::events::EventPublisher;

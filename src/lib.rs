@@ -1,6 +1,5 @@
 //! connect-user-operator: Amazon Connect users as Kubernetes resources.
 
-pub mod catalog;
 pub mod connect;
 pub mod controller;
 pub mod crd;

@@ -22,6 +22,7 @@ macro_rules! list_named {
     };
 }
 
+pub mod catalog;
 mod convert;
 pub mod error;
 mod managed_quick_connect_calls;
@@ -44,6 +45,7 @@ use aws_sdk_connect::types::{
     UserSearchCriteria,
 };
 
+pub use catalog::{Catalog, InstanceCatalog};
 pub use error::{ConnectError, ErrorKind, kind_of_code};
 pub use quick_connects_by_user::QuickConnectsByUser;
 pub use rate_limit::{Rate, RateLimiter};

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::catalog::{Catalog, InstanceCatalog};
+use crate::connect::{Catalog, InstanceCatalog};
 use crate::crd::{ChannelConfig, ConnectUserSpec, OWNER_TAG, ProfileRef};
 use crate::error::{Error, Result};
 use crate::model::{

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::connect::{ConnectApi, ConnectError};
+use super::{ConnectApi, ConnectError};
 use crate::model::{IdentityManagement, InstanceRef, NamedId};
 
 #[derive(Debug)]
