@@ -23,7 +23,7 @@ use crate::metrics::Metrics;
 use crate::model::InstanceRef;
 use crate::reconcile::outcome::Outcome;
 use crate::reconcile::record::Time;
-use crate::reconcile::{apply, cleanup, resource_key};
+use crate::reconcile::{cleanup, converge, resource_key};
 use crate::watch::WatchedResources;
 
 /// AWS: changes to Connect "usually propagate within a few seconds, but can take several
@@ -251,7 +251,7 @@ async fn run_finalizer(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action
     let started = std::time::Instant::now();
     let result = finalizer(&api, FINALIZER, cu.clone(), |event| async {
         match event {
-            FinalizerEvent::Apply(cu) => match apply::apply(cu, ctx.clone()).await {
+            FinalizerEvent::Apply(cu) => match converge::converge(cu, ctx.clone()).await {
                 Outcome::Ready(_) => Ok(Action::requeue(ctx.settings.jittered_resync())),
                 Outcome::Waiting(w) => Ok(Action::requeue(w.retry)),
                 Outcome::Failed(e) => Err(e),
@@ -339,7 +339,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
     let triggers = stream::select_all(watches)
         .flat_map(move |(i, event)| {
             let (error, applied) = match event {
-                Ok(event) => (None, merged.watched.apply(i, event)),
+                Ok(event) => (None, merged.watched.merge_event(i, event)),
                 Err(e) => (Some(e), Default::default()),
             };
             for gone in &applied.gone {

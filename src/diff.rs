@@ -416,7 +416,7 @@ mod properties {
     use proptest::prelude::*;
 
     /// What Connect holds after the update calls succeed (the test's model of the API).
-    fn apply(observed: &mut UserFields, updates: &[UserUpdate]) {
+    fn perform(observed: &mut UserFields, updates: &[UserUpdate]) {
         for u in updates {
             match u {
                 UserUpdate::IdentityInfo(i) => observed.identity = i.clone(),
@@ -481,10 +481,10 @@ mod properties {
         }
 
         #[test]
-        fn applying_the_updates_leaves_nothing_to_do(desired in arb::fields(), observed in arb::fields()) {
+        fn performing_the_updates_leaves_nothing_to_do(desired in arb::fields(), observed in arb::fields()) {
             let updates = diff(&desired, &observed);
             let mut after = observed.clone();
-            apply(&mut after, &updates);
+            perform(&mut after, &updates);
             prop_assert!(diff(&desired, &after).is_empty(), "left: {:?}", diff(&desired, &after));
         }
 

@@ -79,7 +79,7 @@ pub enum Retry {
 /// again, and AWS says InvalidRequestException can be transient while Connect settles).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
-    Apply,
+    Converge,
     Cleanup,
 }
 
@@ -98,7 +98,7 @@ impl Error {
     pub fn policy(&self, phase: Phase) -> Policy {
         use Retry::*;
         use Standing::*;
-        let (reason, standing, on_apply, on_cleanup) = match self.cause() {
+        let (reason, standing, on_converge, on_cleanup) = match self.cause() {
             Cause::Ours(Error::Connect(e)) => match e.kind {
                 ErrorKind::Throttled => ("Throttled", Unchanged, Soon, Soon),
                 ErrorKind::Transient => ("ConnectUnavailable", Reconciling, Backoff, Backoff),
@@ -136,7 +136,7 @@ impl Error {
             }
         };
         let retry = match phase {
-            Phase::Apply => on_apply,
+            Phase::Converge => on_converge,
             Phase::Cleanup => on_cleanup,
         };
         Policy {
@@ -163,7 +163,7 @@ impl Error {
 
     /// The reason, for logs and metrics (low cardinality).
     pub fn metric_label(&self) -> &'static str {
-        self.policy(Phase::Apply).reason
+        self.policy(Phase::Converge).reason
     }
 
     /// The phase this error came from (the finalizer helper says which).
@@ -171,10 +171,10 @@ impl Error {
         match self {
             Error::Finalizer(inner) => match inner.as_ref() {
                 kube::runtime::finalizer::Error::CleanupFailed(_) => Phase::Cleanup,
-                _ => Phase::Apply,
+                _ => Phase::Converge,
             },
             Error::CleanupPending { .. } => Phase::Cleanup,
-            _ => Phase::Apply,
+            _ => Phase::Converge,
         }
     }
 
@@ -295,7 +295,7 @@ mod tests {
             ),
         ];
         for (code, reason, standing, retry) in cases {
-            let p = connect(code).policy(Phase::Apply);
+            let p = connect(code).policy(Phase::Converge);
             assert_eq!(
                 (p.reason, p.standing, p.retry),
                 (reason, standing, retry),
@@ -308,7 +308,7 @@ mod tests {
     fn a_reason_is_always_reconciling_or_always_stalled() {
         let mut seen: HashMap<&str, Standing> = HashMap::new();
         for e in every_case() {
-            for phase in [Phase::Apply, Phase::Cleanup] {
+            for phase in [Phase::Converge, Phase::Cleanup] {
                 let p = e.policy(phase);
                 let before = *seen.entry(p.reason).or_insert(p.standing);
                 assert_eq!(
@@ -337,7 +337,7 @@ mod tests {
         );
         assert_eq!(
             Error::invalid("spec.region", "x")
-                .policy(Phase::Apply)
+                .policy(Phase::Converge)
                 .retry,
             Retry::SpecChange
         );

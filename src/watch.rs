@@ -4,7 +4,7 @@
 //! serves every namespace, and every reconcile sees every watched ConnectUser.
 //!
 //! A kube `Writer` fed by several watches would let one watch's relist wipe the others' objects
-//! (a relist replaces the whole store), so relists are applied here per watch: the objects a
+//! (a relist replaces the whole store), so relists are merged here per watch: the objects a
 //! watch lists are upserted, and those of its namespace that it no longer lists are deleted.
 
 use std::collections::HashSet;
@@ -18,11 +18,11 @@ use crate::crd::ConnectUser;
 
 /// What one watch's event did to the merged store.
 #[derive(Debug, Default)]
-pub struct Applied {
+pub struct Merged {
     /// The object to reconcile (an upsert, once every watch has listed).
     pub trigger: Option<ConnectUser>,
     /// Every stored object, once: the watch that completed the last first list. Nothing is
-    /// reconciled before then (see `WatchedResources::apply`).
+    /// reconciled before then (see `WatchedResources::merge_event`).
     pub replay: Vec<Arc<ConnectUser>>,
     /// Resources that went away: deleted, no longer listed by a relist, or replaced by a new
     /// object of the same name.
@@ -114,9 +114,9 @@ impl WatchedResources {
     /// Applies watch `watch`'s `event` to the merged store. Upserts are triggers only once
     /// every watch has listed: until then, a reconcile could miss a ConnectUser of a namespace
     /// not listed yet (the adoption check asks whether another ConnectUser owns a username).
-    pub fn apply(&self, watch: usize, event: Event<ConnectUser>) -> Applied {
+    pub fn merge_event(&self, watch: usize, event: Event<ConnectUser>) -> Merged {
         let mut merge = self.lock();
-        let mut applied = Applied::default();
+        let mut merged = Merged::default();
         match event {
             Event::Apply(cu) | Event::InitApply(cu) => {
                 let key = ObjectRef::from_obj(&cu);
@@ -125,7 +125,7 @@ impl WatchedResources {
                     .get(&key)
                     .is_some_and(|stored| stored.uid() != cu.uid())
                 {
-                    applied.gone.push(key.clone());
+                    merged.gone.push(key.clone());
                 }
                 if let Some(seen) = merge.relisting.get_mut(watch).and_then(Option::as_mut) {
                     seen.insert(key);
@@ -135,11 +135,11 @@ impl WatchedResources {
                 if merge.all_listed()
                     && let Event::Apply(cu) = event
                 {
-                    applied.trigger = Some(cu);
+                    merged.trigger = Some(cu);
                 }
             }
             Event::Delete(cu) => {
-                applied.gone.push(ObjectRef::from_obj(&cu));
+                merged.gone.push(ObjectRef::from_obj(&cu));
                 merge.writer.apply_watcher_event(&Event::Delete(cu));
             }
             Event::Init => {
@@ -161,7 +161,7 @@ impl WatchedResources {
                         && !seen.contains(&ObjectRef::from_obj(cu))
                 });
                 for cu in unlisted {
-                    applied.gone.push(ObjectRef::from_obj(cu.as_ref()));
+                    merged.gone.push(ObjectRef::from_obj(cu.as_ref()));
                     merge
                         .writer
                         .apply_watcher_event(&Event::Delete(ConnectUser::clone(&cu)));
@@ -171,12 +171,12 @@ impl WatchedResources {
                     *l = true;
                 }
                 if !was_listed && merge.all_listed() {
-                    applied.replay = self.store.state();
+                    merged.replay = self.store.state();
                 }
             }
         }
-        applied.listed = merge.all_listed();
-        applied
+        merged.listed = merge.all_listed();
+        merged
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Merge> {
@@ -233,7 +233,7 @@ mod tests {
         v
     }
 
-    fn gone(a: &Applied) -> Vec<String> {
+    fn gone(a: &Merged) -> Vec<String> {
         a.gone
             .iter()
             .map(|r| format!("{}/{}", r.namespace.as_deref().unwrap(), r.name))
@@ -241,12 +241,16 @@ mod tests {
     }
 
     /// The first list of a watch: Init, one InitApply each, InitDone.
-    fn list(w: &WatchedResources, watch: usize, objects: &[ConnectUser]) -> Applied {
-        assert!(w.apply(watch, Event::Init).trigger.is_none());
+    fn list(w: &WatchedResources, watch: usize, objects: &[ConnectUser]) -> Merged {
+        assert!(w.merge_event(watch, Event::Init).trigger.is_none());
         for o in objects {
-            assert!(w.apply(watch, Event::InitApply(o.clone())).gone.is_empty());
+            assert!(
+                w.merge_event(watch, Event::InitApply(o.clone()))
+                    .gone
+                    .is_empty()
+            );
         }
-        w.apply(watch, Event::InitDone)
+        w.merge_event(watch, Event::InitDone)
     }
 
     #[test]
@@ -256,7 +260,7 @@ mod tests {
         let first = list(&w, 0, &[cu("a", "x", "1")]);
         assert!(!first.listed && first.replay.is_empty());
         // A change in a listed namespace while another is still listing: stored, not a trigger.
-        let early = w.apply(0, Event::Apply(cu("a", "y", "2")));
+        let early = w.merge_event(0, Event::Apply(cu("a", "y", "2")));
         assert!(early.trigger.is_none() && !early.listed);
         let last = list(&w, 1, &[cu("b", "x", "3")]);
         assert!(last.listed);
@@ -264,7 +268,7 @@ mod tests {
         replayed.sort();
         assert_eq!(replayed, ["1", "2", "3"], "every stored object, once");
         assert_eq!(names(&w.store()), ["a/x", "a/y", "b/x"]);
-        let after = w.apply(1, Event::Apply(cu("b", "z", "4")));
+        let after = w.merge_event(1, Event::Apply(cu("b", "z", "4")));
         assert_eq!(after.trigger.map(|c| c.name_any()).as_deref(), Some("z"));
         assert!(after.replay.is_empty());
         assert_eq!(w.by_uid("3").map(|c| c.name_any()).as_deref(), Some("x"));
@@ -282,8 +286,8 @@ mod tests {
         assert!(relisted.replay.is_empty(), "replayed once per run only");
         assert_eq!(names(&w.store()), ["a/x", "b/x"]);
         // A relist triggers what it lists.
-        w.apply(0, Event::Init);
-        let upsert = w.apply(0, Event::InitApply(cu("a", "x", "1")));
+        w.merge_event(0, Event::Init);
+        let upsert = w.merge_event(0, Event::InitApply(cu("a", "x", "1")));
         assert!(upsert.trigger.is_some());
     }
 
@@ -291,11 +295,11 @@ mod tests {
     fn deletions_and_replacements_are_reported_gone() {
         let w = WatchedResources::new(&[]);
         list(&w, 0, &[cu("a", "x", "1"), cu("b", "x", "2")]);
-        let deleted = w.apply(0, Event::Delete(cu("a", "x", "1")));
+        let deleted = w.merge_event(0, Event::Delete(cu("a", "x", "1")));
         assert_eq!(gone(&deleted), ["a/x"]);
         assert!(deleted.trigger.is_none());
         // The same name, a new object: the old one went away, even if its deletion was missed.
-        let replaced = w.apply(0, Event::Apply(cu("b", "x", "5")));
+        let replaced = w.merge_event(0, Event::Apply(cu("b", "x", "5")));
         assert_eq!(gone(&replaced), ["b/x"]);
         assert!(!w.holds(&cu("b", "x", "2")));
         assert!(w.holds(&cu("b", "x", "5")));
@@ -316,7 +320,7 @@ mod tests {
         let w = WatchedResources::new(&["a".into()]);
         assert!(list(&w, 0, &[cu("a", "x", "1")]).listed);
         w.begin_run();
-        let early = w.apply(0, Event::Apply(cu("a", "x", "1")));
+        let early = w.merge_event(0, Event::Apply(cu("a", "x", "1")));
         assert!(early.trigger.is_none() && !early.listed);
         // The old run's objects stay until the new list shows they are gone.
         assert_eq!(names(&w.store()), ["a/x"]);

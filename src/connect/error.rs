@@ -171,7 +171,7 @@ mod tests {
             (e.code.as_str(), e.message.as_str()),
             ("ExpiredTokenException", "Connect's words")
         );
-        let policy = crate::Error::Connect(e).policy(crate::error::Phase::Apply);
+        let policy = crate::Error::Connect(e).policy(crate::error::Phase::Converge);
         assert_eq!(policy.retry, crate::error::Retry::Soon);
         assert_eq!(policy.standing, crate::error::Standing::Unchanged);
         assert_eq!(

@@ -353,7 +353,7 @@ impl ConnectApi {
 
     /// Creates the user with all its fields and tags in one call; returns (id, arn). The phone
     /// settings travel as VOICE entries of the per-channel lists, never as PhoneConfig too
-    /// (Connect refuses both). Proficiencies are not part of CreateUser: see `apply_update`.
+    /// (Connect refuses both). Proficiencies are not part of CreateUser: see `send_update`.
     /// Sent once (see [`once`]): its error, if any, is what this one request did.
     pub async fn create_user(
         &self,
@@ -395,7 +395,7 @@ impl ConnectApi {
     }
 
     /// Sends the one Update*/Tag/Untag call that `update` stands for.
-    pub async fn apply_update(
+    pub async fn send_update(
         &self,
         at: &InstanceRef,
         user_id: &str,

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use kube::runtime::controller::Action;
 
-use super::apply::health_of;
 use super::cleanup_plan::{self, Pending, Released, Seen, Step, UserSeen, View};
+use super::converge::health_of;
 use super::decide::not_shown;
 use super::outcome::{Note, Stop, Wait};
 use super::record::{self, Settle, Time};
@@ -113,7 +113,7 @@ impl Cleanup<'_> {
                 }
                 Step::Untag { id, arn } => {
                     let untag = UserUpdate::Untag(vec![OWNER_TAG.to_string()]);
-                    match self.ctx.connect.apply_update(&at, &id, &arn, &untag).await {
+                    match self.ctx.connect.send_update(&at, &id, &arn, &untag).await {
                         Err(e) if !e.is_not_found() => return Err(e.into()),
                         _ => seen.untagged = true,
                     }

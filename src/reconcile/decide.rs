@@ -1,4 +1,4 @@
-//! The apply pass's decisions, pure: from what the operator recorded (`Record`), what Connect
+//! The converge pass's decisions, pure: from what the operator recorded (`Record`), what Connect
 //! showed in this pass, and the time, to the next thing to do. No I/O, so every case is a unit
 //! test. Connect is eventually consistent: a read that disagrees with the record is trusted
 //! only once the settle window after the operator's own write has passed, and uniqueness comes
@@ -36,7 +36,7 @@ pub enum Holder {
     },
 }
 
-/// The facts every apply decision shares.
+/// The facts every converge decision shares.
 #[derive(Clone, Copy, Debug)]
 pub struct Facts<'a> {
     pub record: &'a Record,

@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 
-use super::apply::{Pass, waiting};
+use super::converge::{Pass, waiting};
 use super::decide::{self, NamedQuickConnect, QuickConnectTake};
 use super::outcome::{Note, Stop};
 use super::record;

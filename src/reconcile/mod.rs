@@ -4,9 +4,9 @@
 //! `cleanup_plan`) -> act (Connect calls, and the `record_*` status writes that must land
 //! before anything depends on them) -> one status write of the outcome -> Events.
 
-pub mod apply;
 pub mod cleanup;
 pub mod cleanup_plan;
+pub mod converge;
 pub mod decide;
 pub mod identity_rules;
 pub mod managed_quick_connect;

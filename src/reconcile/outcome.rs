@@ -6,7 +6,7 @@ use crate::connect::ConnectError;
 use crate::error::Error;
 use crate::events::EventKind;
 
-/// How an apply pass ended.
+/// How a converge pass ended.
 #[derive(Debug)]
 pub enum Outcome {
     /// The Connect user matches the spec.

@@ -1,4 +1,5 @@
-//! One apply pass: create, adopt, update and drift correction of a ConnectUser's Connect user.
+//! One converge pass (the finalizer's Apply branch): create, adopt, update and drift correction
+//! of a ConnectUser's Connect user.
 //! Read it top to bottom, as `run` does:
 //!
 //! 1. observe: the resource (fresh from the apiserver while the cache shows no user id), the
@@ -33,7 +34,7 @@ use crate::model::{
     IdentityManagement, InstanceRef, NewUser, ObservedUser, UserFields, UserUpdate,
 };
 
-pub async fn apply(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Outcome {
+pub async fn converge(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Outcome {
     // The cache may not show the id the last pass recorded: a decision from it would attempt
     // CreateUser again. Once an id is cached, the cache is good enough.
     let has_id = cu.status.as_ref().is_some_and(|s| s.user_id.is_some());
@@ -428,7 +429,7 @@ impl<'a> Pass<'a> {
         arn: String,
     ) -> Result<Found, Stop> {
         let tag = UserUpdate::Tag([(OWNER_TAG.to_string(), uid.to_string())].into());
-        self.ctx.connect.apply_update(at, &id, &arn, &tag).await?;
+        self.ctx.connect.send_update(at, &id, &arn, &tag).await?;
         self.notes.push(Note::normal(
             "Adopted",
             format!(
@@ -461,7 +462,7 @@ impl<'a> Pass<'a> {
                     let associate = UserUpdate::AssociateProficiencies(p.clone());
                     self.ctx
                         .connect
-                        .apply_update(at, &id, &arn, &associate)
+                        .send_update(at, &id, &arn, &associate)
                         .await
                         .map_err(|e| self.user_error(e))?;
                     self.wrote_user();
@@ -519,7 +520,7 @@ impl<'a> Pass<'a> {
         for update in &updates {
             self.ctx
                 .connect
-                .apply_update(at, &user.id, &user.arn, update)
+                .send_update(at, &user.id, &user.arn, update)
                 .await
                 .map_err(|e| self.user_error(e))?;
         }
@@ -587,7 +588,7 @@ impl<'a> Pass<'a> {
                 reason: w.reason.into(),
                 message: w.message.clone(),
             }),
-            Outcome::Failed(e) => health_of(e, Phase::Apply, e.to_string()),
+            Outcome::Failed(e) => health_of(e, Phase::Converge, e.to_string()),
         };
         let wrote = match self.status.finish(health).await {
             Ok(wrote) => wrote,
@@ -595,7 +596,7 @@ impl<'a> Pass<'a> {
         };
         // A failure is announced when it changes the status, not at every retry.
         if let Outcome::Failed(e) = &outcome {
-            let policy = e.policy(Phase::Apply);
+            let policy = e.policy(Phase::Converge);
             if wrote && policy.standing != Standing::Unchanged {
                 self.notes.push(Note::warning(policy.reason, e.to_string()));
             }
