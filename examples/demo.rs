@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use connect_user_operator::connect::{
     ConnectApi, ConnectSettings, Rate, SdkConfigBuilder, StaticKey,
 };
-use connect_user_operator::controller::{self, Context, Settings};
+use connect_user_operator::context::{Context, Settings};
+use connect_user_operator::controller;
 use connect_user_operator::crd::ConnectUser;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::{Api, CustomResourceExt, ResourceExt};

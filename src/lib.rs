@@ -1,6 +1,7 @@
 //! connect-user-operator: Amazon Connect users as Kubernetes resources.
 
 pub mod connect;
+pub mod context;
 pub mod controller;
 pub mod crd;
 pub mod crd_reference;

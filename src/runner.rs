@@ -6,7 +6,8 @@ use crate::cli::RunArgs;
 use crate::connect::{ConnectApi, ConnectSettings, Rate, SdkConfigBuilder};
 use futures::FutureExt;
 
-use crate::controller::{self, Context, Settings};
+use crate::context::{Context, Settings};
+use crate::controller;
 use crate::leader::{self, LeaseConfig};
 use crate::server;
 

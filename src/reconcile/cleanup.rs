@@ -23,7 +23,7 @@ use super::record::{self, Settle, Time};
 use super::status::{Health, StatusWriter};
 use super::{instance_ref, observe, owner_uid, publish};
 use crate::connect::ErrorKind;
-use crate::controller::Context;
+use crate::context::Context;
 use crate::crd::{CleanupStatus, ConnectUser, DeletionPolicy, OWNER_TAG};
 use crate::error::{Error, Phase, Result, Standing};
 use crate::model::{InstanceRef, UserQuickConnect, UserUpdate};

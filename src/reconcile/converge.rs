@@ -26,7 +26,7 @@ use super::{
     secret,
 };
 use crate::connect::{ConnectError, ErrorKind};
-use crate::controller::Context;
+use crate::context::Context;
 use crate::crd::{ConnectUser, OWNER_TAG};
 use crate::diff::{changed_fields, diff, summary_matches};
 use crate::error::{Error, Phase, Standing};

@@ -11,7 +11,7 @@ use super::outcome::{Note, Stop};
 use super::record;
 use super::resolve;
 use crate::connect::ErrorKind;
-use crate::controller::Context;
+use crate::context::Context;
 use crate::crd::{OWNER_TAG, QuickConnectSpec};
 use crate::error::{Error, Result};
 use crate::model::{DesiredQuickConnect, InstanceRef, ManagedQuickConnect};

@@ -19,7 +19,7 @@ pub mod status;
 
 use kube::{Resource, ResourceExt};
 
-use crate::controller::Context;
+use crate::context::Context;
 use crate::crd::ConnectUser;
 use crate::error::{Error, Result};
 use crate::events::EventNote;

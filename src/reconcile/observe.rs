@@ -4,7 +4,7 @@
 use kube::{Api, ResourceExt};
 
 use super::decide::Holder;
-use crate::controller::Context;
+use crate::context::Context;
 use crate::crd::{ConnectUser, OWNER_TAG};
 use crate::error::Result;
 use crate::model::InstanceRef;

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use connect_user_operator::connect::{ConnectApi, ConnectSettings, SdkConfigBuilder, StaticKey};
-use connect_user_operator::controller::{self, Context, Settings};
+use connect_user_operator::context::{Context, Settings};
+use connect_user_operator::controller;
 use connect_user_operator::crd::ConnectUser;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
