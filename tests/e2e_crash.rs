@@ -8,27 +8,25 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::operator::{Cluster, Operator};
 use common::*;
 use connect_user_operator::crd::{ConnectUser, OWNER_TAG};
-use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
 use kube::api::{Patch, PostParams};
-use kube::{Api, CustomResourceExt};
 use serde_json::json;
-use sim::connect::{ConnectSim, InstanceSeed, SimQuickConnect, SimUser};
-use sim::kube::KubeSim;
+use sim::connect::{InstanceSeed, SimQuickConnect, SimUser};
+
+type Kill = Box<dyn Fn() + Send + Sync>;
 
 struct Bed {
-    // Held so the emulator keeps serving: dropping the last handle stops it.
-    _kube: KubeSim,
-    connect: ConnectSim,
-    client: kube::Client,
-    dir: tempfile::TempDir,
-    child: Arc<Mutex<Option<Child>>>,
-    starts: usize,
+    cluster: Cluster,
+    /// Every operator process started, the running one last (their logs are checked).
+    operators: Vec<Operator>,
+    /// Kills the running operator: Connect success hooks are set before it starts.
+    kill_running: Arc<Mutex<Option<Kill>>>,
     /// The operator's `--settle-window`.
     settle: String,
 }
@@ -39,96 +37,48 @@ impl Bed {
     }
 
     async fn with(config: sim::connect::ConnectConfig, settle: String) -> Bed {
-        let kube = KubeSim::start().await.unwrap();
-        kube.create_object(serde_json::to_value(ConnectUser::crd()).unwrap())
-            .unwrap();
-        let connect = ConnectSim::start(config).await.unwrap();
-        // The emulator verifies signatures: the key this test's operator signs with.
-        connect.iam().add_access_key(
-            sim::aws::TEST_ACCOUNT_ID,
-            "crash-test",
-            "AKIDCRASHTEST",
-            "crash-test-secret",
-        );
-        connect.seed_instance(InstanceSeed::standard(INSTANCE));
-        let client = kube_client(&kube).await;
-        let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
-        let s: Secret = serde_json::from_value(
-            json!({"metadata": {"name": "agent-passwords"}, "stringData": {"alice": PASSWORD}}),
-        )
-        .unwrap();
-        secrets.create(&PostParams::default(), &s).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        kube.write_kubeconfig(&dir.path().join("kubeconfig"))
-            .unwrap();
         Bed {
-            _kube: kube,
-            connect,
-            client,
-            dir,
-            child: Arc::default(),
-            starts: 0,
+            cluster: Cluster::start_with(&[NS], config).await,
+            operators: Vec::new(),
+            kill_running: Arc::default(),
             settle,
         }
     }
 
     fn start(&mut self) {
-        self.starts += 1;
-        let log = std::fs::File::create(
-            self.dir
-                .path()
-                .join(format!("operator-{}.log", self.starts)),
-        )
-        .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_connect-user-operator"))
-            .args([
-                "run",
-                "--metrics-addr",
-                "127.0.0.1:0",
-                "--resync-period",
-                "1s",
-                "--connect-rate",
-                "0",
-            ])
-            .env("KUBECONFIG", self.dir.path().join("kubeconfig"))
-            .env("AWS_ENDPOINT_URL_CONNECT", self.connect.endpoint())
-            .env("AWS_REGION", REGION)
-            .env("AWS_ACCESS_KEY_ID", "AKIDCRASHTEST")
-            .env("AWS_SECRET_ACCESS_KEY", "crash-test-secret")
-            .env("SETTLE_WINDOW", &self.settle)
-            .env("RUST_LOG", "debug")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("operator binary");
-        *self.child.lock().unwrap() = Some(child);
+        let label = format!("operator-{}", self.operators.len() + 1);
+        let env = [
+            ("SETTLE_WINDOW", self.settle.as_str()),
+            ("RUST_LOG", "debug"),
+        ];
+        let operator = self.cluster.spawn(&label, &["--resync-period", "1s"], &env);
+        *self.kill_running.lock().unwrap() = Some(Box::new(operator.killer()));
+        self.operators.push(operator);
+    }
+
+    fn running(&self) -> &Operator {
+        self.operators.last().expect("an operator was started")
     }
 
     /// SIGKILL the operator right after the `nth` successful `operation` changed Connect.
     fn kill_after(&self, operation: &str, nth: usize) {
-        let child = self.child.clone();
-        self.connect.on_success(operation, nth, move || {
-            if let Some(c) = child.lock().unwrap().as_mut() {
-                let _ = c.kill();
+        let kill = self.kill_running.clone();
+        self.cluster.connect.on_success(operation, nth, move || {
+            if let Some(kill) = kill.lock().unwrap().as_ref() {
+                kill();
             }
         });
     }
 
     async fn wait_killed(&self) {
-        for _ in 0..600 {
-            if let Some(c) = self.child.lock().unwrap().as_mut()
-                && c.try_wait().unwrap().is_some()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("operator was not killed");
+        self.running()
+            .wait_exit(Duration::from_secs(30))
+            .await
+            .expect("operator was not killed");
     }
 
     fn api(&self) -> Api<ConnectUser> {
-        Api::namespaced(self.client.clone(), NS)
+        self.cluster.api(NS)
     }
 
     async fn wait<T>(&self, what: &str, mut f: impl FnMut(Option<ConnectUser>) -> Option<T>) -> T {
@@ -153,25 +103,9 @@ impl Bed {
         .await
     }
 
-    /// Reconciles the running operator has finished (any result), from its /metrics; the
-    /// address is in its start-up log line.
+    /// Reconciles the running operator has finished (any result), from its /metrics.
     async fn reconciles(&self) -> u64 {
-        let log = self
-            .dir
-            .path()
-            .join(format!("operator-{}.log", self.starts));
-        let addr = self
-            .poll("the metrics address in the log", || {
-                let text = std::fs::read_to_string(&log).unwrap_or_default();
-                let line = text.lines().find(|l| l.contains("serving /metrics"))?;
-                line.split_once("addr=")?
-                    .1
-                    .split_whitespace()
-                    .next()?
-                    .parse::<std::net::SocketAddr>()
-                    .ok()
-            })
-            .await;
+        let addr = self.running().http_addr().await;
         let (status, _, body) = common::operator::http_get(addr, "/metrics").await;
         assert_eq!(status, 200);
         body.lines()
@@ -180,33 +114,13 @@ impl Bed {
             .sum::<f64>() as u64
     }
 
-    async fn poll<T>(&self, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-        for _ in 0..600 {
-            if let Some(t) = f() {
-                return t;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("timed out: {what}");
-    }
-
     fn assert_no_password_in_logs(&self) {
-        for i in 1..=self.starts {
-            let log = std::fs::read_to_string(self.dir.path().join(format!("operator-{i}.log")))
-                .unwrap_or_default();
+        for operator in &self.operators {
             assert!(
-                !log.contains(PASSWORD),
-                "password found in operator log {i}"
+                !operator.log_text().contains(PASSWORD),
+                "password found in the log of {}",
+                operator.label
             );
-        }
-    }
-}
-
-impl Drop for Bed {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.lock().unwrap().take() {
-            let _ = c.kill();
-            let _ = c.wait();
         }
     }
 }
@@ -219,7 +133,8 @@ async fn create(bed: &Bed, extra: &str) {
 }
 
 fn users_named(bed: &Bed, name: &str) -> Vec<SimUser> {
-    bed.connect
+    bed.cluster
+        .connect
         .users(INSTANCE)
         .into_iter()
         .filter(|u| u.username == name)
@@ -255,6 +170,7 @@ async fn crash_after_create_user_never_creates_a_second_user() {
     assert_eq!(Env::user_id(&cu), users[0].id);
     assert_eq!(users[0].tags.get(OWNER_TAG), Some(&Env::uid(&cu)));
     let creates = bed
+        .cluster
         .connect
         .calls()
         .iter()
@@ -285,7 +201,7 @@ async fn crash_during_update(op: &str, change: serde_json::Value) {
     // Converged: a whole pass from here on finds nothing to change. The first pass to finish
     // may have begun before; the second began after it (one resource is never reconciled
     // twice at once), and the operator resyncs every second.
-    bed.connect.clear_calls();
+    bed.cluster.connect.clear_calls();
     let from = bed.reconciles().await;
     for _ in 0..600 {
         if bed.reconciles().await >= from + 2 {
@@ -298,6 +214,7 @@ async fn crash_during_update(op: &str, change: serde_json::Value) {
         "{op}: no whole pass after convergence"
     );
     let writes: Vec<String> = bed
+        .cluster
         .connect
         .calls()
         .into_iter()
@@ -374,7 +291,7 @@ async fn crash_during_delete(op: &str, nth: usize) {
     bed.start();
     create(&bed, "").await;
     let id = Env::user_id(&bed.wait_ready().await);
-    let other = bed.connect.insert_user(
+    let other = bed.cluster.connect.insert_user(
         INSTANCE,
         SimUser {
             username: "other".into(),
@@ -390,10 +307,12 @@ async fn crash_during_delete(op: &str, nth: usize) {
         },
     );
     for i in 0..3 {
-        bed.connect
+        bed.cluster
+            .connect
             .insert_quick_connect(INSTANCE, qc(&format!("mine-{i}"), &id));
     }
     let keep = bed
+        .cluster
         .connect
         .insert_quick_connect(INSTANCE, qc("theirs", &other));
     bed.kill_after(op, nth);
@@ -412,8 +331,9 @@ async fn crash_during_delete(op: &str, nth: usize) {
     assert!(cu.metadata.deletion_timestamp.is_some());
     bed.start();
     bed.wait("gone", |cu| cu.is_none().then_some(())).await;
-    assert!(bed.connect.user(INSTANCE, &id).is_none());
+    assert!(bed.cluster.connect.user(INSTANCE, &id).is_none());
     let left: Vec<String> = bed
+        .cluster
         .connect
         .quick_connects(INSTANCE)
         .into_iter()
@@ -424,7 +344,7 @@ async fn crash_during_delete(op: &str, nth: usize) {
         vec![keep],
         "only the other user's quick connect remains"
     );
-    assert!(bed.connect.user(INSTANCE, &other).is_some());
+    assert!(bed.cluster.connect.user(INSTANCE, &other).is_some());
     bed.assert_no_password_in_logs();
 }
 
@@ -447,7 +367,7 @@ async fn crash_after_last_delete_quick_connect() {
 async fn crash_after_adoption_tag() {
     let mut bed = Bed::new().await;
     let seed = InstanceSeed::standard(INSTANCE);
-    let existing = bed.connect.insert_user(
+    let existing = bed.cluster.connect.insert_user(
         INSTANCE,
         SimUser {
             username: "alice".into(),
@@ -465,7 +385,8 @@ async fn crash_after_adoption_tag() {
     assert_eq!(Env::user_id(&cu), existing);
     assert_eq!(users_named(&bed, "alice").len(), 1);
     assert!(
-        !bed.connect
+        !bed.cluster
+            .connect
             .calls()
             .iter()
             .any(|c| c.operation == "CreateUser")
@@ -485,7 +406,7 @@ fn slow_connect() -> sim::connect::ConnectConfig {
 const SLOW_SETTLE: &str = "3s";
 
 fn stale(bed: &Bed, operations: &[&str]) -> u64 {
-    let by_op = bed.connect.stale_reads_by_operation();
+    let by_op = bed.cluster.connect.stale_reads_by_operation();
     operations.iter().filter_map(|op| by_op.get(*op)).sum()
 }
 
@@ -494,7 +415,7 @@ fn stale(bed: &Bed, operations: &[&str]) -> u64 {
 /// users named alice left in Connect's authoritative state.
 async fn kill_after_create_user_then_delete(settle: &str) -> (Vec<SimUser>, u64) {
     let mut bed = Bed::with(slow_connect(), settle.into()).await;
-    bed.connect.pin_delay(
+    bed.cluster.connect.pin_delay(
         sim::connect::Pin::Username("alice".into()),
         sim::connect::PinnedDelay::Max,
     );
@@ -548,7 +469,7 @@ async fn negative_control_sigkill_between_create_user_and_its_record_leaks_witho
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_before_create_user_took_effect_then_delete_searches_then_releases() {
     let mut bed = Bed::with(slow_connect(), SLOW_SETTLE.into()).await;
-    bed.connect.add_fault(sim::connect::Fault::on(
+    bed.cluster.connect.add_fault(sim::connect::Fault::on(
         "CreateUser",
         sim::connect::FaultKind::FailNth { n: 1, status: 500 },
     ));
@@ -561,12 +482,11 @@ async fn sigkill_before_create_user_took_effect_then_delete_searches_then_releas
             (reason_of(&s) == "ConnectUnavailable").then_some(s.create_attempted_at?)
         })
         .await;
-    if let Some(c) = bed.child.lock().unwrap().as_mut() {
-        let _ = c.kill();
-    }
+    bed.running().killer()();
     bed.wait_killed().await;
     let creates = |bed: &Bed| {
-        bed.connect
+        bed.cluster
+            .connect
             .calls()
             .iter()
             .filter(|c| c.operation == "CreateUser")
@@ -577,7 +497,7 @@ async fn sigkill_before_create_user_took_effect_then_delete_searches_then_releas
         .delete("alice", &Default::default())
         .await
         .unwrap();
-    bed.connect.clear_calls();
+    bed.cluster.connect.clear_calls();
     bed.start();
     bed.wait("gone", |cu| cu.is_none().then_some(())).await;
     let released = chrono::Utc::now();
@@ -587,6 +507,7 @@ async fn sigkill_before_create_user_took_effect_then_delete_searches_then_releas
         "released only after the settle window since the attempt"
     );
     let searches = bed
+        .cluster
         .connect
         .calls()
         .iter()

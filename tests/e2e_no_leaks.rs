@@ -6,19 +6,17 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::operator::{Cluster, http_get};
 use common::*;
 use connect_user_operator::crd::ConnectUser;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
-use kube::api::{ListParams, PostParams};
-use kube::{Api, CustomResourceExt};
+use kube::Api;
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
-use sim::connect::{ConnectSim, Fault, FaultKind, InstanceSeed};
-use sim::kube::KubeSim;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use sim::connect::{Fault, FaultKind};
 
 /// A password the operator refuses (no upper case, no digit): it must not leak either.
 const WEAK: &str = "zzweakmarkerpassword";
@@ -42,26 +40,6 @@ fn base64(s: &str) -> String {
     out
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn http_get(port: u16, path: &str) -> String {
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    out
-}
-
 async fn wait_reason(api: &Api<ConnectUser>, name: &str, want: &str) {
     for _ in 0..600 {
         if let Ok(Some(cu)) = api.get_opt(name).await
@@ -75,49 +53,23 @@ async fn wait_reason(api: &Api<ConnectUser>, name: &str, want: &str) {
 }
 
 async fn run_and_search(format: &str) {
-    let kube = KubeSim::start().await.unwrap();
-    kube.create_object(serde_json::to_value(ConnectUser::crd()).unwrap())
-        .unwrap();
-    let connect = ConnectSim::start(connect_config()).await.unwrap();
-    // The emulator verifies signatures: the key this test's operator signs with.
-    connect.iam().add_access_key(
-        sim::aws::TEST_ACCOUNT_ID,
-        "leak-test",
-        "AKIDLEAKTEST",
-        "leak-test-secret",
-    );
-    connect.seed_instance(InstanceSeed::standard(INSTANCE));
-    let client = kube_client(&kube).await;
+    let cluster = Cluster::start(&[NS]).await;
+    let (connect, client) = (&cluster.connect, cluster.client.clone());
     let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
-    let s: Secret = serde_json::from_value(json!({"metadata": {"name": "agent-passwords"},
-        "stringData": {"alice": PASSWORD, "weak": WEAK}}))
-    .unwrap();
-    secrets.create(&PostParams::default(), &s).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    kube.write_kubeconfig(&dir.path().join("kubeconfig"))
+    let weak = json!({"data": {"weak": base64(WEAK)}});
+    secrets
+        .patch(
+            "agent-passwords",
+            &PatchParams::default(),
+            &Patch::Merge(&weak),
+        )
+        .await
         .unwrap();
-    let log_path = dir.path().join("operator.log");
-    let metrics_port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connect-user-operator"))
-        .args([
-            "run",
-            "--metrics-addr",
-            &format!("127.0.0.1:{metrics_port}"),
-            "--log-format",
-            format,
-        ])
-        .env("KUBECONFIG", dir.path().join("kubeconfig"))
-        .env("AWS_ENDPOINT_URL_CONNECT", connect.endpoint())
-        .env("AWS_REGION", REGION)
-        .env("AWS_ACCESS_KEY_ID", "AKIDLEAKTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "leak-test-secret")
-        .env("SETTLE_WINDOW", settle_arg())
-        .env("RUST_LOG", "trace")
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(dir.path().join("stdout.log")).unwrap())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .expect("operator binary");
+    let operator = cluster.spawn(
+        &format!("operator-{format}"),
+        &["--log-format", format],
+        &[("RUST_LOG", "trace")],
+    );
 
     let api: Api<ConnectUser> = Api::namespaced(client.clone(), NS);
     let create = |name: &str, key: &str| {
@@ -151,12 +103,12 @@ async fn run_and_search(format: &str) {
         api.get_opt("alice").await.unwrap().is_none(),
         "alice deleted"
     );
-    let metrics = http_get(metrics_port, "/metrics").await;
-    assert!(metrics.contains("200 OK"), "metrics served: {metrics:.200}");
-    let _ = child.kill();
-    let _ = child.wait();
+    let (status, _, metrics) = http_get(operator.http_addr().await, "/metrics").await;
+    assert_eq!(status, 200, "metrics served: {metrics:.200}");
+    operator.killer()();
+    operator.wait_exit(Duration::from_secs(30)).await;
 
-    let log = std::fs::read_to_string(&log_path).unwrap();
+    let log = operator.log_text();
     eprintln!(
         "{format}: {} log lines, {} mention the Secret by name, {} the CreateUser operation",
         log.lines().count(),

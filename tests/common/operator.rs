@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::PostParams;
 use kube::{Api, CustomResourceExt};
 use serde_json::{Value, json};
-use sim::connect::{ConnectSim, InstanceSeed, SimQuickConnect};
+use sim::connect::{ConnectConfig, ConnectSim, InstanceSeed, SimQuickConnect};
 use sim::kube::{KubeSim, RequestRecord};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -32,12 +32,15 @@ impl Cluster {
     /// Both emulators, the CRD, `namespaces` (created when missing) each with the password
     /// Secret, and a seeded Connect instance.
     pub async fn start(namespaces: &[&str]) -> Cluster {
+        Cluster::start_with(namespaces, super::connect_config()).await
+    }
+
+    /// `start`, with the Connect emulator configured by `config`.
+    pub async fn start_with(namespaces: &[&str], config: ConnectConfig) -> Cluster {
         let kube = KubeSim::start().await.expect("kube emulator");
         kube.create_object(serde_json::to_value(ConnectUser::crd()).unwrap())
             .expect("install CRD");
-        let connect = ConnectSim::start(super::connect_config())
-            .await
-            .expect("connect emulator");
+        let connect = ConnectSim::start(config).await.expect("connect emulator");
         connect.seed_instance(InstanceSeed::standard(INSTANCE));
         let mut config = kube::Config::new(kube.url().parse().unwrap());
         config.headers.push((
@@ -209,11 +212,8 @@ impl Operator {
     pub async fn http_addr(&self) -> SocketAddr {
         for _ in 0..600 {
             for line in self.log_text().lines() {
-                if let Ok(v) = serde_json::from_str::<Value>(line)
-                    && v["message"] == "serving /metrics, /healthz, /readyz"
-                    && let Some(addr) = v["addr"].as_str()
-                {
-                    return addr.parse().unwrap();
+                if let Some(addr) = logged_http_addr(line) {
+                    return addr;
                 }
             }
             assert!(
@@ -226,6 +226,22 @@ impl Operator {
         }
         panic!("{}: no HTTP address logged", self.label);
     }
+}
+
+/// The address in the start-up line, in either log format.
+fn logged_http_addr(line: &str) -> Option<SocketAddr> {
+    const SERVING: &str = "serving /metrics, /healthz, /readyz";
+    if let Ok(v) = serde_json::from_str::<Value>(line) {
+        return (v["message"] == SERVING).then(|| v["addr"].as_str()?.parse().ok())?;
+    }
+    let (_, fields) = line.split_once(SERVING)?;
+    fields
+        .split_once("addr=")?
+        .1
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 impl Drop for Operator {
