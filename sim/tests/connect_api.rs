@@ -3,6 +3,8 @@
 //! and the SDK retries them, faults and hooks fire, and invalid input is refused as Connect
 //! refuses it.
 
+mod aws_support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -21,7 +23,7 @@ use aws_sdk_connect::types::{
     UserQuickConnectConfig, UserSearchCriteria, UserSearchFilter, VoiceEnhancementConfig,
     VoiceEnhancementMode,
 };
-use sim::aws::sigv4::{self, SigningKey};
+use aws_support::test_key_signature_lines;
 use sim::aws::{AccessKey, TEST_ACCESS_KEY_ID, TEST_ACCOUNT_ID, TEST_SECRET_ACCESS_KEY};
 use sim::connect::{
     CallRecord, ConnectConfig, ConnectSim, Fault, FaultKind, InstanceSeed, Quota, SimQuickConnect,
@@ -3220,24 +3222,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// Signature header lines for a raw request (`Host: localhost`), signed now with the test key.
 fn auth_for(service: &str, method: &str, path: &str, body: &str) -> String {
-    let key = SigningKey {
-        access_key_id: TEST_ACCESS_KEY_ID,
-        secret_access_key: TEST_SECRET_ACCESS_KEY,
-        session_token: None,
-    };
-    sigv4::sign(
-        method,
-        path,
-        &[("host", "localhost")],
-        body.as_bytes(),
-        &key,
-        "us-east-1",
-        service,
-        std::time::SystemTime::now(),
-    )
-    .into_iter()
-    .map(|(k, v)| format!("{k}: {v}\r\n"))
-    .collect()
+    test_key_signature_lines(method, path, "localhost", body.as_bytes(), service)
 }
 
 /// A raw request signed as the SDK would sign it.

@@ -3,9 +3,12 @@
 //! JSON with random values). Every request must get an HTTP answer below 500: a panic in a
 //! handler shows up as a 500 (kube) or a connection closed without a response (Connect).
 
+mod aws_support;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use aws_support::test_key_signature;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -228,20 +231,13 @@ fn connect_emulator_answers_any_request_without_a_server_error() {
             let target = target.replace("u-seeded", &seeded);
             let mut headers = vec![("Content-Type".to_string(), "application/json".to_string())];
             if signed {
-                let key = sim::aws::sigv4::SigningKey {
-                    access_key_id: sim::aws::TEST_ACCESS_KEY_ID,
-                    secret_access_key: sim::aws::TEST_SECRET_ACCESS_KEY,
-                    session_token: None,
-                };
-                headers.extend(sim::aws::sigv4::sign(
+                headers.extend(test_key_signature(
                     &method,
                     &target,
-                    &[("host", "sim")],
+                    "sim",
                     &body,
-                    &key,
                     "us-east-1",
                     "connect",
-                    std::time::SystemTime::now(),
                 ));
             }
             let status = rt

@@ -9,6 +9,8 @@
 //! back as the 400 Connect answers, naming the member and never quoting the value. A second
 //! table sends one case of each kind through the real `aws-sdk-connect`.
 
+mod aws_support;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::SocketAddr;
@@ -20,6 +22,7 @@ use aws_sdk_connect::error::ProvideErrorMetadata;
 use aws_sdk_connect::types::{
     AutoAcceptConfig, Channel, PhoneType, UserIdentityInfo, UserPhoneConfig, UserProficiency,
 };
+use aws_support::test_key_signature_lines;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 use sim::connect::{ConnectConfig, ConnectSim, InstanceSeed};
@@ -447,24 +450,7 @@ fn http_request(model: &Value, op: &str, input: &Value) -> (String, String, Vec<
 /// One signed HTTP/1.1 exchange: status, `x-amzn-ErrorType`, message.
 async fn send(addr: SocketAddr, method: &str, target: &str, body: &[u8]) -> (u16, String, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let key = sim::aws::sigv4::SigningKey {
-        access_key_id: sim::aws::TEST_ACCESS_KEY_ID,
-        secret_access_key: sim::aws::TEST_SECRET_ACCESS_KEY,
-        session_token: None,
-    };
-    let auth: String = sim::aws::sigv4::sign(
-        method,
-        target,
-        &[("host", "sim")],
-        body,
-        &key,
-        "us-east-1",
-        "connect",
-        std::time::SystemTime::now(),
-    )
-    .into_iter()
-    .map(|(k, v)| format!("{k}: {v}\r\n"))
-    .collect();
+    let auth = test_key_signature_lines(method, target, "sim", body, "connect");
     let head = format!(
         "{method} {target} HTTP/1.1\r\nHost: sim\r\nConnection: close\r\nContent-Type: application/json\r\n\
          {auth}Content-Length: {}\r\n\r\n",

@@ -348,25 +348,10 @@ async fn a_skewed_signing_time_is_refused_and_the_sdk_corrects_it_from_the_date_
 #[tokio::test]
 async fn credentials_scoped_to_another_service_are_refused() {
     let sim = start().await;
-    let key = sim::aws::sigv4::SigningKey {
-        access_key_id: TEST_ACCESS_KEY_ID,
-        secret_access_key: sim::aws::TEST_SECRET_ACCESS_KEY,
-        session_token: None,
-    };
     let path = format!("/instance/{INSTANCE_A}");
     let send = |service: &'static str, signed_host: &'static str| {
         let path = path.clone();
-        let key = &key;
-        let headers = sim::aws::sigv4::sign(
-            "GET",
-            &path,
-            &[("host", signed_host)],
-            b"",
-            key,
-            REGION,
-            service,
-            SystemTime::now(),
-        );
+        let headers = test_key_signature("GET", &path, signed_host, b"", REGION, service);
         let addr = sim.addr();
         async move {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,11 +1,12 @@
-//! Shared by the account, signature and STS tests: clients of the real SDK pointed at the
-//! emulators, and error inspection.
+//! Shared by the account, signature, STS and raw-HTTP tests: clients of the real SDK pointed at
+//! the emulators, error inspection, and the signature of a request written by hand.
 #![allow(dead_code)]
 
 use aws_sdk_connect::Client;
 use aws_sdk_connect::config::retry::RetryConfig;
 use aws_sdk_connect::config::{BehaviorVersion, Credentials, ProvideCredentials, Region};
 use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
+use sim::aws::sigv4::{self, SigningKey};
 use sim::aws::{AccessKey, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
 use sim::connect::ConnectSim;
 
@@ -72,4 +73,46 @@ pub fn message<E: ProvideErrorMetadata, R: std::fmt::Debug>(e: &SdkError<E, R>) 
 
 pub fn status<E>(e: &SdkError<E, aws_sdk_connect::config::http::HttpResponse>) -> u16 {
     e.raw_response().map_or(0, |r| r.status().as_u16())
+}
+
+/// The SigV4 headers (`x-amz-date`, `authorization`) for a raw request, signed now with the test
+/// key as the SDK signs; `host` is the Host header the request carries.
+pub fn test_key_signature(
+    method: &str,
+    target: &str,
+    host: &str,
+    body: &[u8],
+    region: &str,
+    service: &str,
+) -> Vec<(String, String)> {
+    let key = SigningKey {
+        access_key_id: TEST_ACCESS_KEY_ID,
+        secret_access_key: TEST_SECRET_ACCESS_KEY,
+        session_token: None,
+    };
+    let at = std::time::SystemTime::now();
+    sigv4::sign(
+        method,
+        target,
+        &[("host", host)],
+        body,
+        &key,
+        region,
+        service,
+        at,
+    )
+}
+
+/// `test_key_signature` as `Name: value\r\n` lines of a raw HTTP/1.1 request head.
+pub fn test_key_signature_lines(
+    method: &str,
+    target: &str,
+    host: &str,
+    body: &[u8],
+    service: &str,
+) -> String {
+    test_key_signature(method, target, host, body, REGION, service)
+        .into_iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect()
 }
