@@ -439,7 +439,24 @@ mod kubectl {
                 .is_some_and(|o| o["metadata"]["deletionTimestamp"].is_string())
         })
         .await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // kubectl has sent the DELETE and is waiting for w1 to go (a request for w1 after it).
+        let s3 = sim.clone();
+        eventually("kubectl waiting for w1 to go", move || {
+            let reqs = s3.requests();
+            let is_w1 = |r: &&sim::kube::RequestRecord| {
+                r.resource == "widgets"
+                    && (r.name.as_deref() == Some("w1") || r.query.contains("w1"))
+            };
+            reqs.iter()
+                .position(|r| r.verb == "delete" && is_w1(&r))
+                .is_some_and(|i| {
+                    reqs[i + 1..]
+                        .iter()
+                        .filter(is_w1)
+                        .any(|r| r.verb != "delete")
+                })
+        })
+        .await;
         assert!(
             !deleting.is_finished(),
             "kubectl delete returned while the finalizer was present"
