@@ -236,7 +236,8 @@ async fn drift_in_every_field_group_is_corrected_within_one_resync() {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let now = env.connect.user(INSTANCE, &id).unwrap();
-            if same_fields(&now, &original) {
+            // The emulator changes the user before it logs the call: wait for both.
+            if same_fields(&now, &original) && !env.applied_write_ops().is_empty() {
                 break;
             }
             assert!(
