@@ -195,3 +195,66 @@ fn strip_for_cache(cu: &mut ConnectUser) {
     cu.annotations_mut()
         .remove("kubectl.kubernetes.io/last-applied-configuration");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cache keeps everything reconcile reads: the trigger hash (generation, finalizers,
+    /// deletion), the adoption check (uid, deletionTimestamp), `finalizer()` (finalizers,
+    /// resourceVersion), the pass (spec, status, other annotations and labels). Only the two
+    /// stripped fields may differ.
+    #[test]
+    fn the_cache_strips_only_managed_fields_and_the_last_applied_manifest() {
+        let cu: ConnectUser = serde_json::from_value(serde_json::json!({
+            "apiVersion": "connect.userops.dev/v1alpha1", "kind": "ConnectUser",
+            "metadata": {
+                "name": "a", "namespace": "ns", "uid": "uid-1", "generation": 3,
+                "resourceVersion": "42", "deletionTimestamp": "2026-01-01T00:00:00Z",
+                "creationTimestamp": "2025-12-01T00:00:00Z",
+                "finalizers": [FINALIZER], "labels": {"team": "a"},
+                "annotations": {
+                    "kubectl.kubernetes.io/last-applied-configuration": "{\"spec\":{}}",
+                    "example.com/note": "kept"
+                },
+                "managedFields": [{"manager": "kubectl", "operation": "Apply",
+                                   "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {}}}]
+            },
+            "spec": {
+                "instanceId": "11111111-2222-3333-4444-555555555555", "username": "a",
+                "securityProfiles": [{"name": "Agent"}],
+                "routingProfile": {"name": "Basic Routing Profile"}
+            },
+            "status": {
+                "userId": "u-1", "userArn": "arn:u-1", "createAttemptedAt": "2025-12-01T00:00:01Z",
+                "lastWriteAt": "2025-12-01T00:00:02Z", "observedGeneration": 3,
+                "conditions": [{"type": "Ready", "status": "True", "reason": "InSync",
+                                "message": "in sync", "lastTransitionTime": "2025-12-01T00:00:03Z"}]
+            }
+        }))
+        .unwrap();
+        let mut cached = cu.clone();
+        strip_for_cache(&mut cached);
+        assert!(cached.managed_fields().is_empty());
+        assert!(
+            !cached
+                .annotations()
+                .contains_key("kubectl.kubernetes.io/last-applied-configuration")
+        );
+        let mut expected = cu.clone();
+        expected.metadata.managed_fields = cached.metadata.managed_fields.clone();
+        expected
+            .annotations_mut()
+            .remove("kubectl.kubernetes.io/last-applied-configuration");
+        assert_eq!(cached, expected, "nothing else is stripped");
+        assert_eq!(trigger_hash(&cached), trigger_hash(&cu));
+        assert_eq!(cached.status, cu.status);
+        assert_eq!(
+            cached
+                .annotations()
+                .get("example.com/note")
+                .map(String::as_str),
+            Some("kept")
+        );
+    }
+}

@@ -284,6 +284,16 @@ impl ConnectApi {
 
     /// Every user of the instance (SearchUsers, pages of 500).
     pub async fn list_all_users(&self, at: &InstanceRef) -> Result<Vec<UserSummary>, ConnectError> {
+        self.search_all_users(at, |user| user).await
+    }
+
+    /// Every user of the instance, each as `keep` makes it, page by page: a caller that keeps
+    /// less than a whole `UserSummary` never holds every user's whole summary at once.
+    pub(crate) async fn search_all_users<T>(
+        &self,
+        at: &InstanceRef,
+        keep: impl Fn(UserSummary) -> T,
+    ) -> Result<Vec<T>, ConnectError> {
         self.all_pages(
             &at.region,
             "SearchUsers",
@@ -294,7 +304,12 @@ impl ConnectApi {
                     .set_next_token(token)
                     .send()
             },
-            |page| page.users().iter().map(convert::summary_from_sdk).collect(),
+            |page| {
+                page.users()
+                    .iter()
+                    .map(|user| keep(convert::summary_from_sdk(user)))
+                    .collect()
+            },
         )
         .await
     }

@@ -127,6 +127,10 @@ impl<V> Inner<V> {
         let entry = entries.entry(at.clone()).or_default();
         if let Some((pending, scan)) = entry.pending.take() {
             if pending == id {
+                // The running scan serves every request the last result could (it started
+                // later): holding both would double the largest thing kept (a listing of every
+                // user) while the new one is read.
+                entry.latest = None;
                 entry.running = Some((id, started, scan));
             } else {
                 entry.pending = Some((pending, scan));
@@ -230,6 +234,36 @@ mod tests {
             .unwrap();
         assert_eq!(*again, 1);
         assert_eq!(count.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn the_last_result_is_let_go_once_a_newer_scan_runs() {
+        let scans = Arc::new(SharedScans::<usize>::new(Duration::ZERO));
+        let first = scans
+            .get(&at(), Instant::now(), || async { Ok(1) })
+            .await
+            .unwrap();
+        assert_eq!(Arc::strong_count(&first), 2, "this test's and the cache's");
+        let release = Arc::new(tokio::sync::Notify::new());
+        let (s, r) = (scans.clone(), release.clone());
+        let second = tokio::spawn(async move {
+            *s.get(&at(), Instant::now(), move || async move {
+                r.notified().await;
+                Ok(2)
+            })
+            .await
+            .unwrap()
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Arc::strong_count(&first) > 1 {
+            assert!(
+                Instant::now() < deadline,
+                "the cache still holds the last result while a newer scan runs"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        release.notify_one();
+        assert_eq!(second.await.unwrap(), 2);
     }
 
     #[tokio::test]

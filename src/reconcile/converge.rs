@@ -231,9 +231,12 @@ impl<'a> Pass<'a> {
         let max_age = self.ctx.settings.resync_period.mul_f64(0.9);
         let snapshot = self.ctx.user_snapshots.snapshot(at, max_age).await?;
         Ok(snapshot
-            .get(id)
-            .filter(|s| s.owner(OWNER_TAG) == Some(uid) && summary_matches(desired, &s.fields))
-            .map(|s| Found::InSyncBySummary(s.id.clone())))
+            .fields(id)
+            .filter(|f| {
+                f.tags.get(OWNER_TAG).map(String::as_str) == Some(uid)
+                    && summary_matches(desired, f)
+            })
+            .map(|_| Found::InSyncBySummary(id.to_string())))
     }
 
     async fn describe_recorded(
