@@ -141,6 +141,18 @@ fn default_and_documented_values_render_and_pass_the_values_schema() {
     let d = render(&[], RELEASE, NS);
     let deployment = d.one("Deployment");
     assert_eq!(deployment["spec"]["replicas"], 2);
+    // The default memory is install.md's row for 10,000 users (from the measured peak).
+    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/install.md"))
+        .unwrap();
+    let row = docs
+        .lines()
+        .find(|l| l.starts_with("| 10,000 (the chart's default) |"))
+        .expect("install.md's memory table has the chart's default row");
+    let cells: Vec<&str> = row.split('|').map(|c| c.trim().trim_matches('`')).collect();
+    assert_eq!(
+        container(&deployment)["resources"],
+        json!({"requests": {"cpu": "50m", "memory": cells[3]}, "limits": {"memory": cells[4]}})
+    );
     assert_eq!(env(&deployment, "LEADER_ELECTION").as_deref(), Some("true"));
     assert_eq!(env(&deployment, "WATCH_NAMESPACES"), None);
     assert_eq!(
