@@ -142,8 +142,9 @@ fn default_and_documented_values_render_and_pass_the_values_schema() {
     let deployment = d.one("Deployment");
     assert_eq!(deployment["spec"]["replicas"], 2);
     // The default memory is install.md's row for 10,000 users (from the measured peak).
-    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/install.md"))
-        .unwrap();
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/install.md"))
+            .unwrap();
     let row = docs
         .lines()
         .find(|l| l.starts_with("| 10,000 (the chart's default) |"))
