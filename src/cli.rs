@@ -25,6 +25,33 @@ pub enum Command {
     Crd(CrdArgs),
     /// Print ConnectUser manifests (multi-document YAML) that adopt an instance's existing users.
     Export(ExportArgs),
+    /// Find (and with --delete, delete) USER quick connects whose user no longer exists; a dry
+    /// run by default.
+    PruneQuickConnects(PruneArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PruneArgs {
+    /// The Amazon Connect instance id.
+    #[arg(long)]
+    pub instance_id: String,
+    /// AWS region of the instance (default: AWS_REGION / the AWS config).
+    #[arg(long, env = "AWS_REGION")]
+    pub region: Option<String>,
+    /// A role to assume (with STS, from the credentials found otherwise) for every Connect call.
+    #[arg(long)]
+    pub role_arn: Option<String>,
+    /// Time between the two observations of each missing user, e.g. 1m, 90s. 0s trusts the
+    /// first NotFound's repetition at once: unsafe right after users or quick connects were
+    /// created or changed, since Connect may not show a new user yet.
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    pub settle: Duration,
+    /// Delete the dangling quick connects found (without it, nothing is written).
+    #[arg(long, default_value_t = false)]
+    pub delete: bool,
+    /// Client-side Connect request rate per operation (0 disables the limiter).
+    #[arg(long, env = "CONNECT_RATE", default_value_t = 1.9)]
+    pub connect_rate: f64,
 }
 
 #[derive(Args, Debug, Clone)]

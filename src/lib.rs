@@ -12,11 +12,13 @@ pub mod export;
 pub mod leader;
 pub mod metrics;
 pub mod model;
+pub mod prune;
 pub mod reconcile;
 
 pub use error::{Error, Result};
 pub mod cli;
 pub mod runner;
 pub mod server;
+pub mod sweeper;
 pub mod telemetry;
 pub mod watch;

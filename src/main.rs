@@ -1,6 +1,6 @@
 use clap::Parser;
 use connect_user_operator::cli::{Cli, Command};
-use connect_user_operator::{crd, crd_reference, export, runner, telemetry};
+use connect_user_operator::{crd, crd_reference, export, prune, runner, telemetry};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -21,6 +21,13 @@ async fn main() -> std::process::ExitCode {
             }
             Err(e) => {
                 eprintln!("connect-user-operator export: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::PruneQuickConnects(args) => match prune::run(&args).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("connect-user-operator prune-quick-connects: {e}");
                 std::process::ExitCode::FAILURE
             }
         },

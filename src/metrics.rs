@@ -23,6 +23,13 @@ pub struct CallLabels {
     pub outcome: String,
 }
 
+/// One Connect instance (the dangling quick-connect sweep's series).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct InstanceLabels {
+    pub instance_id: String,
+    pub region: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReadyLabel {
     pub ready: String,
@@ -37,6 +44,8 @@ pub struct Metrics {
     quick_connects_deleted: Counter,
     resources: Family<ReadyLabel, Gauge>,
     leader: Gauge,
+    dangling_quick_connects: Family<InstanceLabels, Gauge>,
+    dangling_quick_connects_deleted: Family<InstanceLabels, Counter>,
     ready_by_resource: Mutex<HashMap<String, &'static str>>,
     /// Caches synced (or this replica is a standby): what /readyz answers.
     pub ready: AtomicBool,
@@ -87,8 +96,22 @@ impl Default for Metrics {
             "1 while this replica holds the leader lease",
             leader.clone(),
         );
+        let dangling_quick_connects = Family::<InstanceLabels, Gauge>::default();
+        registry.register(
+            "dangling_quick_connects",
+            "USER quick connects whose user no longer exists, at the instance's last sweep",
+            dangling_quick_connects.clone(),
+        );
+        let dangling_quick_connects_deleted = Family::<InstanceLabels, Counter>::default();
+        registry.register(
+            "dangling_quick_connects_deleted",
+            "Dangling USER quick connects deleted by the sweep",
+            dangling_quick_connects_deleted.clone(),
+        );
         let metrics = Metrics {
             registry,
+            dangling_quick_connects,
+            dangling_quick_connects_deleted,
             reconciles,
             reconcile_duration,
             connect_calls,
@@ -162,6 +185,26 @@ impl Metrics {
         }
     }
 
+    /// The dangling quick connects an instance's last sweep left in place (`None`: the instance
+    /// is no longer swept, its series goes).
+    pub fn set_dangling_quick_connects(&self, instance: &InstanceLabels, count: Option<usize>) {
+        match count {
+            Some(n) => {
+                let n = i64::try_from(n).unwrap_or(i64::MAX);
+                self.dangling_quick_connects.get_or_create(instance).set(n);
+            }
+            None => {
+                self.dangling_quick_connects.remove(instance);
+            }
+        }
+    }
+
+    pub fn dangling_quick_connect_deleted(&self, instance: &InstanceLabels) {
+        self.dangling_quick_connects_deleted
+            .get_or_create(instance)
+            .inc();
+    }
+
     pub fn set_leader(&self, leader: bool) {
         self.leader.set(i64::from(leader));
     }
@@ -199,7 +242,20 @@ mod tests {
         m.set_ready("ns/c", Some("True"));
         m.set_ready("ns/gone", None);
         m.set_leader(true);
+        let instance = InstanceLabels {
+            instance_id: "i-1".into(),
+            region: "us-east-1".into(),
+        };
+        m.set_dangling_quick_connects(&instance, Some(20));
+        m.dangling_quick_connect_deleted(&instance);
+        let gone = InstanceLabels {
+            instance_id: "i-2".into(),
+            region: "us-east-1".into(),
+        };
+        m.set_dangling_quick_connects(&gone, Some(3));
+        m.set_dangling_quick_connects(&gone, None);
         let text = m.encode();
+        assert!(!text.contains("i-2"), "{text}");
         for needle in [
             "connect_user_operator_reconciles_total{result=\"ok\"} 1",
             "connect_user_operator_reconcile_duration_seconds_count 1",
@@ -210,6 +266,8 @@ mod tests {
             "connect_user_operator_resources{ready=\"Unknown\"} 0",
             "connect_user_operator_resources{ready=\"False\"} 0",
             "connect_user_operator_leader 1",
+            "connect_user_operator_dangling_quick_connects{instance_id=\"i-1\",region=\"us-east-1\"} 20",
+            "connect_user_operator_dangling_quick_connects_deleted_total{instance_id=\"i-1\",region=\"us-east-1\"} 1",
             "# EOF",
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");

@@ -598,7 +598,7 @@ fn chart_templates_use_no_rbac_wildcards_and_take_rules_only_from_the_checked_he
 /// The operation names of every Connect request in src/connect/ (the one place that sends
 /// them): `.call(region, "Operation", ...)`, `.call_permitted(permit, "Operation", ...)` for the
 /// calls whose rate-limiter token is taken first, `.all_pages(region, "Operation", ...)` for
-/// paged calls, and the macros that expand to one of these, `on_user!("Operation", ...)` and
+/// paged calls, their `_with(priority, ...)` forms (the background sweep's), and the macros that expand to one of these, `on_user!("Operation", ...)` and
 /// `list_named!(api, at, "Operation", ...)`. The pager's own `.call(region, operation, ...)` and
 /// the macros' bodies (`$operation`) forward the name they are given.
 fn connect_operations_called() -> BTreeSet<String> {
@@ -618,14 +618,27 @@ fn connect_operations_called() -> BTreeSet<String> {
             .collect::<Vec<_>>()
             .join("\n");
         sends += code.matches(".send()").count();
-        let senders = [".call(", ".call_permitted(", ".all_pages("];
+        let senders = [
+            ".call(",
+            ".call_permitted(",
+            ".all_pages(",
+            ".call_with(",
+            ".all_pages_with(",
+        ];
         let macros = ["on_user!(", "list_named!("];
         for pattern in senders.iter().chain(&macros) {
             for (i, m) in code.match_indices(pattern) {
                 let args = &code[i + m.len()..];
-                let head = &args[..args.find(['|', ';']).unwrap_or(args.len())];
+                let mut head = &args[..args.find(['|', ';']).unwrap_or(args.len())];
+                // The `_with` forms take a priority first, then what the others take.
+                let with_priority = pattern.ends_with("_with(");
+                if with_priority {
+                    head = head.split_once(',').map_or(head, |(_, rest)| rest);
+                }
                 let compact: String = head.split_whitespace().collect();
-                if compact == "region,operation," {
+                if compact == "region,operation,"
+                    || (with_priority && compact.starts_with("region,operation,"))
+                {
                     continue;
                 }
                 if senders.contains(pattern) {

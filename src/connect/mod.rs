@@ -27,6 +27,7 @@ mod convert;
 pub mod error;
 mod managed_quick_connect_calls;
 mod pager;
+pub mod quick_connect_sweep;
 pub mod quick_connects_by_user;
 pub mod rate_limit;
 pub mod sdk_config;
@@ -47,6 +48,7 @@ use aws_sdk_connect::types::{
 
 pub use catalog::{Catalog, InstanceCatalog};
 pub use error::{ConnectError, ErrorKind, kind_of_code};
+pub use quick_connect_sweep::{ListedQuickConnect, UserPresence};
 pub use quick_connects_by_user::QuickConnectsByUser;
 pub use rate_limit::{Rate, RateLimiter};
 pub use sdk_config::{SdkConfigBuilder, StaticKey};
@@ -64,6 +66,16 @@ pub struct ConnectSettings {
     pub rate: Option<Rate>,
     /// Attempts per call by the SDK's standard retry (throttles and 5xx).
     pub max_attempts: Option<u32>,
+}
+
+/// Who a call's rate-limiter token is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Priority {
+    /// Reconciles: in arrival order.
+    Normal,
+    /// Periodic background work (the dangling quick-connect sweep): a token only while `keep`
+    /// more stay in the bucket, so reconciles arriving meanwhile never wait behind it.
+    Background { keep: u32 },
 }
 
 /// A rate-limiter token for one call (see [`ConnectApi::permit`]).
@@ -138,7 +150,30 @@ impl ConnectApi {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        self.limiter.acquire(region, operation).await;
+        self.call_with(Priority::Normal, region, operation, send)
+            .await
+    }
+
+    /// [`ConnectApi::call`] at `priority`: background calls take only the limiter's spare
+    /// tokens.
+    async fn call_with<T, E, R, Fut>(
+        &self,
+        priority: Priority,
+        region: &str,
+        operation: &'static str,
+        send: impl FnOnce(Client) -> Fut,
+    ) -> Result<T, ConnectError>
+    where
+        Fut: Future<Output = Result<T, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        match priority {
+            Priority::Normal => self.limiter.acquire(region, operation).await,
+            Priority::Background { keep } => {
+                self.limiter.acquire_spare(region, operation, keep).await
+            }
+        }
         self.send_recorded(region, operation, send).await
     }
 

@@ -15,7 +15,7 @@ use aws_sdk_connect::operation::{
     search_quick_connects::SearchQuickConnectsOutput, search_users::SearchUsersOutput,
 };
 
-use super::{ConnectApi, ConnectError};
+use super::{ConnectApi, ConnectError, Priority};
 
 /// A page of a paged call: where the next one starts.
 pub(crate) trait Page {
@@ -50,8 +50,29 @@ impl ConnectApi {
         &self,
         region: &str,
         operation: &'static str,
+        request: impl FnMut(Client, Option<String>) -> Fut,
+        items: impl FnMut(&O) -> Vec<T>,
+    ) -> Result<Vec<T>, ConnectError>
+    where
+        O: Page,
+        Fut: Future<Output = Result<O, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        self.all_pages_with(Priority::Normal, region, operation, request, items, |_| ())
+            .await
+    }
+
+    /// [`ConnectApi::all_pages`] at `priority`, telling `progress` how many items were read so
+    /// far after each page.
+    pub(crate) async fn all_pages_with<O, T, E, R, Fut>(
+        &self,
+        priority: Priority,
+        region: &str,
+        operation: &'static str,
         mut request: impl FnMut(Client, Option<String>) -> Fut,
         mut items: impl FnMut(&O) -> Vec<T>,
+        mut progress: impl FnMut(usize),
     ) -> Result<Vec<T>, ConnectError>
     where
         O: Page,
@@ -63,9 +84,10 @@ impl ConnectApi {
         let mut token = None;
         loop {
             let page = self
-                .call(region, operation, |c| request(c, token.take()))
+                .call_with(priority, region, operation, |c| request(c, token.take()))
                 .await?;
             all.extend(items(&page));
+            progress(all.len());
             token = page
                 .next_page()
                 .filter(|t| !t.is_empty())

@@ -75,6 +75,51 @@ impl RateLimiter {
             tokio::time::sleep(wait).await;
         }
     }
+
+    /// Takes a token only if `keep` more stay in the bucket; otherwise how long until they
+    /// may. Background work (the dangling quick-connect sweep) goes through here, so that it
+    /// only spends what reconciles leave over: they always find `keep` tokens.
+    pub fn try_reserve_spare(
+        &self,
+        region: &str,
+        operation: &'static str,
+        keep: u32,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        let Some(rate) = self.rate else {
+            return Ok(());
+        };
+        let burst = f64::from(rate.burst.max(1));
+        // A `keep` of the whole burst would never leave a token to take.
+        let keep = f64::from(keep).min(burst - 1.0);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let bucket = buckets
+            .entry((region.to_string(), operation))
+            .or_insert(Bucket {
+                tokens: burst,
+                last: now,
+            });
+        let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * rate.per_second).min(burst);
+        bucket.last = now;
+        let needed = 1.0 + keep;
+        if bucket.tokens >= needed {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64(
+                (needed - bucket.tokens) / rate.per_second,
+            ))
+        }
+    }
+
+    /// Waits until a token can be taken with `keep` left over (see
+    /// [`RateLimiter::try_reserve_spare`]): behind every normal caller, never ahead.
+    pub async fn acquire_spare(&self, region: &str, operation: &'static str, keep: u32) {
+        while let Err(wait) = self.try_reserve_spare(region, operation, keep, Instant::now()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -127,6 +172,44 @@ mod tests {
         assert_eq!(limiter.reserve("r", "Op", later), Duration::ZERO);
         assert_eq!(limiter.reserve("r", "Op", later), Duration::ZERO);
         assert!(limiter.reserve("r", "Op", later) > Duration::ZERO);
+    }
+
+    #[test]
+    fn background_takes_only_what_leaves_the_reserve() {
+        let limiter = RateLimiter::new(Some(Rate {
+            per_second: 2.0,
+            burst: 4,
+        }));
+        let t0 = Instant::now();
+        // 4 tokens, keep 2: two background calls, then a wait for the third.
+        assert_eq!(
+            limiter.try_reserve_spare("r", "DescribeUser", 2, t0),
+            Ok(())
+        );
+        assert_eq!(
+            limiter.try_reserve_spare("r", "DescribeUser", 2, t0),
+            Ok(())
+        );
+        assert_eq!(
+            limiter.try_reserve_spare("r", "DescribeUser", 2, t0),
+            Err(Duration::from_millis(500))
+        );
+        // A reconcile still finds two tokens at once.
+        assert_eq!(limiter.reserve("r", "DescribeUser", t0), Duration::ZERO);
+        assert_eq!(limiter.reserve("r", "DescribeUser", t0), Duration::ZERO);
+        // And background work now waits until the reserve is back: 1.5 s for 3 tokens.
+        assert_eq!(
+            limiter.try_reserve_spare("r", "DescribeUser", 2, t0),
+            Err(Duration::from_millis(1500))
+        );
+        // A keep of the whole burst still lets one through once the bucket is full.
+        let later = t0 + Duration::from_secs(60);
+        assert_eq!(limiter.try_reserve_spare("r", "Other", 9, later), Ok(()));
+        assert!(limiter.try_reserve_spare("r", "Other", 9, later).is_err());
+        assert_eq!(
+            RateLimiter::new(None).try_reserve_spare("r", "Op", 3, t0),
+            Ok(())
+        );
     }
 
     #[test]
