@@ -50,7 +50,7 @@ pub struct Memory {
     cap: usize,
 }
 
-fn plus(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+pub(crate) fn plus(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(d)
         .ok()
         .and_then(|d| t.checked_add_signed(d))

@@ -223,6 +223,9 @@ pub struct Sweeper {
     /// Where the next tick starts among the quick connects not due for confirmation, so a
     /// per-tick budget reaches each in turn.
     cursor: usize,
+    /// Quick connects this sweeper deleted, until the settle window has passed: the search
+    /// index may still list them meanwhile (bounded by the deletions of one window).
+    deleted: HashMap<String, DateTime<Utc>>,
     metrics: Option<Arc<Metrics>>,
 }
 
@@ -240,6 +243,7 @@ impl Sweeper {
             settings,
             instance: None,
             cursor: 0,
+            deleted: HashMap::new(),
             metrics: None,
         }
     }
@@ -298,6 +302,7 @@ impl Sweeper {
     ) -> Result<SweepReport, ConnectError> {
         if self.instance.as_ref() != Some(at) {
             self.memory.clear();
+            self.deleted.clear();
             self.cursor = 0;
             self.instance = Some(at.clone());
         }
@@ -306,9 +311,12 @@ impl Sweeper {
         };
         let settle = self.settings.settle;
         let started_at = Utc::now();
-        let listed = api
+        let mut listed = api
             .list_user_quick_connects(priority, at, |read| progress(Progress::Listing { read }))
             .await?;
+        self.deleted
+            .retain(|_, deleted_at| decide::plus(*deleted_at, settle) > started_at);
+        listed.retain(|q| !self.deleted.contains_key(&q.id));
         let ids: HashSet<&str> = listed.iter().map(|q| q.id.as_str()).collect();
         self.memory.retain_listed(&ids);
 
@@ -402,6 +410,7 @@ impl Sweeper {
                 };
                 if !matches!(outcome, DeletionOutcome::Failed(_)) {
                     self.memory.forget(&q.id);
+                    self.deleted.insert(q.id.clone(), Utc::now());
                 }
                 if let (Some(m), DeletionOutcome::Deleted) = (&self.metrics, &outcome) {
                     m.dangling_quick_connect_deleted(&labels(at));
