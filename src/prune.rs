@@ -1,7 +1,8 @@
 //! `connect-user-operator prune-quick-connects`: the dangling quick-connect sweep run once, for
-//! teams that do not run the operator. Two sweeps of the instance `--settle` apart (the first
-//! only observes); the quick connects the second confirms are printed as a table on stdout and,
-//! with `--delete`, deleted. Progress goes to stderr.
+//! teams that do not run the operator. A sweep of the instance that only observes, then,
+//! `--settle` later, a second listing that describes the suspects' users again; the quick
+//! connects it confirms are printed as a table on stdout and, with `--delete`, deleted.
+//! Progress goes to stderr.
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -96,7 +97,7 @@ pub async fn run(args: &PruneArgs) -> Result<std::process::ExitCode, PruneError>
         }
         bar.phase("second observation");
         let second = sweeper
-            .tick_with_progress(&connect, &at, mode, &mut |p| bar.show(p))
+            .confirm_with_progress(&connect, &at, mode, &mut |p| bar.show(p))
             .await?;
         bar.done();
         second
@@ -122,7 +123,7 @@ pub async fn run(args: &PruneArgs) -> Result<std::process::ExitCode, PruneError>
     }
     if report.suspected > 0 {
         eprintln!(
-            "{} more quick connect(s) point at a user first not found during the second observation: run again to confirm",
+            "{} quick connect(s) could not be confirmed yet: run again later",
             report.suspected
         );
     }

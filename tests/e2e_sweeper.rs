@@ -274,6 +274,50 @@ async fn delete_deletes_exactly_the_twenty_and_not_the_new_users_quick_connects(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_budget_per_tick_reaches_every_user_in_turn() {
+    let bed = bed(20, 10).await;
+    let mut sweeper = Sweeper::new(SweepSettings {
+        max_user_checks: Some(7),
+        ..settings(SETTLE)
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut reports = Vec::new();
+    let deleted = |reports: &[SweepReport]| {
+        ids(reports
+            .iter()
+            .flat_map(|r| &r.deletions)
+            .map(|d| d.quick_connect.id.clone()))
+    };
+    // Until the twenty are gone, then four more rounds, over every remaining user more than
+    // once, which must delete nothing more.
+    let mut extra = 0;
+    while extra < 4 {
+        let r = sweeper
+            .tick(&bed.api, &bed.at, SweepMode::Delete)
+            .await
+            .unwrap();
+        assert!(r.users_checked <= 7, "{r:#?}");
+        let wait = r.next_tick_in(Duration::from_millis(100));
+        reports.push(r);
+        if deleted(&reports).is_superset(&bed.dangling) {
+            extra += 1;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:#?}",
+            reports.last()
+        );
+        tokio::time::sleep(wait).await;
+    }
+    assert!(
+        reports.iter().any(|r| r.unchecked > 0),
+        "the budget was spent"
+    );
+    assert_eq!(deleted(&reports), bed.dangling);
+    assert_eq!(bed.connect.quick_connects(INSTANCE).len(), 12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn negative_control_without_the_window_the_new_users_quick_connect_is_deleted() {
     // Small, so that both ticks fall within the new user's visibility delay.
     let bed = bed(0, 0).await;

@@ -300,6 +300,29 @@ impl Sweeper {
         mode: SweepMode,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<SweepReport, ConnectError> {
+        self.sweep(api, at, mode, false, progress).await
+    }
+
+    /// A sweep that describes only the users of the quick connects already suspected: the
+    /// second observation of a one-shot run, which need not look at every user again.
+    pub async fn confirm_with_progress(
+        &mut self,
+        api: &ConnectApi,
+        at: &InstanceRef,
+        mode: SweepMode,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<SweepReport, ConnectError> {
+        self.sweep(api, at, mode, true, progress).await
+    }
+
+    async fn sweep(
+        &mut self,
+        api: &ConnectApi,
+        at: &InstanceRef,
+        mode: SweepMode,
+        suspects_only: bool,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<SweepReport, ConnectError> {
         if self.instance.as_ref() != Some(at) {
             self.memory.clear();
             self.deleted.clear();
@@ -320,7 +343,10 @@ impl Sweeper {
         let ids: HashSet<&str> = listed.iter().map(|q| q.id.as_str()).collect();
         self.memory.retain_listed(&ids);
 
-        let order = self.order(&listed, started_at);
+        let mut order = self.order(&listed, started_at);
+        if suspects_only {
+            order.retain(|q| self.memory.is_suspected(q));
+        }
         let total = order.len();
         let mut report = SweepReport {
             instance: at.clone(),
