@@ -20,7 +20,7 @@ use connect_user_operator::model::InstanceRef;
 use connect_user_operator::sweeper::{
     DeletionOutcome, SweepMode, SweepReport, SweepSettings, Sweeper,
 };
-use sim::connect::{ConnectSim, InstanceSeed, Pin, PinnedDelay, SimUser};
+use sim::connect::{ConnectSim, InstanceSeed, Pin, PinnedDelay, SimUser, View};
 
 /// The test bed: `dangling` quick connects whose users were deleted in the console just now,
 /// `live` ones whose users exist, and two whose users were created a moment ago: one made an
@@ -315,6 +315,60 @@ async fn a_small_budget_per_tick_reaches_every_user_in_turn() {
     );
     assert_eq!(deleted(&reports), bed.dangling);
     assert_eq!(bed.connect.quick_connects(INSTANCE).len(), 12);
+}
+
+/// A dangling quick connect retargeted in the console to a live user between the two
+/// observations, while the search index still lists its old target: the direct read before the
+/// verdict sees the change, and nothing is deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quick_connect_retargeted_meanwhile_is_not_deleted() {
+    let bed = bed(1, 1).await;
+    assert!(bed.connect.wait_settled(Duration::from_secs(10)).await);
+    let qc = bed.dangling.first().unwrap().clone();
+    let live_user = bed
+        .connect
+        .quick_connect(INSTANCE, bed.live.first().unwrap())
+        .unwrap()
+        .user_id
+        .unwrap();
+    let mut sweeper = Sweeper::new(settings(SETTLE));
+    let first = sweeper
+        .tick(&bed.api, &bed.at, SweepMode::Delete)
+        .await
+        .unwrap();
+    assert!(sweeper.suspected_ids().any(|id| id == qc), "{first:#?}");
+    // The search index takes its longest to show the change; a direct read shows it at once.
+    bed.connect.pin_view_delay(
+        Pin::QuickConnectId(qc.clone()),
+        View::Search,
+        PinnedDelay::Max,
+    );
+    bed.connect.pin_view_delay(
+        Pin::QuickConnectId(qc.clone()),
+        View::Direct,
+        PinnedDelay::Zero,
+    );
+    tokio::time::sleep(first.next_tick_in(Duration::from_secs(3600))).await;
+    assert!(bed.connect.modify_quick_connect(INSTANCE, &qc, |q| {
+        q.user_id = Some(live_user.clone());
+    }));
+    let second = sweeper
+        .tick(&bed.api, &bed.at, SweepMode::Delete)
+        .await
+        .unwrap();
+    assert!(
+        second.deletions.is_empty(),
+        "deleted a quick connect that points at a live user now: {second:#?}"
+    );
+    let stale = bed.connect.stale_reads_by_operation();
+    assert!(
+        stale.get("SearchQuickConnects").copied().unwrap_or(0) > 0,
+        "the listing should have shown the old target: {stale:?}"
+    );
+    assert_eq!(
+        bed.connect.quick_connect(INSTANCE, &qc).unwrap().user_id,
+        Some(live_user)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
