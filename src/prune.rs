@@ -230,7 +230,7 @@ impl ProgressLine {
         self.phase = phase;
         self.last = None;
         if !self.tty {
-            eprintln!("{phase}: listing quick connects");
+            eprintln!("{phase}");
         }
     }
 

@@ -441,6 +441,10 @@ async fn prune(bed: &Bed, extra: &[&str], env: &[(&str, &str)]) -> Run {
         cmd.env(k, v);
     }
     let out = cmd.output().await.expect("operator binary");
+    eprintln!(
+        "prune {extra:?}: stderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let run = Run {
         ok: out.status.success(),
         stdout: String::from_utf8(out.stdout).expect("UTF-8"),
