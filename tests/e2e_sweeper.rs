@@ -22,6 +22,23 @@ use connect_user_operator::sweeper::{
 };
 use sim::connect::{ConnectSim, InstanceSeed, Pin, PinnedDelay, SimUser, View};
 
+/// The emulator's consistency model as in every end-to-end test, at a quarter of the speed: the
+/// longest delay lasts a real second, so that a sweep of the bed reliably starts inside a new
+/// user's window even on a loaded machine.
+fn sweep_config() -> sim::connect::ConnectConfig {
+    let mut config = connect_config();
+    let consistency = config.consistency.as_mut().unwrap();
+    consistency.time_scale = TIME_SCALE / 4.0;
+    assert_eq!(consistency.real(consistency.max_delay), LONGEST);
+    config
+}
+
+/// The longest a change takes to show in this file's emulator.
+const LONGEST: Duration = Duration::from_secs(1);
+
+/// The sweeps' settle window: above `LONGEST`.
+const WINDOW: Duration = Duration::from_millis(1500);
+
 /// The test bed: `dangling` quick connects whose users were deleted in the console just now,
 /// `live` ones whose users exist, and two whose users were created a moment ago: one made an
 /// hour ago for that user id (only the two observations protect it), one made just now with its
@@ -39,7 +56,7 @@ struct Bed {
 }
 
 async fn bed(dangling: usize, live: usize) -> Bed {
-    let connect = ConnectSim::start(connect_config())
+    let connect = ConnectSim::start(sweep_config())
         .await
         .expect("connect emulator");
     connect.seed_instance(InstanceSeed::standard(INSTANCE));
@@ -54,6 +71,9 @@ async fn bed(dangling: usize, live: usize) -> Bed {
         username: name,
         ..Default::default()
     };
+    // First in the listing, so that a first tick describes its user first.
+    let newcomer = new_id(1);
+    let fresh_user = old_quick_connect("To newcomer", &newcomer);
     let mut doomed = Vec::new();
     let (mut dangling_ids, mut live_ids) = (BTreeSet::new(), BTreeSet::new());
     for i in 0..dangling + live {
@@ -67,15 +87,15 @@ async fn bed(dangling: usize, live: usize) -> Bed {
             live_ids.insert(qc);
         }
     }
-    let newcomer = new_id(1);
-    let fresh_user = old_quick_connect("To newcomer", &newcomer);
     assert!(connect.wait_settled(Duration::from_secs(10)).await);
 
     // In the console: the users go, their quick connects stay.
     for id in &doomed {
         assert!(connect.remove_user(INSTANCE, id));
     }
-    // A moment ago: two users, which Connect takes its longest to show.
+    let api = ConnectApi::new(sdk_config(&connect).await, ConnectSettings::default());
+    // A moment ago (the last thing before the test sweeps): two users, which Connect takes its
+    // longest to show.
     let second = new_id(2);
     for id in [&newcomer, &second] {
         connect.pin_delay(Pin::UserId(id.clone()), PinnedDelay::Max);
@@ -84,8 +104,6 @@ async fn bed(dangling: usize, live: usize) -> Bed {
     connect.insert_user(INSTANCE, user("second".into(), second.clone()));
     let fresh_both =
         connect.insert_quick_connect(INSTANCE, user_quick_connect("To second", &second));
-
-    let api = ConnectApi::new(sdk_config(&connect).await, ConnectSettings::default());
     Bed {
         connect,
         api,
@@ -171,7 +189,7 @@ fn assert_window_hit(bed: &Bed, after_first_tick: &BTreeSet<String>) {
 async fn report_finds_exactly_the_twenty_and_writes_nothing() {
     let bed = bed(20, 10).await;
     let metrics = Arc::new(Metrics::default());
-    let mut sweeper = Sweeper::new(settings(SETTLE)).with_metrics(metrics.clone());
+    let mut sweeper = Sweeper::new(settings(WINDOW)).with_metrics(metrics.clone());
     let first = sweeper
         .tick(&bed.api, &bed.at, SweepMode::Report)
         .await
@@ -212,7 +230,7 @@ async fn report_finds_exactly_the_twenty_and_writes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_deletes_exactly_the_twenty_and_not_the_new_users_quick_connects() {
     let bed = bed(20, 10).await;
-    let mut sweeper = Sweeper::new(settings(SETTLE));
+    let mut sweeper = Sweeper::new(settings(WINDOW));
     let first = sweeper
         .tick(&bed.api, &bed.at, SweepMode::Delete)
         .await
@@ -278,7 +296,7 @@ async fn a_small_budget_per_tick_reaches_every_user_in_turn() {
     let bed = bed(20, 10).await;
     let mut sweeper = Sweeper::new(SweepSettings {
         max_user_checks: Some(7),
-        ..settings(SETTLE)
+        ..settings(WINDOW)
     });
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let mut reports = Vec::new();
@@ -317,6 +335,54 @@ async fn a_small_budget_per_tick_reaches_every_user_in_turn() {
     assert_eq!(bed.connect.quick_connects(INSTANCE).len(), 12);
 }
 
+/// `Sweeper::run` as an instance controller would start it: ticks on its own schedule (a second
+/// observation as soon as a suspect's window has passed, well before the interval), hands each
+/// report over, reads the mode before each tick, and stops on shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_ticks_on_its_own_until_shutdown() {
+    let bed = Arc::new(bed(20, 10).await);
+    let api = Arc::new(ConnectApi::new(
+        sdk_config(&bed.connect).await,
+        ConnectSettings::default(),
+    ));
+    let (reports_tx, mut reports) = tokio::sync::mpsc::unbounded_channel();
+    let (stop_tx, stop) = tokio::sync::oneshot::channel::<()>();
+    let mode = Arc::new(std::sync::Mutex::new(Some(SweepMode::Report)));
+    let read_mode = mode.clone();
+    let run = tokio::spawn(Sweeper::new(settings(WINDOW)).run(
+        api,
+        bed.at.clone(),
+        // Far longer than the test: only the confirmations' schedule makes it tick again.
+        Duration::from_secs(3600),
+        move || *read_mode.lock().unwrap(),
+        move |r| {
+            let _ = reports_tx.send(r.map(|r| r.dangling.len()).map_err(|e| e.to_string()));
+        },
+        async move {
+            let _ = stop.await;
+        },
+    ));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    loop {
+        let next = tokio::time::timeout_at(deadline, reports.recv())
+            .await
+            .expect("a report before the deadline")
+            .expect("the sweeper runs");
+        seen.push(next.clone().expect("tick"));
+        if next == Ok(20) {
+            break;
+        }
+    }
+    assert_eq!(seen[0], 0, "nothing on the first observation: {seen:?}");
+    assert_eq!(write_calls(&bed.connect), vec![]);
+    let _ = stop_tx.send(());
+    tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("stops on shutdown")
+        .unwrap();
+}
+
 /// A dangling quick connect retargeted in the console to a live user between the two
 /// observations, while the search index still lists its old target: the direct read before the
 /// verdict sees the change, and nothing is deleted.
@@ -331,7 +397,7 @@ async fn a_quick_connect_retargeted_meanwhile_is_not_deleted() {
         .unwrap()
         .user_id
         .unwrap();
-    let mut sweeper = Sweeper::new(settings(SETTLE));
+    let mut sweeper = Sweeper::new(settings(WINDOW));
     let first = sweeper
         .tick(&bed.api, &bed.at, SweepMode::Delete)
         .await
@@ -423,7 +489,7 @@ async fn prune(bed: &Bed, extra: &[&str], env: &[(&str, &str)]) -> Run {
         "--region",
         REGION,
         "--settle",
-        &settle_arg(),
+        &format!("{}ms", WINDOW.as_millis()),
         "--connect-rate",
         "0",
     ])

@@ -298,7 +298,7 @@ impl Sweeper {
         api: &ConnectApi,
         at: &InstanceRef,
         mode: SweepMode,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<SweepReport, ConnectError> {
         self.sweep(api, at, mode, false, progress).await
     }
@@ -310,7 +310,7 @@ impl Sweeper {
         api: &ConnectApi,
         at: &InstanceRef,
         mode: SweepMode,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<SweepReport, ConnectError> {
         self.sweep(api, at, mode, true, progress).await
     }
@@ -321,7 +321,7 @@ impl Sweeper {
         at: &InstanceRef,
         mode: SweepMode,
         suspects_only: bool,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<SweepReport, ConnectError> {
         if self.instance.as_ref() != Some(at) {
             self.memory.clear();
