@@ -23,6 +23,9 @@ use crate::metrics::{InstanceLabels, Metrics};
 use crate::model::InstanceRef;
 use decide::{Memory, Verdict};
 
+/// How often an instance is swept unless its object says otherwise.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(3600);
+
 /// What a sweep does with the dangling quick connects it confirms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SweepMode {
@@ -502,7 +505,7 @@ impl Sweeper {
         }
     }
 
-    /// Sweeps `at` every `interval` (sooner while suspects await their second observation)
+    /// Sweeps `at` every `interval` ([`DEFAULT_INTERVAL`] unless configured; sooner while suspects await their second observation)
     /// until `shutdown`, handing each tick's outcome to `on_tick` (which emits Events and writes
     /// status); `mode` is read before each tick, so a changed setting applies at the next one.
     /// After an error the next tick comes after `interval` or a minute, whichever is shorter.
