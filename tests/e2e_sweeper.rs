@@ -195,7 +195,8 @@ async fn report_finds_exactly_the_twenty_and_writes_nothing() {
         .await
         .unwrap();
     assert!(first.dangling.is_empty(), "one NotFound is never enough");
-    assert_eq!(first.user_quick_connects, 32);
+    // The quick connect made a moment ago may not be in the search index yet.
+    assert!((31..=32).contains(&first.user_quick_connects), "{first:#?}");
     let suspected = ids(sweeper.suspected_ids().map(str::to_string));
     assert_window_hit(&bed, &suspected);
     tokio::time::sleep(first.next_tick_in(Duration::from_secs(3600))).await;
