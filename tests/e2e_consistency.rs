@@ -20,15 +20,32 @@ use sim::connect::{Fault, FaultKind, Pin, PinnedDelay};
 /// Below every delay the emulator draws: the operator trusts each read at once.
 const NO_WINDOW: Duration = Duration::ZERO;
 
+/// Connect seconds per real second in the negative controls: the model's 5-minute maximum lasts
+/// 5 real seconds, so a pinned resource stays unseen far longer than an operator pass takes
+/// even on a loaded machine (at `TIME_SCALE` it is 250 ms, which a slow pass can outlast and
+/// then see everything: the leak the control proves would not happen).
+const NEGATIVE_CONTROL_TIME_SCALE: f64 = 60.0;
+
+/// The end-to-end options for a run with this settle window: at zero (a negative control),
+/// Connect's clock slowed to `NEGATIVE_CONTROL_TIME_SCALE`.
+fn options(settle: Duration) -> Options {
+    let mut options = Options {
+        settle,
+        ..Default::default()
+    };
+    if settle == NO_WINDOW
+        && let Some(consistency) = options.connect.consistency.as_mut()
+    {
+        consistency.time_scale = NEGATIVE_CONTROL_TIME_SCALE;
+    }
+    options
+}
+
 const MANAGED_QUICK_CONNECT: &str =
     "  quickConnect: {name: To Alice, contactFlow: {name: Default agent transfer}}\n";
 
 async fn start(settle: Duration) -> Env {
-    Env::start_with(Options {
-        settle,
-        ..Default::default()
-    })
-    .await
+    Env::start_with(options(settle)).await
 }
 
 fn pin_max(env: &Env, pin: Pin) {
@@ -315,10 +332,9 @@ async fn negative_control_retain_after_delete_user_leaks_without_the_window() {
 /// (CreateUser calls, whether UserMissing was announced, the stale reads).
 async fn not_found_right_after_create(settle: Duration) -> (usize, bool, Report) {
     let env = Env::start_with(Options {
-        settle,
-        // Passes inside the window: every ~100 ms, while Connect takes MAX_DELAY to show the user.
+        // Passes inside the window: every ~100 ms, while Connect takes its longest to show the user.
         resync: Duration::from_millis(100),
-        ..Default::default()
+        ..options(settle)
     })
     .await;
     pin_max(&env, username("alice"));
