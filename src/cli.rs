@@ -21,7 +21,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the controller (in-cluster config or KUBECONFIG; AWS default credential chain).
     Run(RunArgs),
-    /// Print the ConnectUser CustomResourceDefinition as YAML.
+    /// Print a CustomResourceDefinition (ConnectUser by default) as YAML.
     Crd(CrdArgs),
     /// Print ConnectUser manifests (multi-document YAML) that adopt an instance's existing users.
     Export(ExportArgs),
@@ -56,9 +56,20 @@ pub struct PruneArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct CrdArgs {
-    /// Print the Markdown field reference (docs/reference.md) instead of the YAML.
+    /// Print the Markdown field reference (docs/reference.md, every kind) instead of the YAML.
     #[arg(long)]
     pub reference: bool,
+    /// Which CRD to print: connectuser (crds/connectuser.yaml), connectinstance or
+    /// clusterconnectinstance.
+    #[arg(long, value_enum, default_value_t = CrdKind::Connectuser)]
+    pub kind: CrdKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CrdKind {
+    Connectuser,
+    Connectinstance,
+    Clusterconnectinstance,
 }
 
 #[derive(Args, Debug, Clone)]

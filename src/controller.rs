@@ -115,6 +115,13 @@ fn trigger_hash(cu: &ConnectUser) -> Option<u64> {
 /// Runs the controller until `shutdown` resolves; in-flight reconciles finish first. One
 /// Controller for every watched namespace: `--concurrency` is the limit of the whole operator.
 pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
+    let shutdown = futures::FutureExt::shared(shutdown);
+    // The instance objects' controllers run beside the ConnectUsers' and stop with them.
+    let instances = crate::instance::controller::run(ctx.clone(), shutdown.clone());
+    futures::join!(run_users(ctx, shutdown), instances);
+}
+
+async fn run_users(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
     // /readyz: ready once every watched namespace has been listed (in this run).
     ctx.metrics
         .ready

@@ -53,13 +53,24 @@ pub const OWNER_TAG: &str = "connect.userops.dev/owner";
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
-    validation = Rule::new("has(self.region) == has(oldSelf.region) && (!has(self.region) || self.region == oldSelf.region)").message("region is immutable: it cannot be added, changed or removed (the user lives in the region it was created in)")
+    validation = Rule::new("has(self.instanceRef) || has(oldSelf.instanceRef) || (has(self.region) == has(oldSelf.region) && (!has(self.region) || self.region == oldSelf.region))").message("region is immutable: it cannot be added, changed or removed (the user lives in the region it was created in)"),
+    validation = Rule::new("has(self.instanceId) != has(self.instanceRef)").message("exactly one of instanceId (with region) or instanceRef must be set"),
+    validation = Rule::new("!has(self.instanceRef) || !has(self.region)").message("region: with instanceRef the region is the instance object's; remove region")
 )]
 pub struct ConnectUserSpec {
-    /// The Amazon Connect instance id. Immutable.
+    /// The Amazon Connect instance id, reached with the operator's own credentials. Immutable.
+    /// Exactly one of `instanceId` and `instanceRef`; switching between them is accepted only
+    /// when both name the same instance.
     #[x_kube(validation = Rule::new("self == oldSelf").message("instanceId is immutable"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 100))]
-    pub instance_id: String,
+    pub instance_id: Option<String>,
+
+    /// The instance object (ConnectInstance in this namespace, or a ClusterConnectInstance
+    /// that selects this namespace) that names the instance, its region and the role to act
+    /// with. The alternative to `instanceId`/`region`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_ref: Option<crate::instance::crd::InstanceObjectRef>,
 
     /// AWS region of the instance; the operator's default region when omitted (recorded in
     /// `status.region` at the first reconcile). Immutable: it cannot be added, changed or removed.
@@ -385,6 +396,10 @@ pub struct ConnectUserStatus {
     /// resource was first reconciled (a later change of the default does not move it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The instance, region, account and role the user was created through: a deletion uses
+    /// these when the instance object was changed or deleted since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<InstanceRecord>,
     /// The quick connect managed for `spec.quickConnect`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quick_connect_id: Option<String>,
@@ -446,6 +461,28 @@ pub struct CleanupStatus {
     /// search lags deletes too) does not count or delete it twice.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deleted_quick_connects: Vec<String>,
+}
+
+/// Where a ConnectUser's user lives and how it was reached (never a credential).
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceRecord {
+    pub instance_id: String,
+    pub region: String,
+    /// Absent when the operator's own credentials were used and no ARN named the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// Not a secret (AWS: the external id is not a password); kept so that a deletion can
+    /// assume the role after its instance object is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_session_name: Option<String>,
+    /// The instance object, `Kind/name` (`Kind/namespace/name` for a ConnectInstance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub through: Option<String>,
 }
 
 impl ConnectUserStatus {

@@ -32,8 +32,19 @@ impl Field<'_> {
 
 /// The Markdown reference of the ConnectUser CRD.
 pub fn reference_markdown() -> String {
-    let crd = serde_json::to_value(ConnectUser::crd()).expect("a CRD always serializes");
-    render(&crd)
+    let mut out = String::new();
+    for crd in [
+        ConnectUser::crd(),
+        crate::instance::crd::ConnectInstance::crd(),
+        crate::instance::crd::ClusterConnectInstance::crd(),
+    ] {
+        let crd = serde_json::to_value(crd).expect("a CRD always serializes");
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&render(&crd));
+    }
+    out
 }
 
 fn render(crd: &Value) -> String {
@@ -41,7 +52,7 @@ fn render(crd: &Value) -> String {
     let version = &spec["versions"][0];
     let schema = &version["schema"]["openAPIV3Schema"];
     let mut out = String::new();
-    let _ = writeln!(out, "# ConnectUser reference\n");
+    let _ = writeln!(out, "# {} reference\n", str_of(&spec["names"]["kind"]));
     let _ = writeln!(
         out,
         "<!-- Generated from the CRD by `connect-user-operator crd --reference`; do not edit.\n     Regenerate: {REGENERATE} -->\n"
@@ -323,9 +334,16 @@ mod tests {
                 .map_or(0, |p| p.len() + p.values().map(count).sum::<usize>());
             own + v.get("items").map_or(0, count)
         }
-        let crd = serde_json::to_value(ConnectUser::crd()).unwrap();
-        let root = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"];
-        let expected = count(&root["spec"]) + count(&root["status"]);
+        let mut expected = 0;
+        for crd in [
+            ConnectUser::crd(),
+            crate::instance::crd::ConnectInstance::crd(),
+            crate::instance::crd::ClusterConnectInstance::crd(),
+        ] {
+            let crd = serde_json::to_value(crd).unwrap();
+            let root = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"];
+            expected += count(&root["spec"]) + count(&root["status"]);
+        }
         let md = reference_markdown();
         assert_eq!(md.matches("\n### `").count(), expected);
     }

@@ -21,6 +21,28 @@ pub enum Error {
     #[error("{field}: {message}")]
     SecretNotFound { field: String, message: String },
 
+    /// `spec.instanceRef` names no instance object.
+    #[error("{field}: {message}")]
+    InstanceNotFound { field: String, message: String },
+
+    /// The instance object may not be used from this namespace (another namespace's
+    /// ConnectInstance, or a ClusterConnectInstance whose selector leaves this namespace out).
+    #[error("{field}: {message}")]
+    InstanceNotAllowed { field: String, message: String },
+
+    /// The instance object is not Ready (its credentials or DescribeInstance fail, it is a
+    /// replica, or it has not been reconciled yet).
+    #[error("{field}: {message}")]
+    InstanceNotReady { field: String, message: String },
+
+    /// The instance object names a Global Resiliency replica and does not allow writing to one.
+    #[error("{0}")]
+    ReplicaRefused(String),
+
+    /// The instance object is being deleted while ConnectUsers still use it.
+    #[error("{0}")]
+    InstanceInUse(String),
+
     /// A Connect user with this username exists and the spec does not ask to adopt it.
     #[error("{0}")]
     UserExists(String),
@@ -110,6 +132,10 @@ impl Error {
                 ErrorKind::Denied => ("AccessDenied", Stalled, Slowly, Slowly),
                 // Not a failure either: the next attempt signs with refreshed credentials.
                 ErrorKind::CredentialsExpired => ("CredentialsExpired", Unchanged, Soon, Soon),
+                // No credentials (the role cannot be assumed: trust policy, STS down).
+                ErrorKind::CredentialsUnavailable => {
+                    ("CredentialsUnavailable", Reconciling, Backoff, Backoff)
+                }
                 // A per-instance resource quota, not a rate: no fast retry.
                 ErrorKind::QuotaExceeded => ("ConnectQuotaExceeded", Stalled, Slowly, Slowly),
             },
@@ -120,6 +146,21 @@ impl Error {
             Cause::Ours(Error::InvalidSpec { .. }) => ("InvalidSpec", Stalled, SpecChange, Slowly),
             Cause::Ours(Error::SecretNotFound { .. }) => {
                 ("SecretNotFound", Stalled, Slowly, Slowly)
+            }
+            Cause::Ours(Error::InstanceNotFound { .. }) => {
+                ("InstanceNotFound", Stalled, Slowly, Slowly)
+            }
+            // Fixed by labelling the namespace or editing the selector, not only the spec.
+            Cause::Ours(Error::InstanceNotAllowed { .. }) => {
+                ("InstanceNotAllowed", Stalled, Slowly, Slowly)
+            }
+            Cause::Ours(Error::InstanceNotReady { .. }) => {
+                ("InstanceNotReady", Reconciling, Backoff, Backoff)
+            }
+            Cause::Ours(Error::ReplicaRefused(_)) => ("ReplicaRefused", Stalled, Slowly, Slowly),
+            Cause::Ours(Error::InstanceInUse(_)) => {
+                let wait = Duration::from_secs(2);
+                ("InUse", Reconciling, After(wait), After(wait))
             }
             Cause::Ours(Error::UserExists(_)) => ("UserExists", Stalled, Slowly, Slowly),
             Cause::Ours(Error::UsernameReserved(_)) => {
@@ -229,6 +270,26 @@ mod tests {
                 field: "f".into(),
                 message: "m".into(),
             },
+            Error::InstanceNotFound {
+                field: "spec.instanceRef.name".into(),
+                message: "m".into(),
+            },
+            Error::InstanceNotAllowed {
+                field: "spec.instanceRef".into(),
+                message: "m".into(),
+            },
+            Error::InstanceNotReady {
+                field: "spec.instanceRef".into(),
+                message: "m".into(),
+            },
+            Error::ReplicaRefused("x".into()),
+            Error::InstanceInUse("x".into()),
+            Error::Connect(ConnectError {
+                operation: "DescribeInstance",
+                kind: ErrorKind::CredentialsUnavailable,
+                code: "CredentialsUnavailable".into(),
+                message: String::new(),
+            }),
             Error::UserExists("x".into()),
             Error::UsernameReserved("x".into()),
             Error::Conflict("x".into()),

@@ -63,10 +63,7 @@ pub async fn run(args: &ExportArgs) -> Result<String, ExportError> {
         .filter(|r| !r.is_empty())
         .or_else(|| connect.default_region())
         .ok_or(ExportError::NoRegion)?;
-    let at = InstanceRef {
-        region,
-        instance_id: args.instance_id.clone(),
-    };
+    let at = InstanceRef::own(region, args.instance_id.clone());
     let names = Names {
         security_profiles: connect.list_security_profiles(&at).await?,
         routing_profiles: connect.list_routing_profiles(&at).await?,
@@ -437,10 +434,7 @@ mod tests {
 
     fn options() -> ExportOptions {
         ExportOptions {
-            instance: InstanceRef {
-                region: "eu-west-2".into(),
-                instance_id: "inst-1".into(),
-            },
+            instance: InstanceRef::own("eu-west-2", "inst-1"),
             namespace: Some("cc".into()),
             deletion_policy: "Retain",
             include_owned: false,

@@ -1,5 +1,6 @@
 use clap::Parser;
-use connect_user_operator::cli::{Cli, Command};
+use connect_user_operator::cli::{Cli, Command, CrdKind};
+use connect_user_operator::instance::crd::{ClusterConnectInstance, ConnectInstance};
 use connect_user_operator::{crd, crd_reference, export, prune, runner, telemetry};
 
 #[tokio::main]
@@ -10,7 +11,7 @@ async fn main() -> std::process::ExitCode {
             if args.reference {
                 print!("{}", crd_reference::reference_markdown());
             } else {
-                print!("{}", crd::crd_yaml());
+                print!("{}", crd_of(args.kind));
             }
             std::process::ExitCode::SUCCESS
         }
@@ -41,5 +42,14 @@ async fn main() -> std::process::ExitCode {
                 }
             }
         }
+    }
+}
+
+fn crd_of(kind: CrdKind) -> String {
+    use connect_user_operator::instance::crd::crd_yaml;
+    match kind {
+        CrdKind::Connectuser => crd::crd_yaml(),
+        CrdKind::Connectinstance => crd_yaml::<ConnectInstance>(),
+        CrdKind::Clusterconnectinstance => crd_yaml::<ClusterConnectInstance>(),
     }
 }

@@ -261,11 +261,41 @@ impl UserUpdate {
     }
 }
 
-/// One Connect instance in one region: the scope of every Connect call.
+/// One Connect instance in one region, and whose credentials reach it: the scope of every
+/// Connect call.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InstanceRef {
     pub region: String,
     pub instance_id: String,
+    pub access: Access,
+}
+
+impl InstanceRef {
+    /// An instance reached with the operator's own credentials.
+    pub fn own(region: impl Into<String>, instance_id: impl Into<String>) -> InstanceRef {
+        InstanceRef {
+            region: region.into(),
+            instance_id: instance_id.into(),
+            access: Access::default(),
+        }
+    }
+}
+
+/// Whose credentials sign the calls: the operator's own (no role), or a role assumed from them.
+/// Connect's quotas apply per (account, region), so the account keys rate limiters and retry
+/// partitions; `None` is the operator's own account, not looked up.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Access {
+    pub account: Option<String>,
+    pub role: Option<AssumedRole>,
+}
+
+/// A role to assume with STS from the operator's own credentials.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AssumedRole {
+    pub role_arn: String,
+    pub external_id: Option<String>,
+    pub session_name: Option<String>,
 }
 
 /// Generators for property tests: arbitrary strings (empty, unicode, control characters

@@ -11,7 +11,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::cli::PruneArgs;
 use crate::connect::{ConnectApi, ConnectError, ConnectSettings, Rate, SdkConfigBuilder};
-use crate::model::InstanceRef;
+use crate::model::{Access, AssumedRole, InstanceRef};
 use crate::sweeper::{
     DanglingQuickConnect, Deletion, DeletionOutcome, Progress, SweepMode, SweepSettings, Sweeper,
 };
@@ -41,12 +41,16 @@ pub async fn run(args: &PruneArgs) -> Result<std::process::ExitCode, PruneError>
     if let Some(region) = args.region.as_ref().filter(|r| !r.is_empty()) {
         builder = builder.region(region.clone());
     }
-    if let Some(role) = &args.role_arn {
-        if !is_role_arn(role) {
-            return Err(PruneError::BadRoleArn(role.clone()));
-        }
-        builder = builder.assume_role(role.clone(), SESSION_NAME);
-    }
+    // The role is assumed as for an instance object's roleArn (connect::credentials).
+    let role = match &args.role_arn {
+        Some(role) if !is_role_arn(role) => return Err(PruneError::BadRoleArn(role.clone())),
+        Some(role) => Some(AssumedRole {
+            role_arn: role.clone(),
+            external_id: None,
+            session_name: Some(SESSION_NAME.to_string()),
+        }),
+        None => None,
+    };
     let settings = ConnectSettings {
         rate: (args.connect_rate > 0.0).then_some(Rate {
             per_second: args.connect_rate,
@@ -59,6 +63,10 @@ pub async fn run(args: &PruneArgs) -> Result<std::process::ExitCode, PruneError>
     let at = InstanceRef {
         region,
         instance_id: args.instance_id.clone(),
+        access: Access {
+            account: None,
+            role,
+        },
     };
     let mode = if args.delete {
         SweepMode::Delete

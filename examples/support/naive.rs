@@ -146,7 +146,7 @@ async fn reconcile(cu: Arc<ConnectUser>, naive: Arc<Naive>) -> Result<Action, Fa
 
 impl Naive {
     async fn apply(&self, api: &Api<ConnectUser>, cu: &ConnectUser) -> Result<Action, Failed> {
-        let instance = &cu.spec.instance_id;
+        let instance = cu.spec.instance_id.as_deref().unwrap_or_default();
         let catalog = self.catalog(instance).await?;
         let routing_profile = resolve(&catalog.routing_profiles, &cu.spec.routing_profile)?;
         let mut security_profiles = cu
@@ -281,7 +281,7 @@ impl Naive {
         let Some(user_id) = cu.status.as_ref().and_then(|s| s.user_id.clone()) else {
             return Ok(Action::await_change());
         };
-        let instance = &cu.spec.instance_id;
+        let instance = cu.spec.instance_id.as_deref().unwrap_or_default();
         let mut ids = Vec::new();
         let mut token = None;
         loop {

@@ -19,6 +19,9 @@ pub enum ErrorKind {
     /// cache refreshes them before they expire, so the next attempt carries fresh ones: retry
     /// soon (not Denied: nobody has to fix anything).
     CredentialsExpired,
+    /// No credentials could be had for the call (AssumeRole refused, STS unreachable): nothing
+    /// was sent to Connect.
+    CredentialsUnavailable,
     /// A service quota (users or quick connects per instance) is used up: retrying soon cannot
     /// help; someone must raise the quota or free capacity.
     QuotaExceeded,
@@ -36,6 +39,7 @@ impl ErrorKind {
             ErrorKind::Duplicate => "duplicate",
             ErrorKind::Denied => "denied",
             ErrorKind::CredentialsExpired => "credentials_expired",
+            ErrorKind::CredentialsUnavailable => "credentials_unavailable",
             ErrorKind::QuotaExceeded => "quota_exceeded",
             ErrorKind::Transient => "transient",
         }
@@ -66,6 +70,13 @@ where
     R: std::fmt::Debug,
 {
     let (kind, code, message) = match &err {
+        _ if std::error::Error::source(&err).is_some_and(super::instance::credentials_failed) => (
+            ErrorKind::CredentialsUnavailable,
+            "CredentialsUnavailable".into(),
+            std::error::Error::source(&err)
+                .map(chain)
+                .unwrap_or_default(),
+        ),
         SdkError::ServiceError(service) => {
             let e = service.err();
             let code = e.code().unwrap_or("Unknown").to_string();
@@ -96,6 +107,18 @@ where
         code,
         message,
     }
+}
+
+/// An error and its sources, for errors whose own text says little ("dispatch failure").
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
 }
 
 /// The class of a Connect error type (`x-amzn-ErrorType`): the one table of what each code

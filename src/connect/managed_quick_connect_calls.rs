@@ -67,7 +67,7 @@ impl ConnectApi {
     ) -> Result<String, ConnectError> {
         let config = user_config(&desired.user_id, &desired.contact_flow_id)?;
         let out = self
-            .call_permitted(permit, "CreateQuickConnect", |c| {
+            .call_permitted(permit, at, "CreateQuickConnect", |c| {
                 c.create_quick_connect()
                     .instance_id(&at.instance_id)
                     .name(&desired.name)
@@ -89,7 +89,7 @@ impl ConnectApi {
         id: &str,
     ) -> Result<Option<ManagedQuickConnect>, ConnectError> {
         let out = self
-            .call(&at.region, "DescribeQuickConnect", |c| {
+            .call(at, "DescribeQuickConnect", |c| {
                 c.describe_quick_connect()
                     .instance_id(&at.instance_id)
                     .quick_connect_id(id)
@@ -120,7 +120,7 @@ impl ConnectApi {
             .build();
         let found = self
             .all_pages(
-                &at.region,
+                at,
                 "SearchQuickConnects",
                 |c, token| {
                     c.search_quick_connects()
@@ -144,7 +144,7 @@ impl ConnectApi {
         name: &str,
         description: Option<&str>,
     ) -> Result<(), ConnectError> {
-        self.call(&at.region, "UpdateQuickConnectName", |c| {
+        self.call(at, "UpdateQuickConnectName", |c| {
             c.update_quick_connect_name()
                 .instance_id(&at.instance_id)
                 .quick_connect_id(id)
@@ -165,7 +165,7 @@ impl ConnectApi {
         flow_id: &str,
     ) -> Result<(), ConnectError> {
         let config = user_config(user_id, flow_id)?;
-        self.call(&at.region, "UpdateQuickConnectConfig", |c| {
+        self.call(at, "UpdateQuickConnectConfig", |c| {
             c.update_quick_connect_config()
                 .instance_id(&at.instance_id)
                 .quick_connect_id(id)

@@ -6,7 +6,7 @@
 macro_rules! list_named {
     ($api:expr, $at:expr, $operation:literal, $list:ident $(.$set:ident($value:expr))*, $summaries:ident) => {
         $api.all_pages(
-            &$at.region,
+            $at,
             $operation,
             |c, token| {
                 c.$list()
@@ -24,7 +24,9 @@ macro_rules! list_named {
 
 pub mod catalog;
 mod convert;
+pub mod credentials;
 pub mod error;
+pub mod instance;
 mod managed_quick_connect_calls;
 mod pager;
 pub mod quick_connect_sweep;
@@ -40,6 +42,7 @@ use std::sync::Mutex;
 
 use aws_sdk_connect::Client;
 use aws_sdk_connect::config::Region;
+use aws_sdk_connect::config::retry::RetryPartition;
 use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_connect::types::{
     DirectoryType, QuickConnectConfig, QuickConnectType, StringComparisonType, StringCondition,
@@ -55,7 +58,7 @@ pub use sdk_config::{SdkConfigBuilder, StaticKey};
 pub use user_snapshots::UserSnapshots;
 
 use crate::model::{
-    IdentityManagement, InstanceRef, NamedId, NewUser, ObservedUser, Proficiencies,
+    Access, IdentityManagement, InstanceRef, NamedId, NewUser, ObservedUser, Proficiencies,
     UserQuickConnect, UserSummary, UserUpdate,
 };
 
@@ -81,7 +84,6 @@ pub enum Priority {
 /// A rate-limiter token for one call (see [`ConnectApi::permit`]).
 #[must_use = "a permit is taken to send the call it is for"]
 pub struct Permit {
-    region: String,
     operation: &'static str,
 }
 
@@ -89,8 +91,21 @@ pub struct ConnectApi {
     sdk_config: aws_config::SdkConfig,
     settings: ConnectSettings,
     limiter: RateLimiter,
-    clients: Mutex<HashMap<String, Client>>,
+    /// One client per (credentials, region): each has its own identity cache and its own
+    /// retry partition (the SDK's retry budget), named after the account and region.
+    clients: Mutex<HashMap<(Access, String), Client>>,
+    roles: credentials::AssumedRoles,
     metrics: std::sync::OnceLock<std::sync::Arc<crate::metrics::Metrics>>,
+}
+
+/// Connect's quotas apply per account and region, across the account's instances: the key of
+/// the rate limiter's buckets and of the SDK's retry partition.
+pub fn quota_scope(at: &InstanceRef) -> String {
+    format!(
+        "{}/{}",
+        at.access.account.as_deref().unwrap_or("own-account"),
+        at.region
+    )
 }
 
 /// SearchUsers answers at most 500 per page, SearchQuickConnects 100.
@@ -107,6 +122,7 @@ impl ConnectApi {
             sdk_config,
             settings,
             clients: Mutex::default(),
+            roles: credentials::AssumedRoles::default(),
             metrics: std::sync::OnceLock::new(),
         }
     }
@@ -121,27 +137,35 @@ impl ConnectApi {
         let _ = self.metrics.set(metrics);
     }
 
-    fn client(&self, region: &str) -> Client {
-        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        clients
-            .entry(region.to_string())
-            .or_insert_with(|| {
-                let mut builder = aws_sdk_connect::config::Builder::from(&self.sdk_config)
-                    .region(Region::new(region.to_string()));
-                if let Some(attempts) = self.settings.max_attempts {
-                    builder = builder.retry_config(
-                        aws_config::retry::RetryConfig::standard().with_max_attempts(attempts),
-                    );
-                }
-                Client::from_conf(builder.build())
-            })
-            .clone()
+    async fn client(&self, at: &InstanceRef) -> Client {
+        let key = (at.access.clone(), at.region.clone());
+        if let Some(c) = self.lock_clients().get(&key) {
+            return c.clone();
+        }
+        let mut builder = aws_sdk_connect::config::Builder::from(&self.sdk_config)
+            .region(Region::new(at.region.clone()))
+            .retry_partition(RetryPartition::new(format!("connect-{}", quota_scope(at))));
+        if let Some(role) = &at.access.role {
+            builder =
+                builder.credentials_provider(self.roles.provider(&self.sdk_config, role).await);
+        }
+        if let Some(attempts) = self.settings.max_attempts {
+            builder = builder.retry_config(
+                aws_config::retry::RetryConfig::standard().with_max_attempts(attempts),
+            );
+        }
+        let client = Client::from_conf(builder.build());
+        self.lock_clients().entry(key).or_insert(client).clone()
+    }
+
+    fn lock_clients(&self) -> std::sync::MutexGuard<'_, HashMap<(Access, String), Client>> {
+        self.clients.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Every call goes through here: rate limit, send, classify, record in the metrics.
     async fn call<T, E, R, Fut>(
         &self,
-        region: &str,
+        at: &InstanceRef,
         operation: &'static str,
         send: impl FnOnce(Client) -> Fut,
     ) -> Result<T, ConnectError>
@@ -150,8 +174,7 @@ impl ConnectApi {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        self.call_with(Priority::Normal, region, operation, send)
-            .await
+        self.call_with(Priority::Normal, at, operation, send).await
     }
 
     /// [`ConnectApi::call`] at `priority`: background calls take only the limiter's spare
@@ -159,7 +182,7 @@ impl ConnectApi {
     async fn call_with<T, E, R, Fut>(
         &self,
         priority: Priority,
-        region: &str,
+        at: &InstanceRef,
         operation: &'static str,
         send: impl FnOnce(Client) -> Fut,
     ) -> Result<T, ConnectError>
@@ -168,13 +191,14 @@ impl ConnectApi {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
+        let scope = quota_scope(at);
         match priority {
-            Priority::Normal => self.limiter.acquire(region, operation).await,
+            Priority::Normal => self.limiter.acquire(&scope, operation).await,
             Priority::Background { keep } => {
-                self.limiter.acquire_spare(region, operation, keep).await
+                self.limiter.acquire_spare(&scope, operation, keep).await
             }
         }
-        self.send_recorded(region, operation, send).await
+        self.send_recorded(at, operation, send).await
     }
 
     /// A token of the client-side rate limiter for `operation`, taken now. For the calls whose
@@ -182,17 +206,15 @@ impl ConnectApi {
     /// DeleteUser): taking the token before the record means the recorded time is at most one
     /// status write earlier than the send, however long the limiter made the caller wait.
     pub async fn permit(&self, at: &InstanceRef, operation: &'static str) -> Permit {
-        self.limiter.acquire(&at.region, operation).await;
-        Permit {
-            region: at.region.clone(),
-            operation,
-        }
+        self.limiter.acquire(&quota_scope(at), operation).await;
+        Permit { operation }
     }
 
     /// Sends with a token already taken (see [`ConnectApi::permit`]).
     async fn call_permitted<T, E, R, Fut>(
         &self,
         permit: Permit,
+        at: &InstanceRef,
         operation: &'static str,
         send: impl FnOnce(Client) -> Fut,
     ) -> Result<T, ConnectError>
@@ -202,12 +224,12 @@ impl ConnectApi {
         R: std::fmt::Debug,
     {
         debug_assert_eq!(permit.operation, operation, "a permit is for one operation");
-        self.send_recorded(&permit.region, operation, send).await
+        self.send_recorded(at, operation, send).await
     }
 
     async fn send_recorded<T, E, R, Fut>(
         &self,
-        region: &str,
+        at: &InstanceRef,
         operation: &'static str,
         send: impl FnOnce(Client) -> Fut,
     ) -> Result<T, ConnectError>
@@ -216,7 +238,7 @@ impl ConnectApi {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        let result = send(self.client(region))
+        let result = send(self.client(at).await)
             .await
             .map_err(|e| error::classify(operation, e));
         if let Some(m) = self.metrics.get() {
@@ -231,7 +253,7 @@ impl ConnectApi {
         at: &InstanceRef,
     ) -> Result<IdentityManagement, ConnectError> {
         let out = self
-            .call(&at.region, "DescribeInstance", |c| {
+            .call(at, "DescribeInstance", |c| {
                 c.describe_instance().instance_id(&at.instance_id).send()
             })
             .await?;
@@ -301,7 +323,7 @@ impl ConnectApi {
             .build();
         let users = self
             .all_pages(
-                &at.region,
+                at,
                 "SearchUsers",
                 |c, token| {
                     c.search_users()
@@ -330,7 +352,7 @@ impl ConnectApi {
         keep: impl Fn(UserSummary) -> T,
     ) -> Result<Vec<T>, ConnectError> {
         self.all_pages(
-            &at.region,
+            at,
             "SearchUsers",
             |c, token| {
                 c.search_users()
@@ -355,7 +377,7 @@ impl ConnectApi {
         user_id: &str,
     ) -> Result<ObservedUser, ConnectError> {
         let out = self
-            .call(&at.region, "DescribeUser", |c| {
+            .call(at, "DescribeUser", |c| {
                 c.describe_user()
                     .instance_id(&at.instance_id)
                     .user_id(user_id)
@@ -382,7 +404,7 @@ impl ConnectApi {
     ) -> Result<Proficiencies, ConnectError> {
         let all = self
             .all_pages(
-                &at.region,
+                at,
                 "ListUserProficiencies",
                 |c, token| {
                     c.list_user_proficiencies()
@@ -415,7 +437,7 @@ impl ConnectApi {
         let lists = convert::new_user_lists(&f.phone.normalized(), &f.channels)
             .map_err(build_error("CreateUser"))?;
         let out = self
-            .call_permitted(permit, "CreateUser", |c| {
+            .call_permitted(permit, at, "CreateUser", |c| {
                 c.create_user()
                     .instance_id(&at.instance_id)
                     .username(&user.username)
@@ -456,7 +478,7 @@ impl ConnectApi {
         // `$operation` on the user, through the SDK's `$method` with the setters given.
         macro_rules! on_user {
             ($operation:literal, $method:ident $(.$set:ident($value:expr))+) => {
-                api.call(&at.region, $operation, |c| {
+                api.call(at, $operation, |c| {
                     c.$method()
                         .instance_id(&at.instance_id)
                         .user_id(user_id)
@@ -528,7 +550,7 @@ impl ConnectApi {
                 )
             }
             UserUpdate::Tag(tags) => self
-                .call(&at.region, "TagResource", |c| {
+                .call(at, "TagResource", |c| {
                     let tags = tags.clone().into_iter().collect();
                     c.tag_resource()
                         .resource_arn(user_arn)
@@ -538,7 +560,7 @@ impl ConnectApi {
                 .await
                 .map(drop),
             UserUpdate::Untag(keys) => self
-                .call(&at.region, "UntagResource", |c| {
+                .call(at, "UntagResource", |c| {
                     let keys = Some(keys.clone());
                     c.untag_resource()
                         .resource_arn(user_arn)
@@ -558,7 +580,7 @@ impl ConnectApi {
         at: &InstanceRef,
         user_id: &str,
     ) -> Result<(), ConnectError> {
-        self.call_permitted(permit, "DeleteUser", |c| {
+        self.call_permitted(permit, at, "DeleteUser", |c| {
             c.delete_user()
                 .instance_id(&at.instance_id)
                 .user_id(user_id)
@@ -577,7 +599,7 @@ impl ConnectApi {
         at: &InstanceRef,
     ) -> Result<Vec<UserQuickConnect>, ConnectError> {
         self.all_pages(
-            &at.region,
+            at,
             "SearchQuickConnects",
             |c, token| {
                 c.search_quick_connects()
@@ -606,7 +628,7 @@ impl ConnectApi {
         at: &InstanceRef,
         quick_connect_id: &str,
     ) -> Result<(), ConnectError> {
-        self.call(&at.region, "DeleteQuickConnect", |c| {
+        self.call(at, "DeleteQuickConnect", |c| {
             c.delete_quick_connect()
                 .instance_id(&at.instance_id)
                 .quick_connect_id(quick_connect_id)

@@ -16,6 +16,7 @@ use aws_sdk_connect::operation::{
 };
 
 use super::{ConnectApi, ConnectError, Priority};
+use crate::model::InstanceRef;
 
 /// A page of a paged call: where the next one starts.
 pub(crate) trait Page {
@@ -48,7 +49,7 @@ impl ConnectApi {
     /// empty token counts as none, as the SDK's paginators read it).
     pub(crate) async fn all_pages<O, T, E, R, Fut>(
         &self,
-        region: &str,
+        at: &InstanceRef,
         operation: &'static str,
         request: impl FnMut(Client, Option<String>) -> Fut,
         items: impl FnMut(&O) -> Vec<T>,
@@ -59,7 +60,7 @@ impl ConnectApi {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        self.all_pages_with(Priority::Normal, region, operation, request, items, |_| ())
+        self.all_pages_with(Priority::Normal, at, operation, request, items, |_| ())
             .await
     }
 
@@ -68,7 +69,7 @@ impl ConnectApi {
     pub(crate) async fn all_pages_with<O, T, E, R, Fut>(
         &self,
         priority: Priority,
-        region: &str,
+        at: &InstanceRef,
         operation: &'static str,
         mut request: impl FnMut(Client, Option<String>) -> Fut,
         mut items: impl FnMut(&O) -> Vec<T>,
@@ -84,7 +85,7 @@ impl ConnectApi {
         let mut token = None;
         loop {
             let page = self
-                .call_with(priority, region, operation, |c| request(c, token.take()))
+                .call_with(priority, at, operation, |c| request(c, token.take()))
                 .await?;
             all.extend(items(&page));
             progress(all.len());

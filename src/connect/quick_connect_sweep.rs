@@ -64,7 +64,7 @@ impl ConnectApi {
         let pages = self
             .all_pages_with(
                 priority,
-                &at.region,
+                at,
                 "SearchQuickConnects",
                 |c, token| {
                     c.search_quick_connects()
@@ -89,7 +89,7 @@ impl ConnectApi {
         user_id: &str,
     ) -> Result<UserPresence, ConnectError> {
         let out = self
-            .call_with(priority, &at.region, "DescribeUser", |c| {
+            .call_with(priority, at, "DescribeUser", |c| {
                 c.describe_user()
                     .instance_id(&at.instance_id)
                     .user_id(user_id)
@@ -113,7 +113,7 @@ impl ConnectApi {
         id: &str,
     ) -> Result<Option<ListedQuickConnect>, ConnectError> {
         let out = self
-            .call_with(priority, &at.region, "DescribeQuickConnect", |c| {
+            .call_with(priority, at, "DescribeQuickConnect", |c| {
                 c.describe_quick_connect()
                     .instance_id(&at.instance_id)
                     .quick_connect_id(id)
@@ -134,7 +134,7 @@ impl ConnectApi {
         at: &InstanceRef,
         id: &str,
     ) -> Result<(), ConnectError> {
-        self.call_with(priority, &at.region, "DeleteQuickConnect", |c| {
+        self.call_with(priority, at, "DeleteQuickConnect", |c| {
             c.delete_quick_connect()
                 .instance_id(&at.instance_id)
                 .quick_connect_id(id)

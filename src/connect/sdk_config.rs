@@ -9,11 +9,13 @@
 //! environment path is tested through the binary, as a child process.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_connect::config::{Credentials, SharedCredentialsProvider};
+use aws_sdk_connect::config::Credentials;
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
 /// The service id the Connect SDK asks its service config for (`AWS_ENDPOINT_URL_CONNECT`).
 const CONNECT: &str = "Connect";
+/// The service id of STS (`AWS_ENDPOINT_URL_STS`): AssumeRole and GetCallerIdentity.
+const STS: &str = "STS";
 
 /// A long-term access key.
 #[derive(Clone, Copy)]
@@ -28,15 +30,8 @@ pub struct StaticKey<'a> {
 pub struct SdkConfigBuilder {
     region: Option<String>,
     connect_endpoint: Option<String>,
+    sts_endpoint: Option<String>,
     credentials: Option<Credentials>,
-    assume_role: Option<AssumeRole>,
-}
-
-/// A role to assume with STS from the credentials found otherwise.
-#[derive(Clone, Debug)]
-struct AssumeRole {
-    role_arn: String,
-    session_name: String,
 }
 
 impl SdkConfigBuilder {
@@ -52,6 +47,13 @@ impl SdkConfigBuilder {
         self
     }
 
+    /// STS's endpoint, for STS alone, as `AWS_ENDPOINT_URL_STS` sets it: where the instance
+    /// objects' roles are assumed.
+    pub fn sts_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.sts_endpoint = Some(url.into());
+        self
+    }
+
     /// Signs with this key instead of the default credential chain's.
     pub fn static_key(mut self, key: StaticKey<'_>) -> Self {
         self.credentials = Some(Credentials::new(
@@ -64,22 +66,6 @@ impl SdkConfigBuilder {
         self
     }
 
-    /// Signs with temporary credentials of `role_arn`, assumed through aws-config's AssumeRole
-    /// provider (STS at `AWS_ENDPOINT_URL_STS` or the default endpoint) from the credentials
-    /// found otherwise, and refreshed before they expire. Neither set of credentials is logged
-    /// by this code.
-    pub fn assume_role(
-        mut self,
-        role_arn: impl Into<String>,
-        session_name: impl Into<String>,
-    ) -> Self {
-        self.assume_role = Some(AssumeRole {
-            role_arn: role_arn.into(),
-            session_name: session_name.into(),
-        });
-        self
-    }
-
     pub async fn load(self) -> SdkConfig {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(region) = self.region {
@@ -88,43 +74,44 @@ impl SdkConfigBuilder {
         if let Some(credentials) = self.credentials {
             loader = loader.credentials_provider(credentials);
         }
-        let mut chain = loader.load().await;
-        if let Some(role) = self.assume_role {
-            let provider = aws_config::sts::AssumeRoleProvider::builder(role.role_arn)
-                .session_name(role.session_name)
-                .configure(&chain)
-                .build()
-                .await;
-            chain = chain
-                .to_builder()
-                .credentials_provider(SharedCredentialsProvider::new(provider))
-                .build();
+        let chain = loader.load().await;
+        let endpoints: Vec<(&'static str, String)> = [
+            self.connect_endpoint.map(|url| (CONNECT, url)),
+            self.sts_endpoint.map(|url| (STS, url)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if endpoints.is_empty() {
+            return chain;
         }
-        match self.connect_endpoint {
-            None => chain,
-            Some(url) => chain
-                .to_builder()
-                .service_config(ConnectEndpoint {
-                    url,
-                    chain: chain.clone(),
-                })
-                .build(),
-        }
+        chain
+            .to_builder()
+            .service_config(ServiceEndpoints {
+                endpoints,
+                chain: chain.clone(),
+            })
+            .build()
     }
 }
 
-/// Answers Connect's endpoint as the environment's `AWS_ENDPOINT_URL_CONNECT` would, and
-/// everything else (other services' endpoints) from the default chain.
+/// Answers the endpoints given per service as the environment's `AWS_ENDPOINT_URL_<SERVICE>`
+/// would, and everything else from the default chain.
 #[derive(Debug)]
-struct ConnectEndpoint {
-    url: String,
+struct ServiceEndpoints {
+    endpoints: Vec<(&'static str, String)>,
     chain: SdkConfig,
 }
 
-impl LoadServiceConfig for ConnectEndpoint {
+impl LoadServiceConfig for ServiceEndpoints {
     fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
-        if key.service_id() == CONNECT && key.profile() == "endpoint_url" {
-            return Some(self.url.clone());
+        if key.profile() == "endpoint_url"
+            && let Some((_, url)) = self
+                .endpoints
+                .iter()
+                .find(|(id, _)| *id == key.service_id())
+        {
+            return Some(url.clone());
         }
         self.chain.service_config()?.load_config(key)
     }
@@ -157,11 +144,29 @@ mod tests {
             .load()
             .await;
         assert_eq!(endpoint_of(&config, CONNECT).as_deref(), Some(url));
-        assert_ne!(endpoint_of(&config, "STS").as_deref(), Some(url));
+        assert_ne!(endpoint_of(&config, STS).as_deref(), Some(url));
         // Set for one service, not for all: the global endpoint stays the default chain's.
         assert_ne!(config.endpoint_url(), Some(url));
         assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-2"));
         let connect = aws_sdk_connect::config::Builder::from(&config).build();
         assert_eq!(connect.region().map(|r| r.as_ref()), Some("eu-west-2"));
+    }
+
+    #[tokio::test]
+    async fn an_sts_endpoint_is_for_sts_only() {
+        let config = SdkConfigBuilder::default()
+            .region("eu-west-2")
+            .connect_endpoint("http://127.0.0.1:9")
+            .sts_endpoint("http://127.0.0.1:10")
+            .load()
+            .await;
+        assert_eq!(
+            endpoint_of(&config, STS).as_deref(),
+            Some("http://127.0.0.1:10")
+        );
+        assert_eq!(
+            endpoint_of(&config, CONNECT).as_deref(),
+            Some("http://127.0.0.1:9")
+        );
     }
 }

@@ -165,10 +165,7 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     fn at() -> InstanceRef {
-        InstanceRef {
-            region: "r".into(),
-            instance_id: "i".into(),
-        }
+        InstanceRef::own("r", "i")
     }
 
     async fn counted(count: Arc<AtomicUsize>) -> Result<usize, ConnectError> {

@@ -21,7 +21,7 @@ use super::decide::not_shown;
 use super::outcome::{Note, Stop, Wait};
 use super::record::{self, Settle, Time};
 use super::status::{Health, StatusWriter};
-use super::{instance_ref, observe, owner_uid, publish};
+use super::{instance_for_cleanup, observe, owner_uid, publish};
 use crate::connect::ErrorKind;
 use crate::context::Context;
 use crate::crd::{CleanupStatus, ConnectUser, DeletionPolicy, OWNER_TAG};
@@ -60,7 +60,15 @@ struct Cleanup<'a> {
 
 impl Cleanup<'_> {
     async fn run(&mut self) -> std::result::Result<Released, Stop> {
-        let at = instance_ref(self.cu, self.ctx)?;
+        let at = match instance_for_cleanup(self.cu, self.ctx).await {
+            Ok(resolved) => resolved.at,
+            // The instance object is gone or not Ready, and status recorded no instance: no
+            // create was ever attempted through it (the record is written before CreateUser).
+            Err(_) if self.status.record() == Default::default() => {
+                return Ok(Released::NothingCreated);
+            }
+            Err(e) => return Err(e.into()),
+        };
         let uid = owner_uid(self.cu)?;
         let settle = Settle(self.ctx.settings.settle_window);
         let mut seen = Seen::default();

@@ -22,8 +22,8 @@ use super::outcome::{Note, Outcome, Ready, ReadyReason, Stop, Wait};
 use super::record::{self, Record, Settle, Time};
 use super::status::{self, Health, StatusWriter};
 use super::{
-    identity_rules, instance_ref, managed_quick_connect, observe, owner_uid, publish, resolve,
-    secret,
+    identity_rules, instance_for_apply, managed_quick_connect, observe, owner_uid, publish,
+    resolve, secret,
 };
 use crate::connect::{ConnectError, ErrorKind};
 use crate::context::Context;
@@ -118,7 +118,12 @@ impl<'a> Pass<'a> {
 
     async fn run(&mut self) -> Result<Ready, Stop> {
         self.status.record_progressing_if_new().await?;
-        let at = instance_ref(self.cu, self.ctx)?;
+        let resolved = instance_for_apply(self.cu, self.ctx).await?;
+        let at = resolved.at;
+        // What a deletion will use, recorded with the next status write (before CreateUser).
+        if self.status.status().instance.as_ref() != Some(&resolved.record) {
+            self.status.edit().instance = Some(resolved.record);
+        }
         // Recorded once (a resource from before status.region gets it now): a later change of
         // the operator's default region must not move the user.
         if self.status.status().region.is_none() && self.status.status().user_id.is_some() {

@@ -23,29 +23,18 @@ use crate::context::Context;
 use crate::crd::ConnectUser;
 use crate::error::{Error, Result};
 use crate::events::EventNote;
-use crate::model::InstanceRef;
+use crate::instance::resolve::{Resolved, for_apply, for_cleanup};
 use outcome::Note;
 
-/// Where this resource's user lives: `spec.region`, else the region recorded at its first
-/// reconcile, else the operator's default (which may have changed since: the record wins).
-pub fn instance_ref(cu: &ConnectUser, ctx: &Context) -> Result<InstanceRef> {
-    let recorded = cu.status.as_ref().and_then(|s| s.region.clone());
-    let region = cu
-        .spec
-        .region
-        .clone()
-        .or(recorded)
-        .or_else(|| ctx.settings.default_region.clone())
-        .ok_or_else(|| {
-            Error::invalid(
-                "spec.region",
-                "no region given and the operator has no default region (--region / AWS_REGION)",
-            )
-        })?;
-    Ok(InstanceRef {
-        region,
-        instance_id: cu.spec.instance_id.clone(),
-    })
+/// Where this resource's user lives and with whose credentials, for a create or an update
+/// (see [`crate::instance::resolve`]): decided before any Connect call.
+pub async fn instance_for_apply(cu: &ConnectUser, ctx: &Context) -> Result<Resolved> {
+    for_apply(&ctx.client, cu, ctx.settings.default_region.as_deref()).await
+}
+
+/// The same for a deletion: what status recorded wins over the spec and the instance object.
+pub async fn instance_for_cleanup(cu: &ConnectUser, ctx: &Context) -> Result<Resolved> {
+    for_cleanup(&ctx.client, cu, ctx.settings.default_region.as_deref()).await
 }
 
 /// `namespace/name`: the key of per-resource bookkeeping (backoff, metrics).

@@ -31,7 +31,7 @@ pub enum Health {
 }
 
 /// Sets `type_` to `status`, keeping lastTransitionTime when the status did not change.
-fn set(
+pub(crate) fn set(
     conditions: &mut Vec<Condition>,
     type_: &str,
     status: &str,

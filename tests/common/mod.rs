@@ -107,6 +107,8 @@ impl Default for Options {
 pub struct Env {
     pub kube: KubeSim,
     pub connect: ConnectSim,
+    /// STS, sharing the Connect emulator's accounts and roles (`connect.iam()`).
+    pub sts: sim::aws::StsSim,
     pub client: kube::Client,
     pub ctx: Arc<Context>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -125,6 +127,30 @@ pub async fn sdk_config(connect: &ConnectSim) -> aws_config::SdkConfig {
         .await
 }
 
+/// The same, with STS's endpoint: what the instance objects' roles are assumed through.
+pub async fn sdk_config_with_sts(
+    connect: &ConnectSim,
+    sts: &sim::aws::StsSim,
+) -> aws_config::SdkConfig {
+    SdkConfigBuilder::default()
+        .region(REGION)
+        .connect_endpoint(connect.endpoint())
+        .sts_endpoint(sts.endpoint())
+        .static_key(TEST_KEY)
+        .load()
+        .await
+}
+
+/// Every CRD the operator serves, as the chart installs them.
+pub fn crds() -> Vec<serde_json::Value> {
+    use connect_user_operator::instance::crd::{ClusterConnectInstance, ConnectInstance};
+    vec![
+        serde_json::to_value(ConnectUser::crd()).unwrap(),
+        serde_json::to_value(ConnectInstance::crd()).unwrap(),
+        serde_json::to_value(ClusterConnectInstance::crd()).unwrap(),
+    ]
+}
+
 pub async fn kube_client(kube: &KubeSim) -> kube::Client {
     let config = kube::Config::new(kube.url().parse().expect("emulator url"));
     kube::Client::try_from(config).expect("kube client")
@@ -137,11 +163,15 @@ impl Env {
 
     pub async fn start_with(options: Options) -> Env {
         let kube = KubeSim::start().await.expect("kube emulator");
-        let crd = serde_json::to_value(ConnectUser::crd()).unwrap();
-        kube.create_object(crd).expect("install CRD");
+        for crd in crds() {
+            kube.create_object(crd).expect("install CRD");
+        }
         let connect = ConnectSim::start(options.connect)
             .await
             .expect("connect emulator");
+        let sts = sim::aws::StsSim::start(connect.iam().clone())
+            .await
+            .expect("STS emulator");
         connect.seed_instance(InstanceSeed::standard(INSTANCE));
         let client = kube_client(&kube).await;
         let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
@@ -156,7 +186,7 @@ impl Env {
             .await
             .expect("secret");
         let api = Arc::new(ConnectApi::new(
-            sdk_config(&connect).await,
+            sdk_config_with_sts(&connect, &sts).await,
             options.settings,
         ));
         let settings = Settings {
@@ -171,6 +201,7 @@ impl Env {
         let mut env = Env {
             kube,
             connect,
+            sts,
             client,
             ctx,
             stop: None,
@@ -202,7 +233,10 @@ impl Env {
     /// a restarted process would.
     pub async fn restart_fresh(&mut self, connect: ConnectSettings) {
         self.stop_operator().await;
-        let api = Arc::new(ConnectApi::new(sdk_config(&self.connect).await, connect));
+        let api = Arc::new(ConnectApi::new(
+            sdk_config_with_sts(&self.connect, &self.sts).await,
+            connect,
+        ));
         self.ctx = Arc::new(Context::new(
             self.client.clone(),
             api,

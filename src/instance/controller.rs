@@ -1,0 +1,357 @@
+//! The instance objects' own reconcile: DescribeInstance with the resolved credentials (Ready,
+//! account, identity management, alias, Global Resiliency replica or not), how many ConnectUsers
+//! use the object, and a finalizer while any does, so that it is deleted after them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::watcher;
+use kube::{Api, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::crd::{
+    ClusterConnectInstance, ConnectInstance, IN_USE_FINALIZER, InstanceKind, InstanceSpecView,
+    InstanceStatus, split_instance_id,
+};
+use crate::context::Context;
+use crate::crd::{ConnectUser, FIELD_MANAGER};
+use crate::error::{Error, Phase, Standing};
+use crate::model::{Access, AssumedRole, IdentityManagement, InstanceRef};
+use crate::reconcile::status::{READY, RECONCILING, STALLED, set};
+
+/// How often an instance object's count of ConnectUsers is brought up to date; its
+/// DescribeInstance is repeated at the resync period only.
+const RECOUNT: Duration = Duration::from_secs(5);
+
+/// What both kinds offer the reconcile.
+pub trait InstanceObject:
+    Resource<DynamicType = ()>
+    + Clone
+    + Serialize
+    + DeserializeOwned
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+    const KIND: InstanceKind;
+    fn view(&self) -> InstanceSpecView<'_>;
+    fn instance_status(&self) -> Option<&InstanceStatus>;
+    fn api(client: &kube::Client, namespace: Option<&str>) -> Api<Self>;
+}
+
+impl InstanceObject for ConnectInstance {
+    const KIND: InstanceKind = InstanceKind::ConnectInstance;
+    fn view(&self) -> InstanceSpecView<'_> {
+        self.spec.view()
+    }
+    fn instance_status(&self) -> Option<&InstanceStatus> {
+        self.status.as_ref()
+    }
+    fn api(client: &kube::Client, namespace: Option<&str>) -> Api<Self> {
+        match namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        }
+    }
+}
+
+impl InstanceObject for ClusterConnectInstance {
+    const KIND: InstanceKind = InstanceKind::ClusterConnectInstance;
+    fn view(&self) -> InstanceSpecView<'_> {
+        self.spec.view()
+    }
+    fn instance_status(&self) -> Option<&InstanceStatus> {
+        self.status.as_ref()
+    }
+    fn api(client: &kube::Client, _: Option<&str>) -> Api<Self> {
+        Api::all(client.clone())
+    }
+}
+
+/// Whether `cu` uses the instance object `kind`/`namespace`/`name`: by its spec, or by the
+/// instance its status recorded (a deletion in progress still depends on it).
+pub fn uses(cu: &ConnectUser, kind: InstanceKind, namespace: Option<&str>, name: &str) -> bool {
+    let cu_ns = cu.namespace();
+    let by_spec = cu.spec.instance_ref.as_ref().is_some_and(|r| {
+        r.kind == kind
+            && r.name == name
+            && (kind == InstanceKind::ClusterConnectInstance || cu_ns.as_deref() == namespace)
+    });
+    let through = match namespace {
+        Some(ns) => format!("{}/{ns}/{name}", kind.as_str()),
+        None => format!("{}/{name}", kind.as_str()),
+    };
+    let by_record = cu
+        .status
+        .as_ref()
+        .and_then(|s| s.instance.as_ref())
+        .and_then(|i| i.through.as_deref())
+        == Some(through.as_str());
+    by_spec || by_record
+}
+
+/// Runs the controllers of both kinds until `shutdown` resolves.
+pub async fn run(
+    ctx: Arc<Context>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + Clone + 'static,
+) {
+    let namespaced: Vec<Option<String>> = if ctx.settings.namespaces.is_empty() {
+        vec![None]
+    } else {
+        crate::watch::unique_namespaces(&ctx.settings.namespaces)
+            .into_iter()
+            .map(Some)
+            .collect()
+    };
+    let mut runs: Vec<futures::future::BoxFuture<'static, ()>> = namespaced
+        .into_iter()
+        .map(|ns| run_kind::<ConnectInstance>(ctx.clone(), ns, shutdown.clone()).boxed())
+        .collect();
+    runs.push(run_kind::<ClusterConnectInstance>(ctx.clone(), None, shutdown).boxed());
+    futures::future::join_all(runs).await;
+}
+
+async fn run_kind<K: InstanceObject>(
+    ctx: Arc<Context>,
+    namespace: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let api = K::api(&ctx.client, namespace.as_deref());
+    Controller::new(api, watcher::Config::default())
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile::<K>, error_policy::<K>, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, kind = K::KIND.as_str(), "instance object reconcile");
+            }
+        })
+        .await;
+}
+
+fn error_policy<K: InstanceObject>(_: Arc<K>, error: &Error, _: Arc<Context>) -> Action {
+    tracing::warn!(kind = K::KIND.as_str(), error = %error, "instance object reconcile failed");
+    Action::requeue(Duration::from_secs(5))
+}
+
+async fn reconcile<K: InstanceObject>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let namespace = obj.namespace();
+    let name = obj.name_any();
+    let users: Vec<String> = ctx
+        .watched
+        .store()
+        .state()
+        .iter()
+        .filter(|cu| uses(cu, K::KIND, namespace.as_deref(), &name))
+        .map(|cu| format!("{}/{}", cu.namespace().unwrap_or_default(), cu.name_any()))
+        .collect();
+    let api = K::api(&ctx.client, namespace.as_deref());
+    let has_finalizer = obj.finalizers().iter().any(|f| f == IN_USE_FINALIZER);
+    let deleting = obj.meta().deletion_timestamp.is_some();
+    if deleting && users.is_empty() {
+        if has_finalizer {
+            set_finalizer(&api, &obj, false).await?;
+        }
+        return Ok(Action::await_change());
+    }
+    if !users.is_empty() && !has_finalizer && !deleting {
+        set_finalizer(&api, &obj, true).await?;
+    }
+    if users.is_empty() && has_finalizer {
+        set_finalizer(&api, &obj, false).await?;
+    }
+    let mut status = obj.instance_status().cloned().unwrap_or_default();
+    status.connect_users = users.len() as u32;
+    let generation = obj.meta().generation;
+    let outcome = if deleting {
+        Err(Error::InstanceInUse(format!(
+            "deleted while {} ConnectUser(s) use it: {}; it goes once they are deleted",
+            users.len(),
+            users.join(", ")
+        )))
+    } else if due(&status, generation, &ctx) {
+        verify(&obj.view(), &mut status, &ctx).await
+    } else {
+        Ok(())
+    };
+    match &outcome {
+        Ok(()) if due(&status, generation, &ctx) => {
+            set(
+                &mut status.conditions,
+                READY,
+                "True",
+                "Verified",
+                "DescribeInstance succeeded with the instance's credentials",
+                generation,
+            );
+            status
+                .conditions
+                .retain(|c| c.type_ != RECONCILING && c.type_ != STALLED);
+            status.observed_generation = generation;
+        }
+        Ok(()) => {}
+        Err(e) => {
+            let policy = e.policy(Phase::Converge);
+            let message = e.to_string();
+            set(
+                &mut status.conditions,
+                READY,
+                "False",
+                policy.reason,
+                &message,
+                generation,
+            );
+            let (on, off) = match policy.standing {
+                Standing::Stalled => (STALLED, RECONCILING),
+                _ => (RECONCILING, STALLED),
+            };
+            set(
+                &mut status.conditions,
+                on,
+                "True",
+                policy.reason,
+                &message,
+                generation,
+            );
+            status.conditions.retain(|c| c.type_ != off);
+            status.observed_generation = generation;
+        }
+    }
+    status.conditions.sort_by(|a, b| a.type_.cmp(&b.type_));
+    if obj.instance_status() != Some(&status) {
+        write_status(&api, &obj, &status).await?;
+    }
+    Ok(Action::requeue(if deleting {
+        Duration::from_secs(1)
+    } else {
+        RECOUNT
+    }))
+}
+
+/// Whether DescribeInstance is due: never verified for this generation, not Ready, or the last
+/// verification older than the resync period.
+fn due(status: &InstanceStatus, generation: Option<i64>, ctx: &Context) -> bool {
+    let ready: Option<&Condition> = status.condition(READY);
+    let Some(ready) = ready.filter(|c| c.status == "True") else {
+        return true;
+    };
+    if status.observed_generation != generation {
+        return true;
+    }
+    let age = k8s_openapi::jiff::Timestamp::now().duration_since(ready.last_transition_time.0);
+    // lastTransitionTime does not move while Ready stays True: re-verify at the resync period
+    // by its age since the last transition, which is close enough for a health check.
+    age.as_secs() as u64 >= ctx.settings.resync_period.as_secs()
+}
+
+/// The instance object's spec as the Connect side sees it.
+pub fn instance_ref(view: &InstanceSpecView<'_>, account: Option<String>) -> InstanceRef {
+    let (instance_id, arn_account) = split_instance_id(view.instance_id);
+    InstanceRef {
+        region: view.region.to_string(),
+        instance_id,
+        access: Access {
+            account: arn_account.or(account),
+            role: view.role_arn.map(|arn| AssumedRole {
+                role_arn: arn.to_string(),
+                external_id: view.external_id.map(str::to_string),
+                session_name: view.role_session_name.map(str::to_string),
+            }),
+        },
+    }
+}
+
+/// Account (ARN or GetCallerIdentity), then DescribeInstance, with the object's credentials.
+async fn verify(
+    view: &InstanceSpecView<'_>,
+    status: &mut InstanceStatus,
+    ctx: &Context,
+) -> Result<(), Error> {
+    let mut at = instance_ref(view, None);
+    let account = match at.access.account.clone() {
+        Some(a) => a,
+        None => ctx.connect.caller_account(&at).await?,
+    };
+    at.access.account = Some(account.clone());
+    status.account = Some(account);
+    let described = ctx.connect.describe_instance(&at).await?;
+    status.instance_arn = described.arn;
+    status.instance_alias = described.alias;
+    status.identity_management_type = Some(
+        match described.identity_management {
+            IdentityManagement::ConnectManaged => "CONNECT_MANAGED",
+            IdentityManagement::Saml => "SAML",
+            IdentityManagement::ExistingDirectory => "EXISTING_DIRECTORY",
+            IdentityManagement::Other => "UNKNOWN",
+        }
+        .to_string(),
+    );
+    status.source_region = described.source_region.clone();
+    if let Some(source) = described.source_region.filter(|s| s != view.region)
+        && !view.allow_replica
+    {
+        return Err(Error::ReplicaRefused(format!(
+            "instance {} in {} is a Global Resiliency replica of the one in {source}: users and quick connects replicate from the source, so ConnectUsers should use an instance object with region {source} (set allowReplica: true to write to the replica anyway)",
+            at.instance_id, view.region
+        )));
+    }
+    if let Some(s) = described.status.filter(|s| s != "ACTIVE") {
+        return Err(Error::InstanceNotReady {
+            field: "spec.instanceId".into(),
+            message: format!("the instance's status is {s}, not ACTIVE"),
+        });
+    }
+    Ok(())
+}
+
+async fn set_finalizer<K: InstanceObject>(
+    api: &Api<K>,
+    obj: &K,
+    present: bool,
+) -> Result<(), Error> {
+    let mut finalizers: Vec<String> = obj
+        .finalizers()
+        .iter()
+        .filter(|f| *f != IN_USE_FINALIZER)
+        .cloned()
+        .collect();
+    if present {
+        finalizers.push(IN_USE_FINALIZER.to_string());
+    }
+    // With the resourceVersion read: another edit in between fails the patch (a conflict,
+    // retried) instead of being overwritten.
+    let patch = serde_json::json!({
+        "metadata": {"resourceVersion": obj.resource_version(), "finalizers": finalizers}
+    });
+    api.patch(
+        &obj.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn write_status<K: InstanceObject>(
+    api: &Api<K>,
+    obj: &K,
+    status: &InstanceStatus,
+) -> Result<(), Error> {
+    let patch = serde_json::json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": status,
+    });
+    api.patch_status(
+        &obj.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(())
+}
