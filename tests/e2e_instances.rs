@@ -1,0 +1,415 @@
+//! Instance objects end to end: ConnectUsers in two accounts through a ConnectInstance (the
+//! operator's own account) and a ClusterConnectInstance (a role assumed in account 2), the
+//! namespace selector, short-lived credentials, and deletion after the instance object was
+//! edited or deleted.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use connect_user_operator::crd::ConnectUser;
+use connect_user_operator::instance::crd::{ClusterConnectInstance, ConnectInstance};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::{Api, ResourceExt};
+use serde_json::json;
+use sim::aws::{TEST_ACCOUNT_ID, Trust};
+use sim::connect::InstanceSeed;
+
+const INSTANCE_B: &str = "bbbbbbbb-2222-3333-4444-555555555555";
+const ACCOUNT_2: &str = "222222222222";
+
+/// A ConnectUser `name` that uses the instance object `kind`/`object` instead of instanceId.
+fn ref_manifest(name: &str, kind: &str, object: &str, extra: &str) -> String {
+    manifest(name, extra).replace(
+        &format!("  instanceId: {INSTANCE}\n"),
+        &format!("  instanceRef: {{kind: {kind}, name: {object}}}\n"),
+    )
+}
+
+pub struct Instances {
+    pub env: Env,
+    /// The role in account 2 that the operator (account 1) may assume.
+    pub role_b: String,
+}
+
+/// The bed with instance B in account 2, a role there trusting account 1, and the namespace
+/// labelled `team: b`.
+async fn start() -> Instances {
+    let env = Env::start().await;
+    env.connect
+        .seed_instance(InstanceSeed::standard(INSTANCE_B).in_account(ACCOUNT_2));
+    let role_b = env.connect.iam().create_role(
+        ACCOUNT_2,
+        "connect-operator",
+        Trust::account(TEST_ACCOUNT_ID),
+    );
+    label_namespace(&env, NS, json!({"team": "b"})).await;
+    Instances { env, role_b }
+}
+
+async fn label_namespace(env: &Env, ns: &str, labels: serde_json::Value) {
+    let api: Api<Namespace> = Api::all(env.client.clone());
+    let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}});
+    if api.get_opt(ns).await.unwrap().is_some() {
+        api.patch(ns, &PatchParams::default(), &Patch::Merge(&body))
+            .await
+            .unwrap();
+    } else {
+        api.create(
+            &PostParams::default(),
+            &serde_json::from_value(body).unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+}
+
+fn connect_instances(env: &Env) -> Api<ConnectInstance> {
+    Api::namespaced(env.client.clone(), NS)
+}
+
+fn cluster_instances(env: &Env) -> Api<ClusterConnectInstance> {
+    Api::all(env.client.clone())
+}
+
+async fn create_ci(env: &Env, yaml: &str) -> ConnectInstance {
+    let obj: ConnectInstance = serde_yaml::from_str(yaml).unwrap();
+    connect_instances(env)
+        .create(&PostParams::default(), &obj)
+        .await
+        .unwrap()
+}
+
+async fn create_cci(env: &Env, yaml: &str) -> ClusterConnectInstance {
+    let obj: ClusterConnectInstance = serde_yaml::from_str(yaml).unwrap();
+    cluster_instances(env)
+        .create(&PostParams::default(), &obj)
+        .await
+        .unwrap()
+}
+
+fn instance_a() -> String {
+    format!(
+        "apiVersion: connect.userops.dev/v1alpha1\nkind: ConnectInstance\nmetadata: {{name: a, namespace: {NS}}}\nspec:\n  instanceId: {INSTANCE}\n  region: {REGION}\n"
+    )
+}
+
+fn instance_b(role: &str, selector: &str) -> String {
+    format!(
+        "apiVersion: connect.userops.dev/v1alpha1\nkind: ClusterConnectInstance\nmetadata: {{name: b}}\nspec:\n  instanceId: arn:aws:connect:{REGION}:{ACCOUNT_2}:instance/{INSTANCE_B}\n  region: {REGION}\n  roleArn: {role}\n{selector}"
+    )
+}
+
+const SELECT_TEAM_B: &str = "  namespaceSelector: {matchLabels: {team: b}}\n";
+
+fn ready_of(
+    status: Option<&connect_user_operator::instance::crd::InstanceStatus>,
+) -> Option<(String, String, String)> {
+    let c = status?.condition("Ready")?;
+    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+async fn wait_ci(
+    env: &Env,
+    name: &str,
+    what: &str,
+    cond: impl Fn(&ConnectInstance) -> bool,
+) -> ConnectInstance {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = connect_instances(env).get_opt(name).await.unwrap();
+        if let Some(o) = &now
+            && cond(o)
+        {
+            return o.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ConnectInstance {name}: {what}; now {:#?}",
+            now.map(|o| o.status)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_cci(
+    env: &Env,
+    name: &str,
+    what: &str,
+    cond: impl Fn(&ClusterConnectInstance) -> bool,
+) -> ClusterConnectInstance {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = cluster_instances(env).get_opt(name).await.unwrap();
+        if let Some(o) = &now
+            && cond(o)
+        {
+            return o.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ClusterConnectInstance {name}: {what}; now {:#?}",
+            now.map(|o| o.status)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn is_ready(status: &Option<connect_user_operator::instance::crd::InstanceStatus>) -> bool {
+    ready_of(status.as_ref()).is_some_and(|(s, _, _)| s == "True")
+}
+
+fn record(cu: &ConnectUser) -> connect_user_operator::crd::InstanceRecord {
+    cu.status
+        .as_ref()
+        .and_then(|s| s.instance.clone())
+        .expect("status.instance")
+}
+
+/// Nothing of `username`'s is left in `instance`: no user, no quick connect to one.
+fn nothing_left(env: &Env, instance: &str) {
+    let users = env.connect.users(instance);
+    assert!(users.is_empty(), "users left in {instance}: {users:?}");
+    let qcs = env.connect.quick_connects(instance);
+    assert!(qcs.is_empty(), "quick connects left in {instance}: {qcs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_in_two_accounts_through_a_connect_instance_and_a_cluster_connect_instance() {
+    let bed = start().await;
+    let env = &bed.env;
+    create_ci(env, &instance_a()).await;
+    create_cci(env, &instance_b(&bed.role_b, SELECT_TEAM_B)).await;
+    let a = wait_ci(env, "a", "Ready", |o| is_ready(&o.status)).await;
+    let a_status = a.status.clone().unwrap();
+    // No ARN: the account comes from GetCallerIdentity with the operator's own credentials.
+    assert_eq!(a_status.account.as_deref(), Some(TEST_ACCOUNT_ID));
+    assert_eq!(
+        a_status.identity_management_type.as_deref(),
+        Some("CONNECT_MANAGED")
+    );
+    assert!(a_status.instance_alias.is_some());
+    let b = wait_cci(env, "b", "Ready", |o| is_ready(&o.status)).await;
+    assert_eq!(b.status.unwrap().account.as_deref(), Some(ACCOUNT_2));
+    assert!(
+        env.sts.successes("AssumeRole") >= 1,
+        "{:?}",
+        env.sts.calls()
+    );
+
+    let quick = "  quickConnect: {name: QC NAME, contactFlow: {name: Default agent transfer}}\n";
+    env.create(&ref_manifest(
+        "alice",
+        "ConnectInstance",
+        "a",
+        &quick.replace("NAME", "alice"),
+    ))
+    .await
+    .unwrap();
+    env.create(&ref_manifest(
+        "bob",
+        "ClusterConnectInstance",
+        "b",
+        &quick.replace("NAME", "bob"),
+    ))
+    .await
+    .unwrap();
+    let alice = env.wait_ready("alice").await;
+    let bob = env.wait_ready("bob").await;
+    assert_eq!(env.connect.users(INSTANCE).len(), 1);
+    assert_eq!(env.connect.users(INSTANCE_B).len(), 1);
+    assert_eq!(env.connect.users(INSTANCE_B)[0].username, "bob");
+    let (ra, rb) = (record(&alice), record(&bob));
+    assert_eq!(
+        (
+            ra.instance_id.as_str(),
+            ra.region.as_str(),
+            ra.account.as_deref(),
+            ra.role_arn.as_deref()
+        ),
+        (INSTANCE, REGION, Some(TEST_ACCOUNT_ID), None)
+    );
+    assert_eq!(
+        (
+            rb.instance_id.as_str(),
+            rb.account.as_deref(),
+            rb.role_arn.as_deref()
+        ),
+        (INSTANCE_B, Some(ACCOUNT_2), Some(bed.role_b.as_str()))
+    );
+    assert_eq!(rb.through.as_deref(), Some("ClusterConnectInstance/b"));
+    // Every call on B was signed by the assumed role's session in account 2.
+    let on_b: Vec<_> = env
+        .connect
+        .calls()
+        .into_iter()
+        .filter(|c| c.instance_id.as_deref() == Some(INSTANCE_B))
+        .collect();
+    assert!(!on_b.is_empty());
+    assert!(
+        on_b.iter()
+            .all(|c| c.account_id == ACCOUNT_2 && c.status == 200),
+        "{:?}",
+        on_b.iter()
+            .map(|c| (&c.operation, &c.account_id, c.status))
+            .collect::<Vec<_>>()
+    );
+    // The instance objects count their users and hold a finalizer meanwhile.
+    let a = wait_ci(env, "a", "1 user", |o| {
+        o.status.as_ref().is_some_and(|s| s.connect_users == 1)
+    })
+    .await;
+    assert!(
+        a.finalizers()
+            .iter()
+            .any(|f| f == "connect.userops.dev/in-use")
+    );
+    wait_cci(env, "b", "1 user", |o| {
+        o.status.as_ref().is_some_and(|s| s.connect_users == 1)
+    })
+    .await;
+
+    env.delete("alice").await;
+    env.delete("bob").await;
+    env.wait_gone("alice").await;
+    env.wait_gone("bob").await;
+    nothing_left(env, INSTANCE);
+    nothing_left(env, INSTANCE_B);
+    // Unused again: the finalizer goes, and the objects can be deleted at once.
+    wait_ci(env, "a", "no finalizer", |o| o.finalizers().is_empty()).await;
+    connect_instances(env)
+        .delete("a", &DeleteParams::default())
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while connect_instances(env).get_opt("a").await.unwrap().is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ConnectInstance a stays"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_the_selector_leaves_out_gets_instance_not_allowed_and_no_connect_call() {
+    let bed = start().await;
+    let env = &bed.env;
+    create_cci(
+        env,
+        &instance_b(
+            &bed.role_b,
+            "  namespaceSelector: {matchLabels: {team: other}}\n",
+        ),
+    )
+    .await;
+    wait_cci(env, "b", "Ready", |o| is_ready(&o.status)).await;
+    let before = env.connect.calls().len();
+    env.create(&ref_manifest("alice", "ClusterConnectInstance", "b", ""))
+        .await
+        .unwrap();
+    let cu = env.wait_reason("alice", "InstanceNotAllowed").await;
+    let message = cu
+        .status
+        .as_ref()
+        .unwrap()
+        .condition("Ready")
+        .unwrap()
+        .message
+        .clone();
+    assert!(message.starts_with("spec.instanceRef:"), "{message}");
+    assert!(
+        message.contains("does not select namespace default"),
+        "{message}"
+    );
+    // The instance object's own health check aside (DescribeInstance), nothing was called.
+    let calls: Vec<_> = env.connect.calls()[before..]
+        .iter()
+        .filter(|c| c.operation != "DescribeInstance")
+        .map(|c| c.operation.clone())
+        .collect();
+    assert!(calls.is_empty(), "{calls:?}");
+    assert!(env.connect.users(INSTANCE_B).is_empty());
+
+    // Selected now: created. Deselected again: the deletion still cleans up (the selector
+    // gates creates and updates only).
+    label_namespace(env, NS, json!({"team": "other"})).await;
+    env.wait_ready("alice").await;
+    assert_eq!(env.connect.users(INSTANCE_B).len(), 1);
+    label_namespace(env, NS, json!({"team": "nobody"})).await;
+    env.delete("alice").await;
+    env.wait_gone("alice").await;
+    nothing_left(env, INSTANCE_B);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletion_after_the_instance_object_was_edited_or_deleted_leaves_nothing_behind() {
+    let bed = start().await;
+    let env = &bed.env;
+    create_cci(env, &instance_b(&bed.role_b, SELECT_TEAM_B)).await;
+    wait_cci(env, "b", "Ready", |o| is_ready(&o.status)).await;
+    let quick = "  quickConnect: {name: QC NAME, contactFlow: {name: Default agent transfer}}\n";
+    for name in ["alice", "bob"] {
+        env.create(&ref_manifest(
+            name,
+            "ClusterConnectInstance",
+            "b",
+            &quick.replace("NAME", name),
+        ))
+        .await
+        .unwrap();
+        env.wait_ready(name).await;
+    }
+    assert_eq!(env.connect.users(INSTANCE_B).len(), 2);
+
+    // Edited: the role now names one that does not exist. alice's deletion uses the role
+    // status recorded.
+    let wrong = sim::aws::role_arn(ACCOUNT_2, "does-not-exist");
+    cluster_instances(env)
+        .patch(
+            "b",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"roleArn": wrong}})),
+        )
+        .await
+        .unwrap();
+    wait_cci(env, "b", "not Ready with the wrong role", |o| {
+        ready_of(o.status.as_ref())
+            .is_some_and(|(s, r, _)| s == "False" && r == "CredentialsUnavailable")
+    })
+    .await;
+    env.delete("alice").await;
+    env.wait_gone("alice").await;
+    assert_eq!(env.connect.users(INSTANCE_B).len(), 1);
+
+    // Deleted: held by its finalizer while bob uses it, saying so; bob's deletion still works.
+    cluster_instances(env)
+        .delete("b", &DeleteParams::default())
+        .await
+        .unwrap();
+    let b = wait_cci(env, "b", "InUse", |o| {
+        ready_of(o.status.as_ref()).is_some_and(|(_, r, _)| r == "InUse")
+    })
+    .await;
+    let (_, _, message) = ready_of(b.status.as_ref()).unwrap();
+    assert!(message.contains("default/bob"), "{message}");
+    // Even with the finalizer taken off by hand, and the object gone.
+    cluster_instances(env)
+        .patch(
+            "b",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"metadata": {"finalizers": null}})),
+        )
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while cluster_instances(env).get_opt("b").await.unwrap().is_some() {
+        assert!(tokio::time::Instant::now() < deadline, "b stays");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    env.delete("bob").await;
+    env.wait_gone("bob").await;
+    nothing_left(env, INSTANCE_B);
+}
