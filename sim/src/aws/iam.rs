@@ -446,6 +446,19 @@ impl Iam {
         )
     }
 
+    /// The whole credential behind `access_key_id` (secret and session token included), for
+    /// tests that look for it where it must not be (logs, status, Events).
+    pub fn credential(&self, access_key_id: &str) -> Option<AccessKey> {
+        let r = self.lock();
+        let k = r.keys.get(access_key_id)?;
+        Some(AccessKey {
+            access_key_id: access_key_id.to_string(),
+            secret_access_key: k.secret.clone(),
+            session_token: k.session.as_ref().map(|s| s.token.clone()),
+            expiration: k.session.as_ref().map(|s| s.info.expiration),
+        })
+    }
+
     /// Makes a temporary credential expired now; false if there is no such session.
     pub fn expire_session(&self, access_key_id: &str) -> bool {
         let mut r = self.lock();
@@ -550,6 +563,21 @@ impl Iam {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_credential_is_found_whole_by_its_key_id() {
+        let iam = Iam::new();
+        let role = iam.create_role("222222222222", "target", Trust::account(TEST_ACCOUNT_ID));
+        let key = iam.issue_session(&role, "s", Duration::from_secs(60));
+        let found = iam.credential(&key.access_key_id).unwrap();
+        assert_eq!(found.secret_access_key, key.secret_access_key);
+        assert_eq!(found.session_token, key.session_token);
+        assert_eq!(found.expiration, key.expiration);
+        assert!(iam.credential("ASIANOSUCHKEY").is_none());
+        let long_term = iam.credential(TEST_ACCESS_KEY_ID).unwrap();
+        assert_eq!(long_term.secret_access_key, TEST_SECRET_ACCESS_KEY);
+        assert_eq!(long_term.session_token, None);
+    }
 
     #[test]
     fn the_test_key_is_registered_and_trust_matches_principals() {
