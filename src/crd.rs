@@ -54,8 +54,8 @@ pub const OWNER_TAG: &str = "connect.userops.dev/owner";
 #[serde(rename_all = "camelCase")]
 #[x_kube(
     validation = Rule::new("has(self.instanceRef) || has(oldSelf.instanceRef) || (has(self.region) == has(oldSelf.region) && (!has(self.region) || self.region == oldSelf.region))").message("region is immutable: it cannot be added, changed or removed (the user lives in the region it was created in)"),
-    validation = Rule::new("has(self.instanceId) != has(self.instanceRef)").message("exactly one of instanceId (with region) or instanceRef must be set"),
-    validation = Rule::new("!has(self.instanceRef) || !has(self.region)").message("region: with instanceRef the region is the instance object's; remove region")
+    validation = Rule::new("has(self.instanceId) != has(self.instanceRef)").message("exactly one of instanceId (with region) or instanceRef must be set").field_path(".instanceId"),
+    validation = Rule::new("!has(self.instanceRef) || !has(self.region)").message("with instanceRef the region is the instance object's; remove region").field_path(".region")
 )]
 pub struct ConnectUserSpec {
     /// The Amazon Connect instance id, reached with the operator's own credentials. Immutable.

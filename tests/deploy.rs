@@ -16,6 +16,8 @@ const CRD_COPIES: &[&str] = &[
     "deploy/helm/connect-user-operator/crds/connectuser.yaml",
     "deploy/kustomize/crds/connectuser.yaml",
 ];
+/// The instance objects' CRDs (`crds/NAME`), copied to the chart and the kustomize base alike.
+const INSTANCE_CRDS: &[&str] = &["connectinstance.yaml", "clusterconnectinstance.yaml"];
 
 /// What the operator does with the Kubernetes API where it watches ConnectUsers (src/controller.rs,
 /// src/reconcile/: list/watch, get (a fresh read before a deletion or a create decides from
@@ -39,7 +41,49 @@ fn operator_rules() -> Vec<Rule> {
         ),
         rule("", &["secrets"], &[], &["get"]),
         rule("events.k8s.io", &["events"], &[], &["create", "patch"]),
+        rule(
+            "connect.userops.dev",
+            &["connectinstances"],
+            &[],
+            &["get", "list", "watch", "patch"],
+        ),
+        rule(
+            "connect.userops.dev",
+            &["connectinstances/status"],
+            &[],
+            &["patch"],
+        ),
     ];
+    rules.sort();
+    rules
+}
+
+/// What a cluster-wide install needs beyond `operator_rules`: ClusterConnectInstances (watch,
+/// get, finalizer patch, status) and the namespaces' labels (their namespaceSelector).
+fn cluster_rules() -> Vec<Rule> {
+    let mut rules = vec![
+        rule(
+            "connect.userops.dev",
+            &["clusterconnectinstances"],
+            &[],
+            &["get", "list", "watch", "patch"],
+        ),
+        rule(
+            "connect.userops.dev",
+            &["clusterconnectinstances/status"],
+            &[],
+            &["patch"],
+        ),
+        rule("", &["namespaces"], &[], &["get"]),
+    ];
+    rules.sort();
+    rules
+}
+
+/// `operator_rules` and `cluster_rules`, as one ClusterRole holds them.
+fn cluster_role_rules() -> Vec<Rule> {
+    let mut rules = operator_rules();
+    rules.extend(cluster_rules());
     rules.sort();
     rules
 }
@@ -257,12 +301,24 @@ fn crd_copies_in_chart_and_kustomize_equal_crds_connectuser_yaml_byte_for_byte()
             "{copy} differs from {CRD} (regenerated?). Re-copy it:\n  cp {CRD} {copy}"
         );
     }
+    for file in INSTANCE_CRDS {
+        let source = std::fs::read(path(&format!("crds/{file}"))).unwrap();
+        for dir in [format!("{CHART}/crds"), "deploy/kustomize/crds".to_string()] {
+            let copy = format!("{dir}/{file}");
+            let copied =
+                std::fs::read(path(&copy)).unwrap_or_else(|e| panic!("reading {copy}: {e}"));
+            assert!(
+                copied == source,
+                "{copy} differs from crds/{file}: cp crds/{file} {copy}"
+            );
+        }
+    }
     let mut chart_crds = Vec::new();
     files_under(&path(&format!("{CHART}/crds")), &mut chart_crds);
     assert_eq!(
         chart_crds.len(),
-        1,
-        "the chart's crds/ holds only connectuser.yaml: {chart_crds:?}"
+        1 + INSTANCE_CRDS.len(),
+        "the chart's crds/ holds only the operator's CRDs: {chart_crds:?}"
     );
 }
 
@@ -288,14 +344,32 @@ fn kustomize_renders_expected_kinds_image_namespace_and_bindings() {
         "PodDisruptionBudget",
     ]
     .into_iter()
-    .map(|k| (k.to_string(), 1))
+    // ConnectUser, ConnectInstance, ClusterConnectInstance.
+    .map(|k| {
+        (
+            k.to_string(),
+            if k == "CustomResourceDefinition" {
+                3
+            } else {
+                1
+            },
+        )
+    })
     .collect();
     assert_eq!(kinds, expected);
 
-    let crd = one_of_kind(&docs, "CustomResourceDefinition");
+    let crds: BTreeSet<&str> = docs
+        .iter()
+        .filter(|d| get_str(d, "kind") == "CustomResourceDefinition")
+        .map(|d| get_str(d, "metadata.name"))
+        .collect();
     assert_eq!(
-        get_str(crd, "metadata.name"),
-        "connectusers.connect.userops.dev"
+        crds,
+        BTreeSet::from([
+            "connectusers.connect.userops.dev",
+            "connectinstances.connect.userops.dev",
+            "clusterconnectinstances.connect.userops.dev",
+        ])
     );
     assert_eq!(
         get_str(one_of_kind(&docs, "Namespace"), "metadata.name"),
@@ -385,7 +459,7 @@ fn kustomize_rbac_is_exactly_what_the_operator_needs_without_wildcards() {
 
     let env = env_of(operator_container(one_of_kind(&docs, "Deployment")));
     let lease = env["LEASE_NAME"].clone().expect("LEASE_NAME is set");
-    assert_eq!(cluster_rules, operator_rules());
+    assert_eq!(cluster_rules, cluster_role_rules());
     assert_eq!(role_rules, lease_rules(&lease));
     assert_eq!(env["LEADER_ELECTION"].as_deref(), Some("true"));
 }
@@ -523,6 +597,14 @@ fn chart_rbac_rules_are_exactly_what_the_operator_needs_without_wildcards() {
     let rules = rules_of(&serde_yaml::from_str(&body).expect("rules define is YAML"));
     assert_no_wildcards("chart rules", &rules);
     assert_eq!(rules, operator_rules());
+    let body = define_body(&helpers, "connect-user-operator.clusterRules");
+    assert!(
+        !body.contains("{{"),
+        "the clusterRules define holds plain YAML"
+    );
+    let rules = rules_of(&serde_yaml::from_str(&body).expect("clusterRules define is YAML"));
+    assert_no_wildcards("chart cluster rules", &rules);
+    assert_eq!(rules, cluster_rules());
 
     // The lease rules name the Lease through the same helper the Deployment's LEASE_NAME uses.
     let lease_helper = "include \"connect-user-operator.leaseName\" . | quote";
@@ -617,7 +699,10 @@ fn connect_operations_called() -> BTreeSet<String> {
             .filter(|l| !l.trim_start().starts_with("//"))
             .collect::<Vec<_>>()
             .join("\n");
-        sends += code.matches(".send()").count();
+        // STS is not Connect: GetCallerIdentity (an instance object's account) needs no IAM
+        // permission, and AssumeRole is aws-config's, granted below as sts:AssumeRole.
+        sends +=
+            code.matches(".send()").count() - code.matches("get_caller_identity().send()").count();
         let senders = [
             ".call(",
             ".call_permitted(",
@@ -636,8 +721,9 @@ fn connect_operations_called() -> BTreeSet<String> {
                     head = head.split_once(',').map_or(head, |(_, rest)| rest);
                 }
                 let compact: String = head.split_whitespace().collect();
-                if compact == "region,operation,"
-                    || (with_priority && compact.starts_with("region,operation,"))
+                let generic = ["region,operation,", "at,operation,"];
+                if generic.contains(&compact.as_str())
+                    || (with_priority && generic.iter().any(|g| compact.starts_with(g)))
                 {
                     continue;
                 }
@@ -680,8 +766,19 @@ fn iam_policy_grants_exactly_the_connect_operations_the_operator_calls() {
         serde_json::from_str(&read("deploy/iam-policy.json")).expect("iam-policy.json is JSON");
     assert_eq!(policy["Version"], "2012-10-17");
     let mut granted = BTreeSet::new();
+    let mut assume_role = false;
     for statement in policy["Statement"].as_array().expect("Statement list") {
         assert_eq!(statement["Effect"], "Allow");
+        // The instance objects' roles: assumed from the pod's own role, on IAM roles only.
+        if statement["Action"] == "sts:AssumeRole" {
+            let resource = statement["Resource"].as_str().expect("one resource");
+            assert!(
+                resource.starts_with("arn:aws:iam::") && resource.contains(":role/"),
+                "sts:AssumeRole on {resource}, not on roles"
+            );
+            assume_role = true;
+            continue;
+        }
         assert!(statement.get("NotAction").is_none() && statement.get("NotResource").is_none());
         let actions: Vec<&str> = match &statement["Action"] {
             serde_json::Value::String(s) => vec![s.as_str()],
@@ -716,6 +813,10 @@ fn iam_policy_grants_exactly_the_connect_operations_the_operator_calls() {
             );
         }
     }
+    assert!(
+        assume_role,
+        "sts:AssumeRole is granted (instance objects with roleArn)"
+    );
     let called = connect_operations_called();
     let missing: Vec<_> = called.difference(&granted).collect();
     let extra: Vec<_> = granted.difference(&called).collect();

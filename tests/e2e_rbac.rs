@@ -209,6 +209,102 @@ async fn life_cycle(cluster: &Cluster, namespaces: &[&str]) {
     assert!(cluster.connect.quick_connects(INSTANCE).is_empty());
 }
 
+/// ConnectUsers through instance objects: a ConnectInstance in each namespace, and (cluster-wide
+/// installs) a ClusterConnectInstance selecting every namespace. Exercises the instance objects'
+/// watch, status, in-use finalizer, the read before each use and the namespace's labels.
+async fn instance_life_cycle(cluster: &Cluster, namespaces: &[&str], cluster_wide: bool) {
+    use connect_user_operator::instance::crd::{ClusterConnectInstance, ConnectInstance};
+    let arn = format!(
+        "arn:aws:connect:{REGION}:{}:instance/{INSTANCE}",
+        sim::aws::TEST_ACCOUNT_ID
+    );
+    if cluster_wide {
+        let cci: ClusterConnectInstance = serde_yaml::from_str(&format!(
+            "apiVersion: connect.userops.dev/v1alpha1\nkind: ClusterConnectInstance\nmetadata: {{name: shared}}\nspec:\n  instanceId: {arn}\n  region: {REGION}\n  namespaceSelector: {{matchExpressions: [{{key: no-connect, operator: DoesNotExist}}]}}\n"
+        ))
+        .unwrap();
+        Api::<ClusterConnectInstance>::all(cluster.client.clone())
+            .create(&Default::default(), &cci)
+            .await
+            .unwrap();
+    }
+    let with_ref =
+        |name: &str, kind: &str, object: &str| -> connect_user_operator::crd::ConnectUser {
+            serde_yaml::from_str(&manifest(name, "").replace(
+                &format!("  instanceId: {INSTANCE}\n"),
+                &format!("  instanceRef: {{kind: {kind}, name: {object}}}\n"),
+            ))
+            .unwrap()
+        };
+    for ns in namespaces {
+        let ci: ConnectInstance = serde_yaml::from_str(&format!(
+            "apiVersion: connect.userops.dev/v1alpha1\nkind: ConnectInstance\nmetadata: {{name: own}}\nspec:\n  instanceId: {arn}\n  region: {REGION}\n"
+        ))
+        .unwrap();
+        Api::<ConnectInstance>::namespaced(cluster.client.clone(), ns)
+            .create(&Default::default(), &ci)
+            .await
+            .unwrap();
+        let mut users = vec![with_ref(&format!("carol-{ns}"), "ConnectInstance", "own")];
+        if cluster_wide {
+            users.push(with_ref(
+                &format!("dave-{ns}"),
+                "ClusterConnectInstance",
+                "shared",
+            ));
+        }
+        for cu in &users {
+            cluster
+                .api(ns)
+                .create(&Default::default(), cu)
+                .await
+                .unwrap();
+        }
+        for cu in &users {
+            wait_ready(cluster, ns, &cu.metadata.name.clone().unwrap()).await;
+        }
+        // The in-use finalizer is on while they exist, and off once they are gone.
+        let ci_api = Api::<ConnectInstance>::namespaced(cluster.client.clone(), ns);
+        for _ in 0..600 {
+            if !ci_api
+                .get("own")
+                .await
+                .unwrap()
+                .metadata
+                .finalizers
+                .unwrap_or_default()
+                .is_empty()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for cu in &users {
+            let name = cu.metadata.name.clone().unwrap();
+            cluster
+                .api(ns)
+                .delete(&name, &Default::default())
+                .await
+                .unwrap();
+            wait_gone(cluster, ns, &name).await;
+        }
+        for _ in 0..600 {
+            if ci_api
+                .get("own")
+                .await
+                .unwrap()
+                .metadata
+                .finalizers
+                .unwrap_or_default()
+                .is_empty()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 async fn stop(op: &Operator) {
     op.terminate();
     let status = op
@@ -244,6 +340,7 @@ async fn kustomize_rbac_allows_every_request_of_a_life_cycle_and_nothing_unused(
     let op = cluster.spawn("kustomize", &[], &vars);
     wait_lease_holder(&cluster, NAMESPACE, &lease, "operator-0").await;
     life_cycle(&cluster, &["default", "team-b"]).await;
+    instance_life_cycle(&cluster, &["default", "team-b"], true).await;
     stop(&op).await;
 
     let accesses = accesses(&cluster);
@@ -370,6 +467,7 @@ async fn rendered_chart_rbac_allows_every_request_of_a_life_cycle_and_nothing_un
     let op = cluster.spawn("chart", &[], &env);
     wait_lease_holder(&cluster, NAMESPACE, &lease, "operator-0").await;
     life_cycle(&cluster, &["default", "team-b"]).await;
+    instance_life_cycle(&cluster, &["default", "team-b"], true).await;
     stop(&op).await;
     assert_exact(&grants, &accesses(&cluster));
 }
@@ -402,6 +500,7 @@ async fn rendered_chart_namespaced_mode_roles_allow_every_request_and_nothing_cl
     // A resource outside the watched namespaces is not the operator's business.
     cluster.create("team-c", "alice", "").await;
     life_cycle(&cluster, &watched).await;
+    instance_life_cycle(&cluster, &watched, false).await;
     let outside = cluster.api("team-c").get("alice").await.unwrap();
     assert!(
         outside.status.is_none() && outside.metadata.finalizers.is_none(),

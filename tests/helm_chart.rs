@@ -130,12 +130,18 @@ fn default_and_documented_values_render_and_pass_the_values_schema() {
             );
             assert!(!d.source.ends_with("NOTES.txt"));
         }
-        assert_eq!(r.crds.len(), 1, "{what}");
-        assert_eq!(
-            r.crds[0].content,
-            std::fs::read_to_string(Path::new(ROOT).join("crds/connectuser.yaml")).unwrap(),
-            "{what}: crds/ is installed untemplated"
-        );
+        let mut crds: Vec<&str> = r.crds.iter().map(|c| c.content.as_str()).collect();
+        crds.sort();
+        let mut expected: Vec<String> = [
+            "crds/connectuser.yaml",
+            "crds/connectinstance.yaml",
+            "crds/clusterconnectinstance.yaml",
+        ]
+        .iter()
+        .map(|f| std::fs::read_to_string(Path::new(ROOT).join(f)).unwrap())
+        .collect();
+        expected.sort();
+        assert_eq!(crds, expected, "{what}: crds/ is installed untemplated");
     }
 
     let d = render(&[], RELEASE, NS);

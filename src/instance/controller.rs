@@ -109,11 +109,16 @@ pub async fn run(
             .map(Some)
             .collect()
     };
+    let cluster_wide = namespaced == [None];
     let mut runs: Vec<futures::future::BoxFuture<'static, ()>> = namespaced
         .into_iter()
         .map(|ns| run_kind::<ConnectInstance>(ctx.clone(), ns, shutdown.clone()).boxed())
         .collect();
-    runs.push(run_kind::<ClusterConnectInstance>(ctx.clone(), None, shutdown).boxed());
+    // A cluster-scoped kind needs cluster-wide rights, which a per-namespace install
+    // (`watchNamespaces`) does not grant: ClusterConnectInstances are for cluster-wide installs.
+    if cluster_wide {
+        runs.push(run_kind::<ClusterConnectInstance>(ctx.clone(), None, shutdown).boxed());
+    }
     futures::future::join_all(runs).await;
 }
 

@@ -18,8 +18,8 @@ macro_rules! instance_spec {
         $(#[$meta])*
         #[serde(rename_all = "camelCase")]
         #[x_kube(
-            validation = Rule::new("!self.instanceId.startsWith('arn:') || self.instanceId.matches('^arn:aws[a-z-]*:connect:' + self.region + ':[0-9]{12}:instance/[a-zA-Z0-9-]+$')").message("instanceId: an instance ARN must name the region given in region (arn:aws:connect:REGION:ACCOUNT:instance/ID)"),
-            validation = Rule::new("has(self.roleArn) || (!has(self.externalId) && !has(self.roleSessionName))").message("externalId and roleSessionName need roleArn")
+            validation = Rule::new("!self.instanceId.startsWith('arn:') || self.instanceId.matches('^arn:aws[a-z-]*:connect:' + self.region + ':[0-9]{12}:instance/[a-zA-Z0-9-]+$')").message("an instance ARN must name the region given in region (arn:aws:connect:REGION:ACCOUNT:instance/ID)").field_path(".instanceId"),
+            validation = Rule::new("has(self.roleArn) || (!has(self.externalId) && !has(self.roleSessionName))").message("externalId and roleSessionName need roleArn").field_path(".roleArn")
         )]
         pub struct $name {
             /// The Amazon Connect instance: its id, or its ARN
@@ -195,7 +195,7 @@ impl InstanceStatus {
 /// `spec.instanceRef` of a ConnectUser: the instance object it is created through.
 #[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("!has(self.namespace) || self.kind == 'ConnectInstance'").message("namespace applies to a ConnectInstance only (a ClusterConnectInstance has none)"))]
+#[x_kube(validation = Rule::new("!has(self.__namespace__) || self.kind == 'ConnectInstance'").message("namespace applies to a ConnectInstance only (a ClusterConnectInstance has none)"))]
 pub struct InstanceObjectRef {
     pub kind: InstanceKind,
     /// The instance object's name.

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use connect_user_operator::crd::ConnectUser;
 use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
 use kube::api::PostParams;
-use kube::{Api, CustomResourceExt};
 use serde_json::{Value, json};
 use sim::connect::{ConnectConfig, ConnectSim, InstanceSeed, SimQuickConnect};
 use sim::kube::{KubeSim, RequestRecord};
@@ -38,8 +38,9 @@ impl Cluster {
     /// `start`, with the Connect emulator configured by `config`.
     pub async fn start_with(namespaces: &[&str], config: ConnectConfig) -> Cluster {
         let kube = KubeSim::start().await.expect("kube emulator");
-        kube.create_object(serde_json::to_value(ConnectUser::crd()).unwrap())
-            .expect("install CRD");
+        for crd in super::crds() {
+            kube.create_object(crd).expect("install CRD");
+        }
         let connect = ConnectSim::start(config).await.expect("connect emulator");
         connect.seed_instance(InstanceSeed::standard(INSTANCE));
         let mut config = kube::Config::new(kube.url().parse().unwrap());

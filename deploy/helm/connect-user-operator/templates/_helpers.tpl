@@ -88,6 +88,29 @@ compares it with the kustomize base.
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+- apiGroups: ["connect.userops.dev"]
+  resources: ["connectinstances"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["connect.userops.dev"]
+  resources: ["connectinstances/status"]
+  verbs: ["patch"]
+{{- end }}
+
+{{/*
+Cluster-wide installs only: ClusterConnectInstances, and the namespaces' labels their
+namespaceSelector is matched against. A watchNamespaces install has no cluster-wide rights and
+serves ConnectInstances only.
+*/}}
+{{- define "connect-user-operator.clusterRules" -}}
+- apiGroups: ["connect.userops.dev"]
+  resources: ["clusterconnectinstances"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["connect.userops.dev"]
+  resources: ["clusterconnectinstances/status"]
+  verbs: ["patch"]
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["get"]
 {{- end }}
 
 {{/*
