@@ -413,3 +413,102 @@ async fn deletion_after_the_instance_object_was_edited_or_deleted_leaves_nothing
     env.wait_gone("bob").await;
     nothing_left(env, INSTANCE_B);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_global_resiliency_replica_is_refused_unless_allowed() {
+    let env = Env::start().await;
+    const REPLICATED: &str = "cccccccc-2222-3333-4444-555555555555";
+    env.connect
+        .seed_instance(InstanceSeed::standard(REPLICATED).with_replica("us-west-2"));
+    let object = |name: &str, region: &str, allow: bool| {
+        format!(
+            "apiVersion: connect.userops.dev/v1alpha1\nkind: ConnectInstance\nmetadata: {{name: {name}, namespace: {NS}}}\nspec:\n  instanceId: {REPLICATED}\n  region: {region}\n  allowReplica: {allow}\n"
+        )
+    };
+    create_ci(&env, &object("source", REGION, false)).await;
+    create_ci(&env, &object("replica", "us-west-2", false)).await;
+    let source = wait_ci(&env, "source", "Ready", |o| is_ready(&o.status)).await;
+    assert_eq!(
+        source.status.unwrap().source_region.as_deref(),
+        Some(REGION)
+    );
+    let replica = wait_ci(&env, "replica", "ReplicaRefused", |o| {
+        ready_of(o.status.as_ref()).is_some_and(|(s, r, _)| s == "False" && r == "ReplicaRefused")
+    })
+    .await;
+    let (_, _, message) = ready_of(replica.status.as_ref()).unwrap();
+    assert!(
+        message.contains("replica") && message.contains("region us-east-1"),
+        "{message}"
+    );
+
+    let before = env.connect.calls().len();
+    env.create(&ref_manifest("alice", "ConnectInstance", "replica", ""))
+        .await
+        .unwrap();
+    let cu = env.wait_reason("alice", "InstanceNotReady").await;
+    let m = cu
+        .status
+        .unwrap()
+        .condition("Ready")
+        .unwrap()
+        .message
+        .clone();
+    assert!(m.contains("ReplicaRefused"), "{m}");
+    let calls: Vec<_> = env.connect.calls()[before..]
+        .iter()
+        .filter(|c| c.operation != "DescribeInstance")
+        .map(|c| c.operation.clone())
+        .collect();
+    assert!(calls.is_empty(), "{calls:?}");
+
+    // Allowed explicitly: Ready, and the user is written in the replica's region.
+    connect_instances(&env)
+        .patch(
+            "replica",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"allowReplica": true}})),
+        )
+        .await
+        .unwrap();
+    wait_ci(&env, "replica", "Ready", |o| is_ready(&o.status)).await;
+    env.wait_ready("alice").await;
+    let creates: Vec<_> = env
+        .connect
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "CreateUser" && c.status == 200)
+        .map(|c| c.region)
+        .collect();
+    assert_eq!(creates, ["us-west-2"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_overrides_of_one_account_and_region_the_smallest_applies() {
+    let env = Env::start().await;
+    let with_quota = |name: &str, rate: f64, burst: u32| {
+        format!(
+            "{}  quota: {{rate: {rate}, burst: {burst}}}\n",
+            instance_a().replace("name: a,", &format!("name: {name},"))
+        )
+    };
+    create_ci(&env, &with_quota("a", 50.0, 50)).await;
+    let a = wait_ci(&env, "a", "its own quota", |o| {
+        o.status.as_ref().and_then(|s| s.applied_quota.as_deref())
+            == Some(format!("50/s, burst 50 in {TEST_ACCOUNT_ID}/{REGION}").as_str())
+    })
+    .await;
+    assert!(is_ready(&a.status));
+    create_ci(&env, &with_quota("a2", 20.0, 100)).await;
+    let want = format!(
+        "20/s, burst 50 in {TEST_ACCOUNT_ID}/{REGION}: the smallest that the 2 instance objects of this account and region ask for"
+    );
+    wait_ci(&env, "a2", "the smaller quota", |o| {
+        o.status.as_ref().and_then(|s| s.applied_quota.as_deref()) == Some(want.as_str())
+    })
+    .await;
+    wait_ci(&env, "a", "the smaller quota", |o| {
+        o.status.as_ref().and_then(|s| s.applied_quota.as_deref()) == Some(want.as_str())
+    })
+    .await;
+}

@@ -127,6 +127,17 @@ impl ConnectApi {
         }
     }
 
+    /// An instance object's quota override for its account and region (see
+    /// [`RateLimiter::set_override`]): the rate that applies there now, and how many objects ask.
+    pub fn set_quota(
+        &self,
+        at: &InstanceRef,
+        owner: &str,
+        rate: Option<Rate>,
+    ) -> (Option<Rate>, usize) {
+        self.limiter.set_override(&quota_scope(at), owner, rate)
+    }
+
     /// The region used when a resource names none.
     pub fn default_region(&self) -> Option<String> {
         self.sdk_config.region().map(|r| r.to_string())

@@ -4,7 +4,7 @@
 //! jitter, and the SDK's retries of a 429 are sent outside this limiter, so at exactly the quota
 //! one 429 leads to the next (measured: 130 of 1,400 calls at 2/s burst 5, none at 1.9/s burst 4).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,8 @@ struct Bucket {
 pub struct RateLimiter {
     rate: Option<Rate>,
     buckets: Mutex<HashMap<(String, &'static str), Bucket>>,
+    /// Per scope (account and region), the rates instance objects ask for, by object.
+    overrides: Mutex<HashMap<String, BTreeMap<String, Rate>>>,
 }
 
 impl RateLimiter {
@@ -42,18 +44,47 @@ impl RateLimiter {
         RateLimiter {
             rate: rate.filter(|r| r.per_second > 0.0),
             buckets: Mutex::default(),
+            overrides: Mutex::default(),
         }
     }
 
+    /// `owner` (an instance object) asks for `rate` in `scope`, or no longer asks (`None`).
+    /// Returns the rate that applies there now and how many objects ask for one: when several
+    /// disagree, the smaller rate and the smaller burst apply (the quota is the account's).
+    pub fn set_override(
+        &self,
+        scope: &str,
+        owner: &str,
+        rate: Option<Rate>,
+    ) -> (Option<Rate>, usize) {
+        let mut overrides = self.overrides.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = overrides.entry(scope.to_string()).or_default();
+        match rate.filter(|r| r.per_second > 0.0) {
+            Some(r) => entry.insert(owner.to_string(), r),
+            None => entry.remove(owner),
+        };
+        let asked = entry.len();
+        (smallest(entry.values()).or(self.rate), asked)
+    }
+
+    /// The rate in `scope`: the smallest override there, else the operator's own.
+    fn rate_for(&self, scope: &str) -> Option<Rate> {
+        let overrides = self.overrides.lock().unwrap_or_else(|e| e.into_inner());
+        overrides
+            .get(scope)
+            .and_then(|o| smallest(o.values()))
+            .or(self.rate)
+    }
+
     /// How long the caller must wait before sending; the token is taken now.
-    pub fn reserve(&self, region: &str, operation: &'static str, now: Instant) -> Duration {
-        let Some(rate) = self.rate else {
+    pub fn reserve(&self, scope: &str, operation: &'static str, now: Instant) -> Duration {
+        let Some(rate) = self.rate_for(scope) else {
             return Duration::ZERO;
         };
         let burst = f64::from(rate.burst.max(1));
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let bucket = buckets
-            .entry((region.to_string(), operation))
+            .entry((scope.to_string(), operation))
             .or_insert(Bucket {
                 tokens: burst,
                 last: now,
@@ -69,8 +100,9 @@ impl RateLimiter {
         }
     }
 
-    pub async fn acquire(&self, region: &str, operation: &'static str) {
-        let wait = self.reserve(region, operation, Instant::now());
+    /// `scope` is the account and region (see `super::quota_scope`).
+    pub async fn acquire(&self, scope: &str, operation: &'static str) {
+        let wait = self.reserve(scope, operation, Instant::now());
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
@@ -122,9 +154,53 @@ impl RateLimiter {
     }
 }
 
+fn smallest<'a>(rates: impl Iterator<Item = &'a Rate>) -> Option<Rate> {
+    rates.copied().reduce(|a, b| Rate {
+        per_second: a.per_second.min(b.per_second),
+        burst: a.burst.min(b.burst),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overrides_apply_to_their_scope_and_the_smallest_wins() {
+        let limiter = RateLimiter::new(Some(Rate::default()));
+        let t0 = Instant::now();
+        let slow = Rate {
+            per_second: 1.0,
+            burst: 1,
+        };
+        let fast = Rate {
+            per_second: 10.0,
+            burst: 20,
+        };
+        assert_eq!(
+            limiter.set_override("111/us-east-1", "a", Some(fast)),
+            (Some(fast), 1)
+        );
+        assert_eq!(
+            limiter.set_override("111/us-east-1", "b", Some(slow)),
+            (Some(slow), 2)
+        );
+        assert_eq!(limiter.reserve("111/us-east-1", "Op", t0), Duration::ZERO);
+        assert_eq!(
+            limiter.reserve("111/us-east-1", "Op", t0),
+            Duration::from_secs(1)
+        );
+        // Another account keeps the operator's rate (burst 4).
+        for _ in 0..4 {
+            assert_eq!(limiter.reserve("222/us-east-1", "Op", t0), Duration::ZERO);
+        }
+        assert!(limiter.reserve("222/us-east-1", "Op", t0) > Duration::ZERO);
+        // The slow one withdrawn: the other's applies.
+        assert_eq!(
+            limiter.set_override("111/us-east-1", "b", None),
+            (Some(fast), 1)
+        );
+    }
 
     #[test]
     fn burst_then_paced_at_the_rate() {

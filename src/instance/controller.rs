@@ -227,6 +227,7 @@ async fn reconcile<K: InstanceObject>(obj: Arc<K>, ctx: Arc<Context>) -> Result<
             status.observed_generation = generation;
         }
     }
+    status.applied_quota = apply_quota::<K>(&obj, &status, &ctx, deleting);
     status.conditions.sort_by(|a, b| a.type_.cmp(&b.type_));
     if obj.instance_status() != Some(&status) {
         write_status(&api, &obj, &status).await?;
@@ -236,6 +237,46 @@ async fn reconcile<K: InstanceObject>(obj: Arc<K>, ctx: Arc<Context>) -> Result<
     } else {
         RECOUNT
     }))
+}
+
+/// Tells the rate limiter of the object's account and region what `spec.quota` asks for, and
+/// says in status what applies there.
+fn apply_quota<K: InstanceObject>(
+    obj: &K,
+    status: &InstanceStatus,
+    ctx: &Context,
+    deleting: bool,
+) -> Option<String> {
+    let view = obj.view();
+    let at = instance_ref(&view, status.account.clone());
+    let owner = format!(
+        "{}/{}/{}",
+        K::KIND.as_str(),
+        obj.namespace().unwrap_or_default(),
+        obj.name_any()
+    );
+    let asked = view
+        .quota
+        .filter(|_| !deleting)
+        .map(|q| crate::connect::Rate {
+            per_second: q.rate,
+            burst: q.burst,
+        });
+    let (applied, askers) = ctx.connect.set_quota(&at, &owner, asked);
+    let _ = asked?;
+    let applied = applied?;
+    let scope = crate::connect::quota_scope(&at);
+    Some(if askers > 1 {
+        format!(
+            "{}/s, burst {} in {scope}: the smallest that the {askers} instance objects of this account and region ask for",
+            applied.per_second, applied.burst
+        )
+    } else {
+        format!(
+            "{}/s, burst {} in {scope}",
+            applied.per_second, applied.burst
+        )
+    })
 }
 
 /// Whether DescribeInstance is due: never verified for this generation, not Ready, or the last

@@ -177,6 +177,10 @@ pub struct InstanceStatus {
     /// Global Resiliency: the region of the source instance, when the instance is replicated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_region: Option<String>,
+    /// The client-side rate that applies in this account and region when `spec.quota` is set:
+    /// with several instance objects of one account and region asking, the smallest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_quota: Option<String>,
     /// How many ConnectUsers use this instance object.
     #[serde(default)]
     pub connect_users: u32,
