@@ -2,11 +2,11 @@
 //! account, identity management, alias, Global Resiliency replica or not), how many ConnectUsers
 //! use the object, and a finalizer while any does, so that it is deleted after them.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
@@ -122,15 +122,26 @@ pub async fn run(
     futures::future::join_all(runs).await;
 }
 
+/// What the instance objects' reconciles share besides the operator's context.
+pub struct Instances {
+    ctx: Arc<Context>,
+    /// When each object (by UID and generation) was last verified with DescribeInstance.
+    verified: Mutex<HashMap<(String, Option<i64>), Instant>>,
+}
+
 async fn run_kind<K: InstanceObject>(
     ctx: Arc<Context>,
     namespace: Option<String>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let api = K::api(&ctx.client, namespace.as_deref());
+    let instances = Arc::new(Instances {
+        ctx,
+        verified: Mutex::default(),
+    });
     Controller::new(api, watcher::Config::default())
         .graceful_shutdown_on(shutdown)
-        .run(reconcile::<K>, error_policy::<K>, ctx)
+        .run(reconcile::<K>, error_policy::<K>, instances)
         .for_each(|result| async move {
             if let Err(e) = result {
                 tracing::debug!(error = %e, kind = K::KIND.as_str(), "instance object reconcile");
@@ -139,12 +150,17 @@ async fn run_kind<K: InstanceObject>(
         .await;
 }
 
-fn error_policy<K: InstanceObject>(_: Arc<K>, error: &Error, _: Arc<Context>) -> Action {
+fn error_policy<K: InstanceObject>(_: Arc<K>, error: &Error, _: Arc<Instances>) -> Action {
     tracing::warn!(kind = K::KIND.as_str(), error = %error, "instance object reconcile failed");
     Action::requeue(Duration::from_secs(5))
 }
 
-async fn reconcile<K: InstanceObject>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
+async fn reconcile<K: InstanceObject>(
+    obj: Arc<K>,
+    instances: Arc<Instances>,
+) -> Result<Action, Error> {
+    let ctx = &instances.ctx;
+    let key = (obj.uid().unwrap_or_default(), obj.meta().generation);
     let namespace = obj.namespace();
     let name = obj.name_any();
     let users: Vec<String> = ctx
@@ -179,13 +195,17 @@ async fn reconcile<K: InstanceObject>(obj: Arc<K>, ctx: Arc<Context>) -> Result<
             users.len(),
             users.join(", ")
         )))
-    } else if due(&status, generation, &ctx) {
-        verify(&obj.view(), &mut status, &ctx).await
+    } else if instances.due(&key, &status, generation) {
+        let verified = verify(&obj.view(), &mut status, ctx).await;
+        if verified.is_ok() {
+            instances.verified_now(key);
+        }
+        verified.map(|()| true)
     } else {
-        Ok(())
+        Ok(false)
     };
     match &outcome {
-        Ok(()) if due(&status, generation, &ctx) => {
+        Ok(true) => {
             set(
                 &mut status.conditions,
                 READY,
@@ -199,7 +219,7 @@ async fn reconcile<K: InstanceObject>(obj: Arc<K>, ctx: Arc<Context>) -> Result<
                 .retain(|c| c.type_ != RECONCILING && c.type_ != STALLED);
             status.observed_generation = generation;
         }
-        Ok(()) => {}
+        Ok(false) => {}
         Err(e) => {
             let policy = e.policy(Phase::Converge);
             let message = e.to_string();
@@ -227,7 +247,7 @@ async fn reconcile<K: InstanceObject>(obj: Arc<K>, ctx: Arc<Context>) -> Result<
             status.observed_generation = generation;
         }
     }
-    status.applied_quota = apply_quota::<K>(&obj, &status, &ctx, deleting);
+    status.applied_quota = apply_quota::<K>(&obj, &status, ctx, deleting);
     status.conditions.sort_by(|a, b| a.type_.cmp(&b.type_));
     if obj.instance_status() != Some(&status) {
         write_status(&api, &obj, &status).await?;
@@ -279,20 +299,31 @@ fn apply_quota<K: InstanceObject>(
     })
 }
 
-/// Whether DescribeInstance is due: never verified for this generation, not Ready, or the last
-/// verification older than the resync period.
-fn due(status: &InstanceStatus, generation: Option<i64>, ctx: &Context) -> bool {
-    let ready: Option<&Condition> = status.condition(READY);
-    let Some(ready) = ready.filter(|c| c.status == "True") else {
-        return true;
-    };
-    if status.observed_generation != generation {
-        return true;
+impl Instances {
+    /// Whether DescribeInstance is due: not Ready for this generation, or last verified (by
+    /// this process) longer than the resync period ago.
+    fn due(
+        &self,
+        key: &(String, Option<i64>),
+        status: &InstanceStatus,
+        generation: Option<i64>,
+    ) -> bool {
+        let ready = status.condition(READY).is_some_and(|c| c.status == "True");
+        if !ready || status.observed_generation != generation {
+            return true;
+        }
+        let verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        verified
+            .get(key)
+            .is_none_or(|at| at.elapsed() >= self.ctx.settings.resync_period)
     }
-    let age = k8s_openapi::jiff::Timestamp::now().duration_since(ready.last_transition_time.0);
-    // lastTransitionTime does not move while Ready stays True: re-verify at the resync period
-    // by its age since the last transition, which is close enough for a health check.
-    age.as_secs() as u64 >= ctx.settings.resync_period.as_secs()
+
+    fn verified_now(&self, key: (String, Option<i64>)) {
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        // Entries of other generations of the object are stale.
+        verified.retain(|(uid, _), _| *uid != key.0);
+        verified.insert(key, Instant::now());
+    }
 }
 
 /// The instance object's spec as the Connect side sees it.
