@@ -512,3 +512,64 @@ async fn quota_overrides_of_one_account_and_region_the_smallest_applies() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_in_one_account_does_not_slow_another() {
+    let bed = start().await;
+    let env = &bed.env;
+    create_ci(env, &instance_a()).await;
+    create_cci(env, &instance_b(&bed.role_b, SELECT_TEAM_B)).await;
+    wait_ci(env, "a", "Ready", |o| is_ready(&o.status)).await;
+    wait_cci(env, "b", "Ready", |o| is_ready(&o.status)).await;
+    // Account 1's quota all but gone: one request per operation, then one every 20 s.
+    env.connect.set_account_quota(
+        TEST_ACCOUNT_ID,
+        Some(Some(sim::connect::Quota {
+            rate_per_sec: 0.05,
+            burst: 1,
+        })),
+    );
+    let before = env.connect.calls().len();
+    let (in_one, in_two) = (["alice", "carol", "dave"], ["bob", "erin", "frank"]);
+    for (a, b) in in_one.iter().zip(&in_two) {
+        env.create(&ref_manifest(a, "ConnectInstance", "a", ""))
+            .await
+            .unwrap();
+        env.create(&ref_manifest(b, "ClusterConnectInstance", "b", ""))
+            .await
+            .unwrap();
+    }
+    for b in in_two {
+        env.wait_ready(b).await;
+    }
+    let calls = env.connect.calls()[before..].to_vec();
+    let throttled = |account: &str| {
+        calls
+            .iter()
+            .filter(|c| c.account_id == account && c.status == 429)
+            .count()
+    };
+    assert!(
+        throttled(TEST_ACCOUNT_ID) > 0,
+        "account 1 was throttled: {:?}",
+        calls
+            .iter()
+            .map(|c| (&c.operation, &c.account_id, c.status, &c.error_type))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(throttled(ACCOUNT_2), 0, "account 2 was not");
+    let mut waiting = 0;
+    for a in in_one {
+        let cu = env.api().get(a).await.unwrap();
+        waiting += usize::from(ready(&cu).is_none_or(|(s, _)| s != "True"));
+    }
+    assert!(
+        waiting > 0,
+        "account 1's users wait for its quota while account 2's are done"
+    );
+    // Account 1's quota back: its users follow.
+    env.connect.set_account_quota(TEST_ACCOUNT_ID, None);
+    for a in in_one {
+        env.wait_ready(a).await;
+    }
+}
