@@ -11,8 +11,8 @@ use common::operator::Cluster;
 use common::*;
 use connect_user_operator::instance::crd::ClusterConnectInstance;
 use k8s_openapi::api::core::v1::Namespace;
+use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
-use kube::{Api, CustomResourceExt};
 use serde_json::json;
 use sim::aws::{StsSim, TEST_ACCOUNT_ID, Trust};
 use sim::connect::{ConnectSim, InstanceSeed};
@@ -152,15 +152,7 @@ async fn short_lived_role_credentials_are_renewed_before_they_expire() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_credential_appears_in_trace_logs() {
     let cluster = Cluster::start(&[NS]).await;
-    for crd in [
-        connect_user_operator::instance::crd::ConnectInstance::crd(),
-        ClusterConnectInstance::crd(),
-    ] {
-        cluster
-            .kube
-            .create_object(serde_json::to_value(crd).unwrap())
-            .unwrap();
-    }
+    // Cluster::start installs every CRD, the instance objects' included.
     let sts = StsSim::start(cluster.connect.iam().clone()).await.unwrap();
     let role = accounts(&cluster.connect, &cluster.client).await;
     let operator = cluster.spawn(

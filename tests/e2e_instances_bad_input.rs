@@ -266,7 +266,24 @@ async fn unusable_references_are_refused_with_a_reason_naming_the_field() {
     ci["metadata"]["name"] = json!("a");
     create_dynamic(&env, ci).await.unwrap();
     create_dynamic(&env, user(json!({}))).await.unwrap();
-    let m = refused(&env, "InstanceNotReady").await;
+    // Before the instance object's first check the reason is the same, with another message.
+    let cu = env
+        .wait_for("bad", "InstanceNotReady for its credentials", |cu| {
+            reason(cu) == "InstanceNotReady"
+                && cu
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.condition("Ready"))
+                    .is_some_and(|c| c.message.contains("CredentialsUnavailable"))
+        })
+        .await;
+    let m = cu
+        .status
+        .unwrap()
+        .condition("Ready")
+        .unwrap()
+        .message
+        .clone();
     assert!(
         m.starts_with("spec.instanceRef:") && m.contains("CredentialsUnavailable"),
         "{m}"
