@@ -107,10 +107,7 @@ async fn bed(dangling: usize, live: usize) -> Bed {
     Bed {
         connect,
         api,
-        at: InstanceRef {
-            region: REGION.into(),
-            instance_id: INSTANCE.into(),
-        },
+        at: InstanceRef::own(REGION, INSTANCE),
         dangling: dangling_ids,
         live: live_ids,
         fresh_user,

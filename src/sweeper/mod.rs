@@ -563,10 +563,7 @@ mod tests {
 
     fn report(mode: SweepMode, n: usize) -> SweepReport {
         SweepReport {
-            instance: InstanceRef {
-                region: "us-east-1".into(),
-                instance_id: "i".into(),
-            },
+            instance: InstanceRef::own("us-east-1", "i"),
             mode,
             started_at: Utc::now(),
             finished_at: Utc::now(),
