@@ -263,21 +263,12 @@ async fn instance_life_cycle(cluster: &Cluster, namespaces: &[&str], cluster_wid
         for cu in &users {
             wait_ready(cluster, ns, &cu.metadata.name.clone().unwrap()).await;
         }
-        // The in-use finalizer is on while they exist, and off once they are gone.
+        // The in-use finalizers are on while they exist, and off once they are gone.
         let ci_api = Api::<ConnectInstance>::namespaced(cluster.client.clone(), ns);
-        for _ in 0..600 {
-            if !ci_api
-                .get("own")
-                .await
-                .unwrap()
-                .metadata
-                .finalizers
-                .unwrap_or_default()
-                .is_empty()
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let cci_api = Api::<ClusterConnectInstance>::all(cluster.client.clone());
+        wait_in_use(&ci_api, "own", true).await;
+        if cluster_wide {
+            wait_in_use(&cci_api, "shared", true).await;
         }
         for cu in &users {
             let name = cu.metadata.name.clone().unwrap();
@@ -288,20 +279,30 @@ async fn instance_life_cycle(cluster: &Cluster, namespaces: &[&str], cluster_wid
                 .unwrap();
             wait_gone(cluster, ns, &name).await;
         }
-        for _ in 0..600 {
-            if ci_api
-                .get("own")
-                .await
-                .unwrap()
-                .metadata
-                .finalizers
-                .unwrap_or_default()
-                .is_empty()
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        wait_in_use(&ci_api, "own", false).await;
+        if cluster_wide {
+            wait_in_use(&cci_api, "shared", false).await;
         }
+    }
+}
+
+/// Waits until the instance object `name` carries (or no longer carries) a finalizer.
+async fn wait_in_use<K>(api: &Api<K>, name: &str, in_use: bool)
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let finalizers = api.get(name).await.unwrap().meta().finalizers.clone();
+        if finalizers.unwrap_or_default().is_empty() != in_use {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{name}: the in-use finalizer is still {}",
+            if in_use { "missing" } else { "present" }
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

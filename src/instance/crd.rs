@@ -64,12 +64,14 @@ macro_rules! instance_spec {
             pub allow_replica: bool,
 
             /// USER quick connects whose user no longer exists: left alone, reported in status
-            /// and Events, or deleted.
+            /// and Events, or deleted. Not acted on yet: this release does not run the periodic
+            /// sweep from instance objects; `connect-user-operator prune-quick-connects` does
+            /// the same check once.
             #[serde(default)]
             pub dangling_quick_connects: DanglingQuickConnects,
 
             /// How often the instance is checked for dangling quick connects (e.g. `1h`,
-            /// `30m`); hourly when omitted.
+            /// `30m`); hourly when omitted. Not acted on yet (see `danglingQuickConnects`).
             #[serde(default, skip_serializing_if = "Option::is_none")]
             #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
             pub dangling_check_interval: Option<String>,
