@@ -1,4 +1,4 @@
-//! Client-side token buckets per (region, operation), so the operator stays under Connect's
+//! Client-side token buckets per (account and region, operation), so the operator stays under Connect's
 //! per-account quotas (2 requests/s, burst 5 by default) instead of bouncing off 429s. The
 //! default rate is a little under the quota: the server's bucket and ours drift by the network's
 //! jitter, and the SDK's retries of a 429 are sent outside this limiter, so at exactly the quota
@@ -76,11 +76,16 @@ impl RateLimiter {
             .or(self.rate)
     }
 
-    /// How long the caller must wait before sending; the token is taken now.
-    pub fn reserve(&self, scope: &str, operation: &'static str, now: Instant) -> Duration {
-        let Some(rate) = self.rate_for(scope) else {
-            return Duration::ZERO;
-        };
+    /// Runs `take` on the bucket of (`scope`, `operation`), refilled up to `now`, at the rate
+    /// that applies there; `None` when nothing is limited.
+    fn with_bucket<T>(
+        &self,
+        scope: &str,
+        operation: &'static str,
+        now: Instant,
+        take: impl FnOnce(&mut Bucket, Rate) -> T,
+    ) -> Option<T> {
+        let rate = self.rate_for(scope)?;
         let burst = f64::from(rate.burst.max(1));
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let bucket = buckets
@@ -92,12 +97,20 @@ impl RateLimiter {
         let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * rate.per_second).min(burst);
         bucket.last = now;
-        bucket.tokens -= 1.0;
-        if bucket.tokens >= 0.0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64(-bucket.tokens / rate.per_second)
-        }
+        Some(take(bucket, rate))
+    }
+
+    /// How long the caller must wait before sending; the token is taken now.
+    pub fn reserve(&self, scope: &str, operation: &'static str, now: Instant) -> Duration {
+        self.with_bucket(scope, operation, now, |bucket, rate| {
+            bucket.tokens -= 1.0;
+            if bucket.tokens >= 0.0 {
+                Duration::ZERO
+            } else {
+                Duration::from_secs_f64(-bucket.tokens / rate.per_second)
+            }
+        })
+        .unwrap_or(Duration::ZERO)
     }
 
     /// `scope` is the account and region (see `super::quota_scope`).
@@ -113,42 +126,31 @@ impl RateLimiter {
     /// only spends what reconciles leave over: they always find `keep` tokens.
     pub fn try_reserve_spare(
         &self,
-        region: &str,
+        scope: &str,
         operation: &'static str,
         keep: u32,
         now: Instant,
     ) -> Result<(), Duration> {
-        let Some(rate) = self.rate else {
-            return Ok(());
-        };
-        let burst = f64::from(rate.burst.max(1));
-        // A `keep` of the whole burst would never leave a token to take.
-        let keep = f64::from(keep).min(burst - 1.0);
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let bucket = buckets
-            .entry((region.to_string(), operation))
-            .or_insert(Bucket {
-                tokens: burst,
-                last: now,
-            });
-        let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * rate.per_second).min(burst);
-        bucket.last = now;
-        let needed = 1.0 + keep;
-        if bucket.tokens >= needed {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64(
-                (needed - bucket.tokens) / rate.per_second,
-            ))
-        }
+        self.with_bucket(scope, operation, now, |bucket, rate| {
+            // A `keep` of the whole burst would never leave a token to take.
+            let keep = f64::from(keep).min(f64::from(rate.burst.max(1)) - 1.0);
+            let needed = 1.0 + keep;
+            if bucket.tokens >= needed {
+                bucket.tokens -= 1.0;
+                Ok(())
+            } else {
+                Err(Duration::from_secs_f64(
+                    (needed - bucket.tokens) / rate.per_second,
+                ))
+            }
+        })
+        .unwrap_or(Ok(()))
     }
 
     /// Waits until a token can be taken with `keep` left over (see
     /// [`RateLimiter::try_reserve_spare`]): behind every normal caller, never ahead.
-    pub async fn acquire_spare(&self, region: &str, operation: &'static str, keep: u32) {
-        while let Err(wait) = self.try_reserve_spare(region, operation, keep, Instant::now()) {
+    pub async fn acquire_spare(&self, scope: &str, operation: &'static str, keep: u32) {
+        while let Err(wait) = self.try_reserve_spare(scope, operation, keep, Instant::now()) {
             tokio::time::sleep(wait).await;
         }
     }
@@ -285,6 +287,32 @@ mod tests {
         assert_eq!(
             RateLimiter::new(None).try_reserve_spare("r", "Op", 3, t0),
             Ok(())
+        );
+    }
+
+    #[test]
+    fn background_work_spends_at_an_instance_objects_override_too() {
+        let limiter = RateLimiter::new(Some(Rate {
+            per_second: 2.0,
+            burst: 4,
+        }));
+        limiter.set_override(
+            "acct/r",
+            "ns/slow",
+            Some(Rate {
+                per_second: 1.0,
+                burst: 2,
+            }),
+        );
+        let t0 = Instant::now();
+        // Burst 2, keep 1: one token for background work, then a second's refill at 1/s.
+        assert_eq!(
+            limiter.try_reserve_spare("acct/r", "DescribeUser", 1, t0),
+            Ok(())
+        );
+        assert_eq!(
+            limiter.try_reserve_spare("acct/r", "DescribeUser", 1, t0),
+            Err(Duration::from_secs(1))
         );
     }
 
