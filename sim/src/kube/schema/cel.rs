@@ -93,6 +93,11 @@ fn entry<'a>(e: &'a IdedEntryExpr, out: &mut Vec<&'a IdedExpr>) {
 }
 
 fn compile(src: &str) -> Result<Program, String> {
+    if let Some(word) = reserved_identifier(src) {
+        // cel-go's parser refuses these; the cel crate would read `self.namespace` as a field
+        // that is never there (`has()` false), so a wrong rule would pass silently.
+        return Err(format!("reserved identifier: {word}"));
+    }
     let program = match catch_unwind(AssertUnwindSafe(|| ENV.compile(src))) {
         Ok(Ok(p)) => p,
         Ok(Err(e)) => return Err(e.to_string()),
@@ -104,6 +109,69 @@ fn compile(src: &str) -> Result<Program, String> {
         ));
     }
     Ok(program)
+}
+
+/// Words the CEL grammar reserves (beyond the keywords `true false null in`): cel-go refuses
+/// them as identifiers, so a property so named is reached only escaped (`__namespace__`).
+const RESERVED_IDENTIFIERS: [&str; 17] = [
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "for",
+    "function",
+    "if",
+    "import",
+    "let",
+    "loop",
+    "package",
+    "namespace",
+    "return",
+    "var",
+    "void",
+    "while",
+];
+
+/// The first reserved word `src` uses as an identifier, outside string and bytes literals.
+fn reserved_identifier(src: &str) -> Option<&'static str> {
+    let bytes = src.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'"' || c == b'\'' {
+            // A prefix (r, b, rb, br) was read as an identifier just before.
+            let raw = i > 0 && matches!(bytes[i - 1], b'r' | b'R');
+            let len = if bytes[i..].starts_with(&[c, c, c]) {
+                3
+            } else {
+                1
+            };
+            let close = &bytes[i..i + len];
+            i += len;
+            while i < bytes.len() && !bytes[i..].starts_with(close) {
+                i += if bytes[i] == b'\\' && !raw { 2 } else { 1 };
+            }
+            i += len;
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let word = &src[start..i];
+            if let Some(w) = RESERVED_IDENTIFIERS.iter().find(|w| **w == word) {
+                return Some(w);
+            }
+        } else if c.is_ascii_digit() {
+            // A number with its suffix or exponent (`1u`, `2e3`) is not an identifier.
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.') {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
 }
 
 /// Compiles a node's `x-kubernetes-validations`, rejecting what the apiserver rejects when
@@ -611,6 +679,29 @@ mod tests {
         assert_eq!(escape("namespace").as_deref(), Some("__namespace__"));
         assert_eq!(escape("1st"), None);
         assert_eq!(escape("a b"), None);
+    }
+
+    #[test]
+    fn reserved_words_are_refused_as_identifiers_as_cel_go_does() {
+        for rule in [
+            "self.namespace == 'a'",
+            "has(self.namespace)",
+            "self.spec.if > 1",
+            "[1].all(var, var > 0)",
+        ] {
+            let err = compile(rule).err().unwrap_or_default();
+            assert!(err.starts_with("reserved identifier: "), "{rule}: {err:?}");
+        }
+        for rule in [
+            "self.__namespace__ == 'namespace'",
+            "has(self.__namespace__)",
+            "self.namespaced == \"if else\"",
+            r"self.x == r'a\' && self.y == 'for'",
+            "self.n == 1e3 && self.m == 2u",
+            "'''namespace ' return'''.size() > 0",
+        ] {
+            assert!(compile(rule).is_ok(), "{rule}: {:?}", compile(rule).err());
+        }
     }
 
     #[test]
