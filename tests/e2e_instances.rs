@@ -573,3 +573,136 @@ async fn throttling_in_one_account_does_not_slow_another() {
         env.wait_ready(a).await;
     }
 }
+
+/// The ConnectInstance's sweep, wired: 20 quick connects whose users were deleted in the
+/// console and 10 live ones. Report counts the 20 in status and writes nothing to Connect; a
+/// spec edit to Delete (the same running sweep, read at its next tick) deletes exactly those 20,
+/// each with an Event, and status says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instance_objects_sweep_reports_then_deletes_exactly_the_twenty() {
+    use common::operator::user_quick_connect;
+    use std::collections::BTreeSet;
+    let env = Env::start().await;
+    let an_hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    let (mut dangling, mut live, mut doomed) = (BTreeSet::new(), BTreeSet::new(), Vec::new());
+    for i in 0..30 {
+        let name = format!("agent{i}");
+        let id = env.connect.insert_user(
+            INSTANCE,
+            sim::connect::SimUser {
+                username: name.clone(),
+                ..Default::default()
+            },
+        );
+        let mut qc = user_quick_connect(&format!("To {name}"), &id);
+        qc.last_modified = an_hour_ago;
+        let qc = env.connect.insert_quick_connect(INSTANCE, qc);
+        if i < 20 {
+            doomed.push(id);
+            dangling.insert(qc);
+        } else {
+            live.insert(qc);
+        }
+    }
+    assert!(env.connect.wait_settled(Duration::from_secs(10)).await);
+    for id in &doomed {
+        assert!(env.connect.remove_user(INSTANCE, id));
+    }
+    let deletes = |env: &Env| {
+        env.connect
+            .calls()
+            .into_iter()
+            .filter(|c| c.operation == "DeleteQuickConnect")
+            .count()
+    };
+    let dangling_status = |o: &ConnectInstance| {
+        o.status
+            .as_ref()
+            .and_then(|s| s.dangling_quick_connects.clone())
+    };
+
+    create_ci(
+        &env,
+        &format!("{}  danglingQuickConnects: Report\n  danglingCheckInterval: 1s\n", instance_a()),
+    )
+    .await;
+    let reported = wait_ci(&env, "a", "20 dangling quick connects in status", |o| {
+        dangling_status(o).is_some_and(|d| d.count == 20)
+    })
+    .await;
+    let d = dangling_status(&reported).unwrap();
+    assert_eq!(d.sample.len(), 5, "{d:#?}");
+    assert!(
+        d.sample.iter().all(|s| dangling.contains(&s.id) && doomed.contains(&s.missing_user_id)),
+        "{d:#?}"
+    );
+    assert_eq!(d.deleted, 0);
+    assert!(is_ready(&reported.status), "the reconcile's status is intact");
+    env.wait_event("a", "DanglingQuickConnects").await;
+    let warnings: Vec<_> = env
+        .events("a")
+        .await
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some("DanglingQuickConnects"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "one Warning for one set: {warnings:#?}");
+    assert!(warnings[0].series.is_none(), "not repeated each tick: {warnings:#?}");
+    assert!(
+        warnings[0]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.starts_with("20 USER quick connect(s) point at users")),
+        "{warnings:#?}"
+    );
+    assert_eq!(deletes(&env), 0, "Report deletes nothing");
+    assert_eq!(env.connect.quick_connects(INSTANCE).len(), 30);
+
+    connect_instances(&env)
+        .patch(
+            "a",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"danglingQuickConnects": "Delete"}})),
+        )
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let left: BTreeSet<String> = env
+            .connect
+            .quick_connects(INSTANCE)
+            .into_iter()
+            .map(|q| q.id)
+            .collect();
+        if left == live {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "quick connects left: {left:?}; live: {live:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_ci(&env, "a", "no dangling quick connect left", |o| {
+        dangling_status(o).is_some_and(|d| d.count == 0 && d.sample.is_empty())
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let named = loop {
+        let named: BTreeSet<String> = env
+            .events("a")
+            .await
+            .into_iter()
+            .filter(|e| e.reason.as_deref() == Some("DanglingQuickConnectDeleted"))
+            .filter_map(|e| {
+                let note = e.note?;
+                dangling.iter().find(|id| note.contains(id.as_str())).cloned()
+            })
+            .collect();
+        if named.len() == 20 || tokio::time::Instant::now() > deadline {
+            break named;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(named, dangling, "one Event per deleted quick connect");
+    assert_eq!(deletes(&env), 20, "exactly the twenty were deleted");
+}

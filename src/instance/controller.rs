@@ -9,15 +9,17 @@ use std::time::{Duration, Instant};
 use futures::{FutureExt, StreamExt};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::crd::{
-    ClusterConnectInstance, ConnectInstance, IN_USE_FINALIZER, InstanceKind, InstanceSpecView,
-    InstanceStatus, split_instance_id,
+    ClusterConnectInstance, ConnectInstance, DanglingQuickConnects, IN_USE_FINALIZER,
+    InstanceKind, InstanceSpecView, InstanceStatus, split_instance_id,
 };
+use super::sweep::{self, Sweeps};
 use crate::context::Context;
 use crate::crd::{ConnectUser, FIELD_MANAGER};
 use crate::error::{Error, Phase, Standing};
@@ -123,10 +125,13 @@ pub async fn run(
 }
 
 /// What the instance objects' reconciles share besides the operator's context.
-pub struct Instances {
+pub struct Instances<K: InstanceObject> {
     ctx: Arc<Context>,
     /// When each object (by UID and generation) was last verified with DescribeInstance.
     verified: Mutex<HashMap<(String, Option<i64>), Instant>>,
+    /// The watch cache, which the sweeps read their mode from.
+    store: Store<K>,
+    sweeps: Arc<Sweeps>,
 }
 
 async fn run_kind<K: InstanceObject>(
@@ -135,11 +140,33 @@ async fn run_kind<K: InstanceObject>(
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let api = K::api(&ctx.client, namespace.as_deref());
+    let (store, writer) = reflector::store();
+    let sweeps = Arc::new(Sweeps::default());
     let instances = Arc::new(Instances {
         ctx,
         verified: Mutex::default(),
+        store: store.clone(),
+        sweeps: sweeps.clone(),
     });
-    Controller::new(api, watcher::Config::default())
+    // A deleted object without the in-use finalizer is never reconciled again: its sweep stops
+    // on the watch's Delete, or on a re-list that no longer has it.
+    let gone = sweeps.clone();
+    let listed = store.clone();
+    let objects = reflector::reflector(writer, watcher(api, watcher::Config::default()))
+        .default_backoff()
+        .inspect(move |event| match event {
+            Ok(watcher::Event::Delete(obj)) => gone.stop(&obj.uid().unwrap_or_default()),
+            Ok(watcher::Event::InitDone) => gone.retain(
+                &listed
+                    .state()
+                    .iter()
+                    .filter_map(|o| o.uid())
+                    .collect(),
+            ),
+            _ => {}
+        })
+        .applied_objects();
+    Controller::for_stream(objects, store)
         .graceful_shutdown_on(shutdown)
         .run(reconcile::<K>, error_policy::<K>, instances)
         .for_each(|result| async move {
@@ -148,16 +175,17 @@ async fn run_kind<K: InstanceObject>(
             }
         })
         .await;
+    sweeps.stop_all();
 }
 
-fn error_policy<K: InstanceObject>(_: Arc<K>, error: &Error, _: Arc<Instances>) -> Action {
+fn error_policy<K: InstanceObject>(_: Arc<K>, error: &Error, _: Arc<Instances<K>>) -> Action {
     tracing::warn!(kind = K::KIND.as_str(), error = %error, "instance object reconcile failed");
     Action::requeue(Duration::from_secs(5))
 }
 
 async fn reconcile<K: InstanceObject>(
     obj: Arc<K>,
-    instances: Arc<Instances>,
+    instances: Arc<Instances<K>>,
 ) -> Result<Action, Error> {
     let ctx = &instances.ctx;
     let key = (obj.uid().unwrap_or_default(), obj.meta().generation);
@@ -186,7 +214,11 @@ async fn reconcile<K: InstanceObject>(
     if users.is_empty() && has_finalizer {
         set_finalizer(&api, &obj, false).await?;
     }
+    // The sweep writes (and owns) status.danglingQuickConnects: this apply leaves it out, so it
+    // never claims or reverts the field.
     let mut status = obj.instance_status().cloned().unwrap_or_default();
+    status.dangling_quick_connects = None;
+    let current = status.clone();
     status.connect_users = users.len() as u32;
     let generation = obj.meta().generation;
     let outcome = if deleting {
@@ -249,9 +281,10 @@ async fn reconcile<K: InstanceObject>(
     }
     status.applied_quota = apply_quota::<K>(&obj, &status, ctx, deleting);
     status.conditions.sort_by(|a, b| a.type_.cmp(&b.type_));
-    if obj.instance_status() != Some(&status) {
+    if obj.instance_status().is_none() || current != status {
         write_status(&api, &obj, &status).await?;
     }
+    instances.schedule_sweep(&obj, &status, deleting);
     Ok(Action::requeue(if deleting {
         Duration::from_secs(1)
     } else {
@@ -299,7 +332,31 @@ fn apply_quota<K: InstanceObject>(
     })
 }
 
-impl Instances {
+impl<K: InstanceObject> Instances<K> {
+    /// Runs the object's dangling quick-connect sweep while it is Ready and not Ignore; stops
+    /// it when the object is deleted or its instance changed. An Ignore set later, or a Ready
+    /// lost for a while, is the running sweep's own business (it reads the mode each tick).
+    fn schedule_sweep(&self, obj: &K, status: &InstanceStatus, deleting: bool) {
+        let uid = obj.uid().unwrap_or_default();
+        let view = obj.view();
+        let at = instance_ref(&view, status.account.clone());
+        let ready = status.condition(READY).is_some_and(|c| c.status == "True")
+            && status.observed_generation == obj.meta().generation;
+        if deleting {
+            self.sweeps.stop(&uid);
+        } else if ready && view.dangling_quick_connects != DanglingQuickConnects::Ignore {
+            match sweep::interval(view.dangling_check_interval) {
+                Ok(interval) => self.sweeps.ensure(&self.ctx, &self.store, obj, at, interval),
+                Err(e) => {
+                    tracing::warn!(kind = K::KIND.as_str(), object = %obj.name_any(), error = %e, "no dangling quick-connect sweep");
+                    self.sweeps.stop(&uid);
+                }
+            }
+        } else {
+            self.sweeps.stop_unless(&uid, &at);
+        }
+    }
+
     /// Whether DescribeInstance is due: not Ready for this generation, or last verified (by
     /// this process) longer than the resync period ago.
     fn due(

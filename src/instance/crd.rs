@@ -63,15 +63,18 @@ macro_rules! instance_spec {
             #[serde(default, skip_serializing_if = "std::ops::Not::not")]
             pub allow_replica: bool,
 
-            /// USER quick connects whose user no longer exists: left alone, reported in status
-            /// and Events, or deleted. Not acted on yet: this release does not run the periodic
-            /// sweep from instance objects; `connect-user-operator prune-quick-connects` does
-            /// the same check once.
+            /// USER quick connects whose user no longer exists (two NotFounds at least the
+            /// operator's settle window apart): left alone (`Ignore`), counted in
+            /// `status.danglingQuickConnects` with a Warning Event `DanglingQuickConnects` when
+            /// the set changes (`Report`), or deleted, each with a Normal Event
+            /// `DanglingQuickConnectDeleted` (`Delete`). Swept while the object is Ready; a change
+            /// applies at the next sweep.
             #[serde(default)]
             pub dangling_quick_connects: DanglingQuickConnects,
 
             /// How often the instance is checked for dangling quick connects (e.g. `1h`,
-            /// `30m`); hourly when omitted. Not acted on yet (see `danglingQuickConnects`).
+            /// `30m`); hourly when omitted. Sooner while a suspect awaits its second
+            /// observation.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
             pub dangling_check_interval: Option<String>,
@@ -190,6 +193,37 @@ pub struct InstanceStatus {
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// The last dangling quick-connect sweep (`spec.danglingQuickConnects`); written by the
+    /// sweep, not by the reconcile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dangling_quick_connects: Option<DanglingQuickConnectsStatus>,
+}
+
+/// What the last sweep of the instance found.
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DanglingQuickConnectsStatus {
+    /// Dangling quick connects still in Connect after the last sweep (Delete mode: those whose
+    /// deletion failed).
+    pub count: u32,
+    /// Up to five of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sample: Vec<DanglingQuickConnectSample>,
+    /// When the last sweep finished (RFC 3339).
+    pub last_sweep: String,
+    /// Quick connects the last sweep deleted (Delete mode).
+    #[serde(default)]
+    pub deleted: u32,
+}
+
+#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DanglingQuickConnectSample {
+    /// The quick connect's id.
+    pub id: String,
+    pub name: String,
+    /// The user it points at, which does not exist.
+    pub missing_user_id: String,
 }
 
 impl InstanceStatus {
@@ -241,6 +275,8 @@ pub struct InstanceSpecView<'a> {
     pub role_session_name: Option<&'a str>,
     pub quota: Option<QuotaOverride>,
     pub allow_replica: bool,
+    pub dangling_quick_connects: DanglingQuickConnects,
+    pub dangling_check_interval: Option<&'a str>,
 }
 
 macro_rules! view {
@@ -253,6 +289,8 @@ macro_rules! view {
             role_session_name: $spec.role_session_name.as_deref(),
             quota: $spec.quota,
             allow_replica: $spec.allow_replica,
+            dangling_quick_connects: $spec.dangling_quick_connects,
+            dangling_check_interval: $spec.dangling_check_interval.as_deref(),
         }
     };
 }

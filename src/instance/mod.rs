@@ -5,3 +5,4 @@ pub mod controller;
 pub mod crd;
 pub mod resolve;
 pub mod selector;
+pub mod sweep;

@@ -506,7 +506,7 @@ impl Sweeper {
     }
 
     /// Sweeps `at` every `interval` ([`DEFAULT_INTERVAL`] unless configured; sooner while suspects await their second observation)
-    /// until `shutdown`, handing each tick's outcome to `on_tick` (which emits Events and writes
+    /// until `shutdown` (then [`Sweeper::retire`]), handing each tick's outcome to `on_tick` (which emits Events and writes
     /// status); `mode` is read before each tick, so a changed setting applies at the next one.
     /// After an error the next tick comes after `interval` or a minute, whichever is shorter.
     pub async fn run(
@@ -538,7 +538,10 @@ impl Sweeper {
                 },
             };
             tokio::select! {
-                _ = &mut shutdown => return,
+                _ = &mut shutdown => {
+                    self.retire();
+                    return;
+                }
                 _ = tokio::time::sleep(wait) => {}
             }
         }
