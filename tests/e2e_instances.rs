@@ -623,7 +623,10 @@ async fn the_instance_objects_sweep_reports_then_deletes_exactly_the_twenty() {
 
     create_ci(
         &env,
-        &format!("{}  danglingQuickConnects: Report\n  danglingCheckInterval: 1s\n", instance_a()),
+        &format!(
+            "{}  danglingQuickConnects: Report\n  danglingCheckInterval: 1s\n",
+            instance_a()
+        ),
     )
     .await;
     let reported = wait_ci(&env, "a", "20 dangling quick connects in status", |o| {
@@ -633,11 +636,16 @@ async fn the_instance_objects_sweep_reports_then_deletes_exactly_the_twenty() {
     let d = dangling_status(&reported).unwrap();
     assert_eq!(d.sample.len(), 5, "{d:#?}");
     assert!(
-        d.sample.iter().all(|s| dangling.contains(&s.id) && doomed.contains(&s.missing_user_id)),
+        d.sample
+            .iter()
+            .all(|s| dangling.contains(&s.id) && doomed.contains(&s.missing_user_id)),
         "{d:#?}"
     );
     assert_eq!(d.deleted, 0);
-    assert!(is_ready(&reported.status), "the reconcile's status is intact");
+    assert!(
+        is_ready(&reported.status),
+        "the reconcile's status is intact"
+    );
     env.wait_event("a", "DanglingQuickConnects").await;
     let warnings: Vec<_> = env
         .events("a")
@@ -646,7 +654,10 @@ async fn the_instance_objects_sweep_reports_then_deletes_exactly_the_twenty() {
         .filter(|e| e.reason.as_deref() == Some("DanglingQuickConnects"))
         .collect();
     assert_eq!(warnings.len(), 1, "one Warning for one set: {warnings:#?}");
-    assert!(warnings[0].series.is_none(), "not repeated each tick: {warnings:#?}");
+    assert!(
+        warnings[0].series.is_none(),
+        "not repeated each tick: {warnings:#?}"
+    );
     assert!(
         warnings[0]
             .note
@@ -695,7 +706,10 @@ async fn the_instance_objects_sweep_reports_then_deletes_exactly_the_twenty() {
             .filter(|e| e.reason.as_deref() == Some("DanglingQuickConnectDeleted"))
             .filter_map(|e| {
                 let note = e.note?;
-                dangling.iter().find(|id| note.contains(id.as_str())).cloned()
+                dangling
+                    .iter()
+                    .find(|id| note.contains(id.as_str()))
+                    .cloned()
             })
             .collect();
         if named.len() == 20 || tokio::time::Instant::now() > deadline {

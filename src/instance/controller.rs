@@ -16,8 +16,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::crd::{
-    ClusterConnectInstance, ConnectInstance, DanglingQuickConnects, IN_USE_FINALIZER,
-    InstanceKind, InstanceSpecView, InstanceStatus, split_instance_id,
+    ClusterConnectInstance, ConnectInstance, DanglingQuickConnects, IN_USE_FINALIZER, InstanceKind,
+    InstanceSpecView, InstanceStatus, split_instance_id,
 };
 use super::sweep::{self, Sweeps};
 use crate::context::Context;
@@ -156,13 +156,9 @@ async fn run_kind<K: InstanceObject>(
         .default_backoff()
         .inspect(move |event| match event {
             Ok(watcher::Event::Delete(obj)) => gone.stop(&obj.uid().unwrap_or_default()),
-            Ok(watcher::Event::InitDone) => gone.retain(
-                &listed
-                    .state()
-                    .iter()
-                    .filter_map(|o| o.uid())
-                    .collect(),
-            ),
+            Ok(watcher::Event::InitDone) => {
+                gone.retain(&listed.state().iter().filter_map(|o| o.uid()).collect())
+            }
             _ => {}
         })
         .applied_objects();
@@ -346,7 +342,9 @@ impl<K: InstanceObject> Instances<K> {
             self.sweeps.stop(&uid);
         } else if ready && view.dangling_quick_connects != DanglingQuickConnects::Ignore {
             match sweep::interval(view.dangling_check_interval) {
-                Ok(interval) => self.sweeps.ensure(&self.ctx, &self.store, obj, at, interval),
+                Ok(interval) => self
+                    .sweeps
+                    .ensure(&self.ctx, &self.store, obj, at, interval),
                 Err(e) => {
                     tracing::warn!(kind = K::KIND.as_str(), object = %obj.name_any(), error = %e, "no dangling quick-connect sweep");
                     self.sweeps.stop(&uid);

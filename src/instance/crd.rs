@@ -207,7 +207,8 @@ pub struct DanglingQuickConnectsStatus {
     /// deletion failed).
     pub count: u32,
     /// Up to five of them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    // Always written: a merge patch leaves out what it omits.
+    #[serde(default)]
     pub sample: Vec<DanglingQuickConnectSample>,
     /// When the last sweep finished (RFC 3339).
     pub last_sweep: String,

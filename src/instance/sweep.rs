@@ -9,9 +9,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kube::ResourceExt;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::ResourceExt;
 
 use super::controller::InstanceObject;
 use super::crd::{DanglingQuickConnectSample, DanglingQuickConnects, DanglingQuickConnectsStatus};
@@ -214,7 +214,11 @@ async fn record<K: InstanceObject>(
     let api = K::api(&ctx.client, obj.namespace().as_deref());
     let patch = serde_json::json!({"status": {"danglingQuickConnects": status}});
     if let Err(e) = api
-        .patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .patch_status(
+            &obj.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
         .await
     {
         tracing::warn!(kind = K::KIND.as_str(), object = %obj.name_any(), error = %e, "could not write the sweep's status");
@@ -253,7 +257,11 @@ async fn record<K: InstanceObject>(
             reason,
             message: &message,
         };
-        if let Err(e) = ctx.events.publish(&per_quick_connect, &regarding, note).await {
+        if let Err(e) = ctx
+            .events
+            .publish(&per_quick_connect, &regarding, note)
+            .await
+        {
             tracing::warn!(error = %e, "could not publish an Event");
         }
         ctx.events.forget(&per_quick_connect);
