@@ -239,9 +239,12 @@ async fn record<K: InstanceObject>(
             reason: "DanglingQuickConnects",
             message: &message,
         };
-        if let Err(e) = ctx.events.publish(&resource, &regarding, note).await {
+        // A new Event for a new set: a series would keep the first set's message.
+        let per_set = format!("{resource}#dangling");
+        if let Err(e) = ctx.events.publish(&per_set, &regarding, note).await {
             tracing::warn!(error = %e, "could not publish an Event");
         }
+        ctx.events.forget(&per_set);
     }
     *reported = now;
     for deletion in &report.deletions {
