@@ -153,6 +153,16 @@ async fn instance_inputs_are_rejected_at_admission_naming_the_field() {
             instance("ConnectInstance", json!({"danglingQuickConnects": "Purge"})),
             "spec.danglingQuickConnects",
         ),
+        (
+            "a compound check interval",
+            instance("ConnectInstance", json!({"danglingCheckInterval": "1h30m"})),
+            "spec.danglingCheckInterval",
+        ),
+        (
+            "a zero check interval",
+            instance("ConnectInstance", json!({"danglingCheckInterval": "0s"})),
+            "spec.danglingCheckInterval",
+        ),
     ];
     for (what, manifest, field) in cases {
         let err = create_dynamic(&env, manifest).await.expect_err(what);

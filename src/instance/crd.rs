@@ -76,7 +76,8 @@ macro_rules! instance_spec {
             /// `30m`); hourly when omitted. Sooner while a suspect awaits its second
             /// observation.
             #[serde(default, skip_serializing_if = "Option::is_none")]
-            #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
+            // One number and one unit, not zero: what the sweep's duration parser reads.
+            #[schemars(regex(pattern = r"^[0-9]*[1-9][0-9]*(ms|s|m|h)$"))]
             pub dangling_check_interval: Option<String>,
 
             $($extra)*
