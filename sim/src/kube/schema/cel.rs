@@ -308,33 +308,12 @@ fn normalize_field_path(path: &str, mut node: &Node) -> Result<String, String> {
 
 /// Kubernetes' `cel.Escape` of a property name; `None` when CEL cannot reach it.
 fn escape(name: &str) -> Option<String> {
-    const RESERVED: [&str; 21] = [
-        "true",
-        "false",
-        "null",
-        "in",
-        "as",
-        "break",
-        "const",
-        "continue",
-        "else",
-        "for",
-        "function",
-        "if",
-        "import",
-        "let",
-        "loop",
-        "package",
-        "namespace",
-        "return",
-        "var",
-        "void",
-        "while",
-    ];
+    // The keywords, and the words the grammar reserves besides.
+    const KEYWORDS: [&str; 4] = ["true", "false", "null", "in"];
     if name.is_empty() || name.as_bytes()[0].is_ascii_digit() {
         return None;
     }
-    if RESERVED.contains(&name) {
+    if KEYWORDS.contains(&name) || RESERVED_IDENTIFIERS.contains(&name) {
         return Some(format!("__{name}__"));
     }
     let mut out = String::with_capacity(name.len());
