@@ -14,6 +14,7 @@ use rand::Rng;
 use crate::connect::{Catalog, ConnectApi, QuickConnectsByUser, UserSnapshots};
 use crate::crd::ConnectUser;
 use crate::events::EventPublisher;
+use crate::instance::wakeups::Wakeups;
 use crate::metrics::Metrics;
 use crate::model::InstanceRef;
 use crate::watch::WatchedResources;
@@ -86,6 +87,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// The watched ConnectUsers (the Controller's store).
     pub watched: WatchedResources,
+    /// Between the ConnectUser and the instance-object controllers.
+    pub wakeups: Wakeups,
     /// Consecutive transient failures per resource, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
     /// When each resource's user was last fully described.
@@ -111,6 +114,7 @@ impl Context {
             quick_connects_by_user: QuickConnectsByUser::new(connect.clone(), settings.scan_window),
             user_snapshots: UserSnapshots::new(connect.clone(), settings.scan_window),
             watched: WatchedResources::new(&settings.namespaces),
+            wakeups: Wakeups::default(),
             described: Mutex::default(),
             deleted_usernames: Mutex::default(),
             client,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures::{StreamExt, stream};
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Resource, ResourceExt};
 use rand::Rng;
@@ -16,6 +17,7 @@ use tracing::Instrument;
 use crate::context::Context;
 use crate::crd::{ConnectUser, FINALIZER};
 use crate::error::{Error, Result, Retry};
+use crate::instance::wakeups::waiting_on;
 use crate::reconcile::outcome::Outcome;
 use crate::reconcile::{cleanup, converge, resource_key};
 
@@ -142,6 +144,14 @@ async fn run_users(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send 
     let merged = ctx.clone();
     let triggers = stream::select_all(watches)
         .flat_map(move |(i, event)| {
+            if let Ok(
+                watcher::Event::Apply(cu)
+                | watcher::Event::Delete(cu)
+                | watcher::Event::InitApply(cu),
+            ) = &event
+            {
+                merged.wakeups.used(cu);
+            }
             let (error, applied) = match event {
                 Ok(event) => (None, merged.watched.merge_event(i, event)),
                 Err(e) => (Some(e), Default::default()),
@@ -166,6 +176,7 @@ async fn run_users(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send 
         })
         .predicate_filter(trigger_hash, Default::default());
     Controller::for_stream(triggers, ctx.watched.store())
+        .reconcile_on(waiting_on_ready_instances(&ctx))
         .with_config(controller::Config::default().concurrency(ctx.settings.concurrency))
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx.clone())
@@ -192,6 +203,17 @@ async fn run_users(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send 
             }
         })
         .await;
+}
+
+/// The ConnectUsers waiting on an instance object that just became Ready: they go on at once
+/// instead of at their backoff, which may be minutes after InstanceNotFound.
+fn waiting_on_ready_instances(
+    ctx: &Arc<Context>,
+) -> impl futures::Stream<Item = ObjectRef<ConnectUser>> + Send + 'static {
+    let store = ctx.watched.store();
+    ctx.wakeups
+        .ready_stream()
+        .flat_map(move |wake| stream::iter(waiting_on(&wake, &store.state())))
 }
 
 /// Drops what reconcile never reads from every cached object: managedFields and kubectl's

@@ -28,7 +28,8 @@ pub const OWNER_TAG: &str = "connect.userops.dev/owner";
     status = "ConnectUserStatus",
     derive = "PartialEq",
     printcolumn(name = "Username", type_ = "string", json_path = ".spec.username"),
-    printcolumn(name = "Instance", type_ = "string", json_path = ".spec.instanceId"),
+    // The instance the user lives in, whichever form the spec names it by.
+    printcolumn(name = "Instance", type_ = "string", json_path = ".status.instance.instanceId"),
     printcolumn(name = "User ID", type_ = "string", json_path = ".status.userId"),
     printcolumn(
         name = "Ready",
@@ -94,15 +95,22 @@ pub struct ConnectUserSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_secret_ref: Option<SecretKeyRef>,
 
-    /// The user's id in the directory; EXISTING_DIRECTORY instances only. Set at creation only.
+    /// The user's id in the directory; EXISTING_DIRECTORY instances only. Immutable: set at
+    /// creation only.
     #[x_kube(validation = Rule::new("self == oldSelf").message("directoryUserId is immutable"))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 256))]
     pub directory_user_id: Option<String>,
 
+    /// The user's name and contact details. What Connect requires depends on the instance's
+    /// identity management: CONNECT_MANAGED needs firstName, lastName and email; SAML needs
+    /// firstName and lastName and refuses email; EXISTING_DIRECTORY needs none (the directory
+    /// has them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_info: Option<IdentityInfo>,
 
+    /// The agent's phone: softphone or desk phone, auto-accept, after-contact work. Default:
+    /// a SOFT_PHONE without auto-accept and without an after-contact work limit.
     #[serde(default)]
     pub phone_config: PhoneConfig,
 
@@ -130,6 +138,8 @@ pub struct ConnectUserSpec {
     #[schemars(length(min = 1, max = 10))]
     pub security_profiles: Vec<ProfileRef>,
 
+    /// The routing profile (queues and channels the agent takes contacts from), by id or by
+    /// name. Required.
     pub routing_profile: ProfileRef,
 
     /// Optional agent hierarchy group; omitting it removes the user from any group.
@@ -149,11 +159,15 @@ pub struct ConnectUserSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quick_connect: Option<QuickConnectSpec>,
 
-    /// What happens to the Connect user when this resource is deleted.
+    /// What happens to the Connect user when this resource is deleted: `Delete` (the default)
+    /// deletes it and every quick connect that points at it; `Retain` leaves it in Connect and
+    /// removes only the operator's ownership tag. Can be changed at any time before deletion.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
 
-    /// Take over an existing Connect user with this username instead of failing with UserExists.
+    /// Take over an existing Connect user with this username instead of failing with
+    /// UserExists (the user is then owned, and deleted with this resource unless
+    /// `deletionPolicy: Retain`). Default false.
     #[serde(default)]
     pub adopt_existing: bool,
 }
@@ -194,9 +208,12 @@ pub struct SecretKeyRef {
 )]
 #[x_kube(validation = Rule::new("has(self.id) != has(self.name)").message("exactly one of id or name must be set"))]
 pub struct ProfileRef {
+    /// The object's id (or ARN) in the instance. Exactly one of id and name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 500))]
     pub id: Option<String>,
+    /// The object's name, looked up in the instance (case-sensitive; refused when no object or
+    /// more than one has it). Exactly one of id and name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 127))]
     pub name: Option<String>,
@@ -216,9 +233,11 @@ pub struct IdentityInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 300))]
     pub last_name: Option<String>,
+    /// The user's email address; required on a CONNECT_MANAGED instance, refused on a SAML one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 254), regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"))]
     pub email: Option<String>,
+    /// A second email address Connect sends notifications to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 254), regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"))]
     pub secondary_email: Option<String>,
@@ -234,11 +253,15 @@ pub struct IdentityInfo {
     validation = Rule::new("self.phoneType != 'DESK_PHONE' || has(self.deskPhoneNumber)").message("deskPhoneNumber is required when phoneType is DESK_PHONE")
 )]
 pub struct PhoneConfig {
+    /// SOFT_PHONE (the default: calls in the browser) or DESK_PHONE (calls ring
+    /// `deskPhoneNumber`).
     #[serde(default)]
     pub phone_type: PhoneType,
+    /// Connect an available agent to an incoming call without their accepting it. Default
+    /// false.
     #[serde(default)]
     pub auto_accept: bool,
-    /// Seconds of after-contact work; 0 means no limit.
+    /// Seconds of after-contact work, 0 (the default: no limit) to 2000000.
     #[serde(default)]
     #[schemars(range(min = 0, max = 2000000))]
     pub after_contact_work_time_limit: i32,
@@ -269,7 +292,7 @@ pub struct ChannelConfig {
 #[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct VoiceChannelConfig {
-    /// Voice enhancement of the agent's audio.
+    /// Voice enhancement of the agent's audio: VOICE_ISOLATION, NOISE_SUPPRESSION or NONE.
     pub voice_enhancement_mode: VoiceEnhancementMode,
 }
 
@@ -373,8 +396,10 @@ pub enum DeletionPolicy {
 #[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectUserStatus {
+    /// The Connect user's id, recorded as soon as CreateUser returns it (or at adoption).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// The Connect user's ARN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_arn: Option<String>,
     /// When this resource's CreateUser returned `userId` (absent for an adopted user).
@@ -411,8 +436,12 @@ pub struct ConnectUserStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub quick_connect_attempted_at: Option<String>,
+    /// The `metadata.generation` the conditions describe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// kstatus conditions: Ready (True when the Connect user matches the spec), Reconciling
+    /// (work in progress or a retryable failure) and Stalled (needs a change to the spec or
+    /// in Connect), each with a reason and a message.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     /// Last time the Connect user was found to match the spec (RFC 3339).
@@ -445,6 +474,7 @@ pub struct CleanupStatus {
     /// quick-connect step is finished whatever `deletionPolicy` says.
     #[serde(default)]
     pub user_deleted: bool,
+    /// When DeleteUser succeeded; the final quick-connect listing is due a settle window after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("format" = "date-time"))]
     pub user_deleted_at: Option<String>,
@@ -467,17 +497,23 @@ pub struct CleanupStatus {
 #[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceRecord {
+    /// The Connect instance's id.
     pub instance_id: String,
+    /// The AWS region of the instance.
     pub region: String,
-    /// Absent when the operator's own credentials were used and no ARN named the account.
+    /// The AWS account of the instance; absent when the operator's own credentials were used
+    /// and no ARN named the account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// The IAM role the user was created with (the instance object's `roleArn`), assumed again
+    /// for its deletion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
     /// Not a secret (AWS: the external id is not a password); kept so that a deletion can
     /// assume the role after its instance object is gone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// The role session name used with `roleArn`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_session_name: Option<String>,
     /// The instance object, `Kind/name` (`Kind/namespace/name` for a ConnectInstance).

@@ -35,6 +35,13 @@ pub struct ReadyLabel {
     pub ready: String,
 }
 
+/// Instance objects by kind and Ready condition status.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct InstanceObjectLabels {
+    pub kind: String,
+    pub ready: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     reconciles: Family<ResultLabel, Counter>,
@@ -47,6 +54,8 @@ pub struct Metrics {
     dangling_quick_connects: Family<InstanceLabels, Gauge>,
     dangling_quick_connects_deleted: Family<InstanceLabels, Counter>,
     ready_by_resource: Mutex<HashMap<String, &'static str>>,
+    instance_objects: Family<InstanceObjectLabels, Gauge>,
+    ready_by_instance_object: Mutex<HashMap<String, (&'static str, &'static str)>>,
     /// Caches synced (or this replica is a standby): what /readyz answers.
     pub ready: AtomicBool,
 }
@@ -108,8 +117,16 @@ impl Default for Metrics {
             "Dangling USER quick connects deleted by the sweep",
             dangling_quick_connects_deleted.clone(),
         );
+        let instance_objects = Family::<InstanceObjectLabels, Gauge>::default();
+        registry.register(
+            "instance_objects",
+            "ConnectInstance and ClusterConnectInstance objects by kind and Ready condition status",
+            instance_objects.clone(),
+        );
         let metrics = Metrics {
             registry,
+            instance_objects,
+            ready_by_instance_object: Mutex::default(),
             dangling_quick_connects,
             dangling_quick_connects_deleted,
             reconciles,
@@ -130,8 +147,40 @@ impl Default for Metrics {
                     ready: state.into(),
                 })
                 .set(0);
+            for kind in ["ConnectInstance", "ClusterConnectInstance"] {
+                metrics
+                    .instance_objects
+                    .get_or_create(&InstanceObjectLabels {
+                        kind: kind.into(),
+                        ready: state.into(),
+                    })
+                    .set(0);
+            }
         }
         metrics
+    }
+}
+
+/// Moves one object in a by-state gauge family from its old state to `now`: only the two
+/// gauges that changed are adjusted (a recount would cost O(objects) per reconcile).
+fn track<S: Copy + PartialEq, L: EncodeLabelSet + Clone + Eq + std::hash::Hash>(
+    states: &Mutex<HashMap<String, S>>,
+    family: &Family<L, Gauge>,
+    key: &str,
+    now: Option<S>,
+    label: impl Fn(S) -> L,
+) {
+    let mut states = states.lock().unwrap_or_else(|e| e.into_inner());
+    let old = match now {
+        Some(s) => states.insert(key.to_string(), s),
+        None => states.remove(key),
+    };
+    if old != now {
+        for (state, delta) in [(old, -1), (now, 1)] {
+            if let Some(state) = state {
+                family.get_or_create(&label(state)).inc_by(delta);
+            }
+        }
     }
 }
 
@@ -163,26 +212,29 @@ impl Metrics {
 
     /// Records a resource's Ready status ("True", "False", "Unknown"), or None once it is gone.
     pub fn set_ready(&self, key: &str, ready: Option<&'static str>) {
-        let mut map = self
-            .ready_by_resource
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let old = match ready {
-            Some(r) => map.insert(key.to_string(), r),
-            None => map.remove(key),
-        };
-        // Adjust the two gauges that changed: a recount would cost O(resources) per reconcile.
-        if old != ready {
-            for (state, delta) in [(old, -1), (ready, 1)] {
-                if let Some(state) = state {
-                    self.resources
-                        .get_or_create(&ReadyLabel {
-                            ready: state.into(),
-                        })
-                        .inc_by(delta);
-                }
-            }
-        }
+        track(&self.ready_by_resource, &self.resources, key, ready, |r| {
+            ReadyLabel { ready: r.into() }
+        });
+    }
+
+    /// Records an instance object's Ready status by its kind, or None once it is gone.
+    pub fn set_instance_object_ready(
+        &self,
+        key: &str,
+        kind: &'static str,
+        ready: Option<&'static str>,
+    ) {
+        let state = ready.map(|r| (kind, r));
+        track(
+            &self.ready_by_instance_object,
+            &self.instance_objects,
+            key,
+            state,
+            |(kind, ready)| InstanceObjectLabels {
+                kind: kind.into(),
+                ready: ready.into(),
+            },
+        );
     }
 
     /// The dangling quick connects an instance's last sweep left in place (`None`: the instance
@@ -254,6 +306,15 @@ mod tests {
         };
         m.set_dangling_quick_connects(&gone, Some(3));
         m.set_dangling_quick_connects(&gone, None);
+        m.set_instance_object_ready("ConnectInstance/ns/a", "ConnectInstance", Some("False"));
+        m.set_instance_object_ready("ConnectInstance/ns/a", "ConnectInstance", Some("True"));
+        m.set_instance_object_ready("ConnectInstance/ns/b", "ConnectInstance", Some("True"));
+        m.set_instance_object_ready(
+            "ClusterConnectInstance/c",
+            "ClusterConnectInstance",
+            Some("False"),
+        );
+        m.set_instance_object_ready("ConnectInstance/ns/b", "ConnectInstance", None);
         let text = m.encode();
         assert!(!text.contains("i-2"), "{text}");
         for needle in [
@@ -266,6 +327,10 @@ mod tests {
             "connect_user_operator_resources{ready=\"Unknown\"} 0",
             "connect_user_operator_resources{ready=\"False\"} 0",
             "connect_user_operator_leader 1",
+            "connect_user_operator_instance_objects{kind=\"ConnectInstance\",ready=\"True\"} 1",
+            "connect_user_operator_instance_objects{kind=\"ConnectInstance\",ready=\"False\"} 0",
+            "connect_user_operator_instance_objects{kind=\"ClusterConnectInstance\",ready=\"False\"} 1",
+            "connect_user_operator_instance_objects{kind=\"ClusterConnectInstance\",ready=\"True\"} 0",
             "connect_user_operator_dangling_quick_connects{instance_id=\"i-1\",region=\"us-east-1\"} 20",
             "connect_user_operator_dangling_quick_connects_deleted_total{instance_id=\"i-1\",region=\"us-east-1\"} 1",
             "# EOF",

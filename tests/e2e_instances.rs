@@ -111,15 +111,14 @@ fn ready_of(
     Some((c.status.clone(), c.reason.clone(), c.message.clone()))
 }
 
-async fn wait_ci(
-    env: &Env,
-    name: &str,
-    what: &str,
-    cond: impl Fn(&ConnectInstance) -> bool,
-) -> ConnectInstance {
+/// Polls the instance object `name` until `cond` holds (30 s at most).
+async fn wait_for<K>(api: &Api<K>, name: &str, what: &str, cond: impl Fn(&K) -> bool) -> K
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let now = connect_instances(env).get_opt(name).await.unwrap();
+        let now = api.get_opt(name).await.unwrap();
         if let Some(o) = &now
             && cond(o)
         {
@@ -127,11 +126,19 @@ async fn wait_ci(
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "ConnectInstance {name}: {what}; now {:#?}",
-            now.map(|o| o.status)
+            "{name}: {what}; now {now:#?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+async fn wait_ci(
+    env: &Env,
+    name: &str,
+    what: &str,
+    cond: impl Fn(&ConnectInstance) -> bool,
+) -> ConnectInstance {
+    wait_for(&connect_instances(env), name, what, cond).await
 }
 
 async fn wait_cci(
@@ -140,21 +147,7 @@ async fn wait_cci(
     what: &str,
     cond: impl Fn(&ClusterConnectInstance) -> bool,
 ) -> ClusterConnectInstance {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let now = cluster_instances(env).get_opt(name).await.unwrap();
-        if let Some(o) = &now
-            && cond(o)
-        {
-            return o.clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "ClusterConnectInstance {name}: {what}; now {:#?}",
-            now.map(|o| o.status)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for(&cluster_instances(env), name, what, cond).await
 }
 
 fn is_ready(status: &Option<connect_user_operator::instance::crd::InstanceStatus>) -> bool {
@@ -343,6 +336,101 @@ async fn a_namespace_the_selector_leaves_out_gets_instance_not_allowed_and_no_co
     env.delete("alice").await;
     env.wait_gone("alice").await;
     nothing_left(env, INSTANCE_B);
+}
+
+/// How many reconciles of the in-process operator ended with `reason`.
+fn reconciles_with(env: &Env, reason: &str) -> u64 {
+    let needle = format!("connect_user_operator_reconciles_total{{result=\"{reason}\"}} ");
+    env.ctx
+        .metrics
+        .encode()
+        .lines()
+        .find_map(|l| l.strip_prefix(needle.as_str()))
+        .map_or(0, |n| n.trim().parse().unwrap())
+}
+
+/// The two controllers wake each other: a ConnectUser applied before its instance object
+/// goes on as soon as the object is Ready, not at its backoff; a ConnectUser that starts or
+/// stops using an object is counted at once, not at the object's 30 s recount.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_goes_on_when_its_instance_object_becomes_ready_and_is_counted_at_once() {
+    let bed = start().await;
+    let env = &bed.env;
+    env.create(&ref_manifest("alice", "ConnectInstance", "a", ""))
+        .await
+        .unwrap();
+    env.wait_reason("alice", "InstanceNotFound").await;
+    // Three failures (about 0, 5 and 15 s): the next retry is 16-24 s after the third.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while reconciles_with(env, "InstanceNotFound") < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "alice retried less than 3 times"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    create_ci(env, &instance_a()).await;
+    let ready = tokio::time::Instant::now();
+    wait_ci(env, "a", "Ready", |o| is_ready(&o.status)).await;
+    env.wait_ready("alice").await;
+    assert!(
+        ready.elapsed() < Duration::from_secs(10),
+        "alice went on {:?} after her instance object was created: at her backoff, not woken",
+        ready.elapsed()
+    );
+    assert_eq!(reconciles_with(env, "InstanceNotFound"), 3);
+
+    wait_ci(env, "a", "1 user", |o| {
+        o.status.as_ref().is_some_and(|s| s.connect_users == 1)
+    })
+    .await;
+    env.create(&ref_manifest("bob", "ConnectInstance", "a", ""))
+        .await
+        .unwrap();
+    let created = tokio::time::Instant::now();
+    wait_ci(env, "a", "2 users", |o| {
+        o.status.as_ref().is_some_and(|s| s.connect_users == 2)
+    })
+    .await;
+    assert!(
+        created.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        created.elapsed()
+    );
+    env.wait_ready("bob").await;
+    env.delete("bob").await;
+    env.wait_gone("bob").await;
+    let gone = tokio::time::Instant::now();
+    wait_ci(env, "a", "1 user again", |o| {
+        o.status.as_ref().is_some_and(|s| s.connect_users == 1)
+    })
+    .await;
+    assert!(
+        gone.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        gone.elapsed()
+    );
+    let events: Vec<String> = {
+        let api: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(env.client.clone(), NS);
+        api.list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|e| {
+                e.regarding.as_ref().and_then(|r| r.kind.as_deref()) == Some("ConnectInstance")
+            })
+            .filter_map(|e| e.reason)
+            .collect()
+    };
+    assert!(events.iter().any(|r| r == "InstanceReady"), "{events:?}");
+    let metrics = env.ctx.metrics.encode();
+    assert!(
+        metrics.contains(
+            "connect_user_operator_instance_objects{kind=\"ConnectInstance\",ready=\"True\"} 1"
+        ),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

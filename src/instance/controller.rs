@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use futures::{FutureExt, StreamExt};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
@@ -20,15 +20,18 @@ use super::crd::{
     InstanceSpecView, InstanceStatus, split_instance_id,
 };
 use super::sweep::{self, Sweeps};
+use super::wakeups::{InstanceKey, to_recount, used_by};
 use crate::context::Context;
-use crate::crd::{ConnectUser, FIELD_MANAGER};
+use crate::crd::FIELD_MANAGER;
 use crate::error::{Error, Phase, Standing};
+use crate::events::{EventKind, EventNote};
 use crate::model::{Access, AssumedRole, IdentityManagement, InstanceRef};
 use crate::reconcile::status::{READY, RECONCILING, STALLED, set};
 
-/// How often an instance object's count of ConnectUsers is brought up to date; its
-/// DescribeInstance is repeated at the resync period only.
-const RECOUNT: Duration = Duration::from_secs(5);
+/// How often an instance object's count of ConnectUsers is brought up to date even when no
+/// ConnectUser said it changed (a missed wake-up); its DescribeInstance is repeated at the
+/// resync period only.
+const RECOUNT: Duration = Duration::from_secs(30);
 
 /// What both kinds offer the reconcile.
 pub trait InstanceObject:
@@ -74,28 +77,6 @@ impl InstanceObject for ClusterConnectInstance {
     fn api(client: &kube::Client, _: Option<&str>) -> Api<Self> {
         Api::all(client.clone())
     }
-}
-
-/// Whether `cu` uses the instance object `kind`/`namespace`/`name`: by its spec, or by the
-/// instance its status recorded (a deletion in progress still depends on it).
-pub fn uses(cu: &ConnectUser, kind: InstanceKind, namespace: Option<&str>, name: &str) -> bool {
-    let cu_ns = cu.namespace();
-    let by_spec = cu.spec.instance_ref.as_ref().is_some_and(|r| {
-        r.kind == kind
-            && r.name == name
-            && (kind == InstanceKind::ClusterConnectInstance || cu_ns.as_deref() == namespace)
-    });
-    let through = match namespace {
-        Some(ns) => format!("{}/{ns}/{name}", kind.as_str()),
-        None => format!("{}/{name}", kind.as_str()),
-    };
-    let by_record = cu
-        .status
-        .as_ref()
-        .and_then(|s| s.instance.as_ref())
-        .and_then(|i| i.through.as_deref())
-        == Some(through.as_str());
-    by_spec || by_record
 }
 
 /// Runs the controllers of both kinds until `shutdown` resolves.
@@ -152,17 +133,26 @@ async fn run_kind<K: InstanceObject>(
     // on the watch's Delete, or on a re-list that no longer has it.
     let gone = sweeps.clone();
     let listed = store.clone();
+    let forget = ctx_of(&instances);
     let objects = reflector::reflector(writer, watcher(api, watcher::Config::default()))
         .default_backoff()
         .inspect(move |event| match event {
-            Ok(watcher::Event::Delete(obj)) => gone.stop(&obj.uid().unwrap_or_default()),
+            Ok(watcher::Event::Delete(obj)) => {
+                gone.stop(&obj.uid().unwrap_or_default());
+                let resource = key_of(obj).through();
+                forget
+                    .metrics
+                    .set_instance_object_ready(&resource, K::KIND.as_str(), None);
+                forget.events.forget(&resource);
+            }
             Ok(watcher::Event::InitDone) => {
                 gone.retain(&listed.state().iter().filter_map(|o| o.uid()).collect())
             }
             _ => {}
         })
         .applied_objects();
-    Controller::for_stream(objects, store)
+    Controller::for_stream(objects, store.clone())
+        .reconcile_on(recounts::<K>(&instances.ctx, namespace, store))
         .graceful_shutdown_on(shutdown)
         .run(reconcile::<K>, error_policy::<K>, instances)
         .for_each(|result| async move {
@@ -172,6 +162,37 @@ async fn run_kind<K: InstanceObject>(
         })
         .await;
     sweeps.stop_all();
+}
+
+fn ctx_of<K: InstanceObject>(instances: &Instances<K>) -> Arc<Context> {
+    instances.ctx.clone()
+}
+
+fn key_of<K: InstanceObject>(obj: &K) -> InstanceKey {
+    InstanceKey {
+        kind: K::KIND,
+        namespace: obj.namespace(),
+        name: obj.name_any(),
+    }
+}
+
+/// The objects of this controller (kind, namespace) that a ConnectUser started or stopped
+/// using; all of them when some wake-ups were missed.
+fn recounts<K: InstanceObject>(
+    ctx: &Context,
+    namespace: Option<String>,
+    store: Store<K>,
+) -> impl futures::Stream<Item = ObjectRef<K>> + Send + 'static {
+    ctx.wakeups.used_stream().flat_map(move |wake| {
+        let all = store.state();
+        let refs = to_recount(
+            &wake,
+            K::KIND,
+            namespace.as_deref(),
+            all.iter().map(|o| ObjectRef::from_obj(o.as_ref())),
+        );
+        futures::stream::iter(refs)
+    })
 }
 
 fn error_policy<K: InstanceObject>(_: Arc<K>, error: &Error, _: Arc<Instances<K>>) -> Action {
@@ -186,13 +207,13 @@ async fn reconcile<K: InstanceObject>(
     let ctx = &instances.ctx;
     let key = (obj.uid().unwrap_or_default(), obj.meta().generation);
     let namespace = obj.namespace();
-    let name = obj.name_any();
+    let instance = key_of(obj.as_ref());
     let users: Vec<String> = ctx
         .watched
         .store()
         .state()
         .iter()
-        .filter(|cu| uses(cu, K::KIND, namespace.as_deref(), &name))
+        .filter(|cu| used_by(cu).contains(&instance))
         .map(|cu| format!("{}/{}", cu.namespace().unwrap_or_default(), cu.name_any()))
         .collect();
     let api = K::api(&ctx.client, namespace.as_deref());
@@ -280,12 +301,84 @@ async fn reconcile<K: InstanceObject>(
     if obj.instance_status().is_none() || current != status {
         write_status(&api, &obj, &status).await?;
     }
+    let before = ready_state(obj.instance_status(), generation);
+    let after = ready_state(Some(&status), generation);
+    let resource = instance.through();
+    ctx.metrics
+        .set_instance_object_ready(&resource, K::KIND.as_str(), Some(after.status()));
+    if after != before {
+        if after == ReadyState::Ready {
+            // Written first: the users it wakes read this status.
+            ctx.wakeups.became_ready(instance);
+        }
+        publish_transition(ctx, obj.as_ref(), &resource, &outcome, &status).await;
+    }
     instances.schedule_sweep(&obj, &status, deleting);
     Ok(Action::requeue(if deleting {
         Duration::from_secs(1)
     } else {
         RECOUNT
     }))
+}
+
+/// The Ready condition as the ConnectUsers see it: for the current generation only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReadyState {
+    Ready,
+    NotReady,
+    Unknown,
+}
+
+impl ReadyState {
+    fn status(self) -> &'static str {
+        match self {
+            ReadyState::Ready => "True",
+            ReadyState::NotReady => "False",
+            ReadyState::Unknown => "Unknown",
+        }
+    }
+}
+
+fn ready_state(status: Option<&InstanceStatus>, generation: Option<i64>) -> ReadyState {
+    match status
+        .filter(|s| s.observed_generation == generation)
+        .and_then(|s| s.condition(READY))
+    {
+        Some(c) if c.status == "True" => ReadyState::Ready,
+        Some(_) => ReadyState::NotReady,
+        None => ReadyState::Unknown,
+    }
+}
+
+/// An Event when the object's Ready changed: Normal when it became Ready, a Warning with the
+/// error's reason otherwise.
+async fn publish_transition<K: InstanceObject>(
+    ctx: &Context,
+    obj: &K,
+    resource: &str,
+    outcome: &Result<bool, Error>,
+    status: &InstanceStatus,
+) {
+    let (kind, reason) = match outcome {
+        Ok(true) => (EventKind::Normal, "InstanceReady"),
+        Ok(false) => return,
+        Err(e) => (EventKind::Warning, e.policy(Phase::Converge).reason),
+    };
+    let Some(ready) = status.condition(READY) else {
+        return;
+    };
+    let note = EventNote {
+        kind,
+        reason,
+        message: &ready.message,
+    };
+    if let Err(e) = ctx
+        .events
+        .publish(resource, &obj.object_ref(&()), note)
+        .await
+    {
+        tracing::warn!(error = %e, "could not publish an Event");
+    }
 }
 
 /// Tells the rate limiter of the object's account and region what `spec.quota` asks for, and

@@ -68,7 +68,7 @@ macro_rules! instance_spec {
             /// `status.danglingQuickConnects` with a Warning Event `DanglingQuickConnects` when
             /// the set changes (`Report`), or deleted, each with a Normal Event
             /// `DanglingQuickConnectDeleted` (`Delete`). Swept while the object is Ready; a change
-            /// applies at the next sweep.
+            /// applies at the next sweep. Default `Report`.
             #[serde(default)]
             pub dangling_quick_connects: DanglingQuickConnects,
 
@@ -173,8 +173,10 @@ pub struct InstanceStatus {
     /// with the resolved credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// The instance's ARN, from DescribeInstance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_arn: Option<String>,
+    /// The instance's alias (the first part of its access URL), from DescribeInstance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_alias: Option<String>,
     /// CONNECT_MANAGED, SAML or EXISTING_DIRECTORY.
@@ -190,8 +192,12 @@ pub struct InstanceStatus {
     /// How many ConnectUsers use this instance object.
     #[serde(default)]
     pub connect_users: u32,
+    /// The `metadata.generation` the conditions describe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// kstatus conditions: Ready (DescribeInstance succeeds with the object's credentials;
+    /// ConnectUsers use the object only then), Reconciling and Stalled, each with a reason
+    /// (e.g. CredentialsUnavailable, ReplicaRefused, InUse) and a message.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     /// The last dangling quick-connect sweep (`spec.danglingQuickConnects`); written by the
@@ -206,16 +212,22 @@ pub struct InstanceStatus {
 pub struct DanglingQuickConnectsStatus {
     /// Dangling quick connects still in Connect after the last sweep (Delete mode: those whose
     /// deletion failed).
+    #[serde(default)]
     pub count: u32,
     /// Up to five of them.
     // Always written: a merge patch leaves out what it omits.
     #[serde(default)]
     pub sample: Vec<DanglingQuickConnectSample>,
-    /// When the last sweep finished (RFC 3339).
-    pub last_sweep: String,
+    /// When the last sweep finished (RFC 3339); absent until one has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sweep: Option<String>,
     /// Quick connects the last sweep deleted (Delete mode).
     #[serde(default)]
     pub deleted: u32,
+    /// Why the last sweep failed, when it did (the count and sample are the last successful
+    /// sweep's); cleared by the next sweep that succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 #[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
@@ -223,6 +235,7 @@ pub struct DanglingQuickConnectsStatus {
 pub struct DanglingQuickConnectSample {
     /// The quick connect's id.
     pub id: String,
+    /// The quick connect's name, as agents see it in the transfer list.
     pub name: String,
     /// The user it points at, which does not exist.
     pub missing_user_id: String,
@@ -239,6 +252,7 @@ impl InstanceStatus {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("!has(self.__namespace__) || self.kind == 'ConnectInstance'").message("namespace applies to a ConnectInstance only (a ClusterConnectInstance has none)"))]
 pub struct InstanceObjectRef {
+    /// ConnectInstance (in the ConnectUser's namespace) or ClusterConnectInstance.
     pub kind: InstanceKind,
     /// The instance object's name.
     #[schemars(

@@ -6,3 +6,4 @@ pub mod crd;
 pub mod resolve;
 pub mod selector;
 pub mod sweep;
+pub mod wakeups;

@@ -5,6 +5,7 @@
 //! deleted since), and never asks the namespace selector.
 
 use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::{Api, Resource, ResourceExt};
 
 use super::crd::{
@@ -12,6 +13,7 @@ use super::crd::{
     InstanceStatus, split_instance_id,
 };
 use super::selector;
+use super::wakeups::InstanceKey;
 use crate::crd::{ConnectUser, InstanceRecord};
 use crate::error::{Error, Result};
 use crate::model::{Access, AssumedRole, InstanceRef};
@@ -164,7 +166,13 @@ async fn through_object(
     }
     let (spec, status, through) = fetch(client, cu, r).await?;
     if r.kind == InstanceKind::ClusterConnectInstance {
-        allowed_in(client, &r.name, &namespace).await?;
+        allowed_in(
+            client,
+            &r.name,
+            spec.namespace_selector.as_ref(),
+            &namespace,
+        )
+        .await?;
     }
     ready(&status, &through)?;
     Ok(resolved_from(&spec, &status, through))
@@ -177,6 +185,8 @@ struct OwnedSpec {
     role_arn: Option<String>,
     external_id: Option<String>,
     role_session_name: Option<String>,
+    /// A ClusterConnectInstance's.
+    namespace_selector: Option<LabelSelector>,
 }
 
 impl From<InstanceSpecView<'_>> for OwnedSpec {
@@ -187,6 +197,7 @@ impl From<InstanceSpecView<'_>> for OwnedSpec {
             role_arn: v.role_arn.map(str::to_string),
             external_id: v.external_id.map(str::to_string),
             role_session_name: v.role_session_name.map(str::to_string),
+            namespace_selector: None,
         }
     }
 }
@@ -202,6 +213,11 @@ async fn fetch(
         field: format!("{REF}.name"),
         message: format!("no {} named {:?}{where_}", r.kind.as_str(), r.name),
     };
+    let key = InstanceKey {
+        kind: r.kind,
+        namespace: (r.kind == InstanceKind::ConnectInstance).then(|| namespace.clone()),
+        name: r.name.clone(),
+    };
     match r.kind {
         InstanceKind::ConnectInstance => {
             let api: Api<ConnectInstance> = Api::namespaced(client.clone(), &namespace);
@@ -212,7 +228,7 @@ async fn fetch(
             Ok((
                 obj.spec.view().into(),
                 status_of(obj.status.clone(), obj.meta().generation),
-                format!("ConnectInstance/{namespace}/{}", r.name),
+                key.through(),
             ))
         }
         InstanceKind::ClusterConnectInstance => {
@@ -221,10 +237,12 @@ async fn fetch(
                 .get_opt(&r.name)
                 .await?
                 .ok_or_else(|| not_found(String::new()))?;
+            let mut spec = OwnedSpec::from(obj.spec.view());
+            spec.namespace_selector = obj.spec.namespace_selector.clone();
             Ok((
-                obj.spec.view().into(),
+                spec,
                 status_of(obj.status.clone(), obj.meta().generation),
-                format!("ClusterConnectInstance/{}", r.name),
+                key.through(),
             ))
         }
     }
@@ -274,9 +292,12 @@ fn resolved_from(spec: &OwnedSpec, status: &InstanceStatus, through: String) -> 
 
 /// A ClusterConnectInstance is usable from the namespaces its selector picks; none when it has
 /// no selector.
-async fn allowed_in(client: &kube::Client, name: &str, namespace: &str) -> Result<()> {
-    let api: Api<ClusterConnectInstance> = Api::all(client.clone());
-    let selector = api.get(name).await?.spec.namespace_selector;
+async fn allowed_in(
+    client: &kube::Client,
+    name: &str,
+    selector: Option<&LabelSelector>,
+    namespace: &str,
+) -> Result<()> {
     let Some(selector) = selector else {
         return Err(Error::InstanceNotAllowed {
             field: REF.into(),
@@ -291,7 +312,7 @@ async fn allowed_in(client: &kube::Client, name: &str, namespace: &str) -> Resul
         .await?
         .map(|ns| ns.labels().clone())
         .unwrap_or_default();
-    if selector::matches(&selector, &labels) {
+    if selector::matches(selector, &labels) {
         Ok(())
     } else {
         Err(Error::InstanceNotAllowed {

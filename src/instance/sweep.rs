@@ -166,16 +166,58 @@ async fn sweep<K: InstanceObject>(
         while let Some(result) = rx.recv().await {
             match result {
                 Ok(report) => record(&ctx, &obj, &report, &mut reported).await,
-                Err(e) => tracing::warn!(
-                    kind = K::KIND.as_str(),
-                    object = %obj.name_any(),
-                    error = %e,
-                    "dangling quick-connect sweep failed; the next tick goes on from there"
-                ),
+                Err(e) => record_failure(&ctx, &obj, &e).await,
             }
         }
     };
     tokio::join!(run, publish);
+}
+
+/// `status.danglingQuickConnects`, merged: the sweep owns that field, the reconcile the rest.
+async fn write_sweep_status<K: InstanceObject>(ctx: &Context, obj: &K, written: serde_json::Value) {
+    let api = K::api(&ctx.client, obj.namespace().as_deref());
+    let patch = serde_json::json!({"status": {"danglingQuickConnects": written}});
+    if let Err(e) = api
+        .patch_status(
+            &obj.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+    {
+        tracing::warn!(kind = K::KIND.as_str(), object = %obj.name_any(), error = %e, "could not write the sweep's status");
+    }
+}
+
+fn resource_of<K: InstanceObject>(obj: &K) -> String {
+    format!(
+        "{}/{}/{}",
+        K::KIND.as_str(),
+        obj.namespace().unwrap_or_default(),
+        obj.name_any()
+    )
+}
+
+/// A failed tick: its error in status (the last count stays) and a Warning; the next tick
+/// starts over.
+async fn record_failure<K: InstanceObject>(ctx: &Context, obj: &K, error: &ConnectError) {
+    let message =
+        format!("the dangling quick-connect sweep failed: {error}; the next one starts over");
+    tracing::warn!(kind = K::KIND.as_str(), object = %obj.name_any(), error = %error, "dangling quick-connect sweep failed");
+    write_sweep_status(ctx, obj, serde_json::json!({"lastError": message})).await;
+    let note = EventNote {
+        kind: EventKind::Warning,
+        reason: "DanglingQuickConnectSweepFailed",
+        message: &message,
+    };
+    let resource = format!("{}#sweep", resource_of(obj));
+    if let Err(e) = ctx
+        .events
+        .publish(&resource, &obj.object_ref(&()), note)
+        .await
+    {
+        tracing::warn!(error = %e, "could not publish an Event");
+    }
 }
 
 /// Status and Events of one tick. `reported`: the dangling set the last Warning named.
@@ -208,29 +250,17 @@ async fn record<K: InstanceObject>(
                 missing_user_id: q.user_id.clone(),
             })
             .collect(),
-        last_sweep: report.finished_at.to_rfc3339(),
+        last_sweep: Some(report.finished_at.to_rfc3339()),
         deleted: deleted as u32,
+        last_error: None,
     };
-    let api = K::api(&ctx.client, obj.namespace().as_deref());
-    let patch = serde_json::json!({"status": {"danglingQuickConnects": status}});
-    if let Err(e) = api
-        .patch_status(
-            &obj.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-    {
-        tracing::warn!(kind = K::KIND.as_str(), object = %obj.name_any(), error = %e, "could not write the sweep's status");
-    }
+    let mut written = serde_json::to_value(&status).unwrap_or_default();
+    // A merge patch keeps what it leaves out: null clears the last failure.
+    written["lastError"] = serde_json::Value::Null;
+    write_sweep_status(ctx, obj, written).await;
 
     let regarding = obj.object_ref(&());
-    let resource = format!(
-        "{}/{}/{}",
-        K::KIND.as_str(),
-        obj.namespace().unwrap_or_default(),
-        obj.name_any()
-    );
+    let resource = resource_of(obj);
     let now: BTreeSet<String> = left.iter().map(|q| q.id.clone()).collect();
     if report.mode == SweepMode::Report && !now.is_empty() && now != *reported {
         let message = report.summary();
