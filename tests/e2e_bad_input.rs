@@ -173,18 +173,7 @@ async fn invalid_manifests_are_rejected_at_admission_naming_the_field() {
         ),
     ];
     for (what, manifest, field) in cases {
-        let err = env.create_raw(manifest).await.expect_err(what);
-        match err {
-            kube::Error::Api(status) => {
-                assert_eq!(status.code, 422, "{what}: {status:?}");
-                assert!(
-                    status.message.contains(field),
-                    "{what}: {} does not name {field}",
-                    status.message
-                );
-            }
-            other => panic!("{what}: unexpected error {other}"),
-        }
+        assert_refused_naming(what, env.create_raw(manifest).await, field);
     }
     assert!(env.connect.calls().is_empty(), "nothing reached Connect");
 }
@@ -554,16 +543,7 @@ async fn hostile_manifests_are_rejected_at_admission_naming_the_field() {
     let mut cases = cases;
     cases.push(("no spec at all", spec_missing, "spec"));
     for (what, manifest, field) in cases {
-        let err = env.create_raw(manifest).await.expect_err(what);
-        let kube::Error::Api(status) = err else {
-            panic!("{what}: unexpected error {err}")
-        };
-        assert_eq!(status.code, 422, "{what}: {status:?}");
-        assert!(
-            status.message.contains(field),
-            "{what}: {} does not name {field}",
-            status.message
-        );
+        assert_refused_naming(what, env.create_raw(manifest).await, field);
     }
     assert!(env.connect.calls().is_empty(), "nothing reached Connect");
 }
@@ -664,12 +644,7 @@ async fn hostile_secret_references_and_contents_are_refused_naming_the_field() {
     ] {
         let mut v: Value = serde_yaml::from_str(&manifest(name, "")).unwrap();
         v["spec"]["passwordSecretRef"] = serde_yaml::from_str(secret_ref).unwrap();
-        let err = env.create_raw(v).await.expect_err(name);
-        let kube::Error::Api(status) = err else {
-            panic!("{name}: {err}")
-        };
-        assert_eq!(status.code, 422, "{name}: {status:?}");
-        assert!(status.message.contains(field), "{name}: {status:?}");
+        assert_refused_naming(name, env.create_raw(v).await, field);
     }
     for (name, secret_ref, want_reason, field, says) in &cases {
         let m = manifest(name, "").replace(

@@ -165,18 +165,7 @@ async fn instance_inputs_are_rejected_at_admission_naming_the_field() {
         ),
     ];
     for (what, manifest, field) in cases {
-        let err = create_dynamic(&env, manifest).await.expect_err(what);
-        match err {
-            kube::Error::Api(status) => {
-                assert_eq!(status.code, 422, "{what}: {status:?}");
-                assert!(
-                    status.message.contains(field),
-                    "{what}: {} does not name {field}",
-                    status.message
-                );
-            }
-            other => panic!("{what}: unexpected error {other}"),
-        }
+        assert_refused_naming(what, create_dynamic(&env, manifest).await, field);
     }
     // instanceId and region of an instance object cannot change.
     create_dynamic(&env, instance("ConnectInstance", json!({})))

@@ -8,6 +8,7 @@
 use std::process::{Child, Command, Stdio};
 
 use connect_user_operator::crd::ConnectUser;
+use connect_user_operator::instance::crd::{ClusterConnectInstance, ConnectInstance};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::PostParams;
 use kube::{Api, CustomResourceExt};
@@ -91,8 +92,13 @@ impl Bed {
         })
         .await?;
         connect.seed_instance(InstanceSeed::standard(instance));
-        kube.create_object(serde_json::to_value(ConnectUser::crd())?)
-            .map_err(|s| format!("{s}"))?;
+        for crd in [
+            serde_json::to_value(ConnectUser::crd())?,
+            serde_json::to_value(ConnectInstance::crd())?,
+            serde_json::to_value(ClusterConnectInstance::crd())?,
+        ] {
+            kube.create_object(crd).map_err(|s| format!("{s}"))?;
+        }
         let client = kube::Client::try_from(kube::Config::new(kube.url().parse()?))?;
         Api::<Namespace>::all(client.clone())
             .create(
@@ -144,9 +150,18 @@ impl Bed {
     /// The operator as a child process watching the bed's namespace; `args` follow
     /// `run --namespace NS --metrics-addr 127.0.0.1:0`.
     pub fn spawn_operator(&self, args: &[String]) -> AnyResult<Child> {
+        self.spawn_operator_with_sts(args, None)
+    }
+
+    /// The same, with STS at `sts` (`AWS_ENDPOINT_URL_STS`): for instance objects with a role.
+    pub fn spawn_operator_with_sts(&self, args: &[String], sts: Option<&str>) -> AnyResult<Child> {
         let mut all = vec!["--metrics-addr".to_string(), "127.0.0.1:0".to_string()];
         all.extend_from_slice(args);
-        self.spawn_child(&[AS_OPERATOR, "run"], &all)
+        let mut command = self.child(&[AS_OPERATOR, "run"], &all)?;
+        if let Some(url) = sts {
+            command.env("AWS_ENDPOINT_URL_STS", url);
+        }
+        Ok(command.spawn()?)
     }
 
     /// The naive baseline controller ([`naive`]) as a child process watching the bed's
@@ -158,7 +173,12 @@ impl Bed {
     /// This executable with `mode`, `--namespace NS`, then `args`, pointed at both emulators
     /// through the environment, as a user would point the operator at them.
     fn spawn_child(&self, mode: &[&str], args: &[String]) -> AnyResult<Child> {
-        Ok(Command::new(std::env::current_exe()?)
+        Ok(self.child(mode, args)?.spawn()?)
+    }
+
+    fn child(&self, mode: &[&str], args: &[String]) -> AnyResult<Command> {
+        let mut command = Command::new(std::env::current_exe()?);
+        command
             .args(mode)
             .args(["--namespace", &self.namespace])
             .args(args)
@@ -168,7 +188,7 @@ impl Bed {
             .env("AWS_ACCESS_KEY_ID", sim::aws::TEST_ACCESS_KEY_ID)
             .env("AWS_SECRET_ACCESS_KEY", sim::aws::TEST_SECRET_ACCESS_KEY)
             .env("RUST_LOG", "error")
-            .stdin(Stdio::null())
-            .spawn()?)
+            .stdin(Stdio::null());
+        Ok(command)
     }
 }

@@ -3,12 +3,12 @@
 
 use aws_sdk_connect::types::{
     ContactFlowType, QuickConnect, QuickConnectConfig, QuickConnectSearchCriteria,
-    QuickConnectType, StringComparisonType, StringCondition, UserQuickConnectConfig,
+    QuickConnectType, UserQuickConnectConfig,
 };
 
 use super::{
-    ConnectApi, ConnectError, LIST_PAGE, Permit, QUICK_CONNECT_PAGE, build_error, convert, named,
-    once,
+    ConnectApi, ConnectError, LIST_PAGE, Permit, Priority, QUICK_CONNECT_PAGE, build_error,
+    convert, exact, named, once,
 };
 use crate::model::{DesiredQuickConnect, InstanceRef, ManagedQuickConnect, NamedId};
 
@@ -88,8 +88,22 @@ impl ConnectApi {
         at: &InstanceRef,
         id: &str,
     ) -> Result<Option<ManagedQuickConnect>, ConnectError> {
+        let found = self
+            .describe_quick_connect(Priority::Normal, at, id)
+            .await?;
+        Ok(found.as_ref().map(from_sdk))
+    }
+
+    /// DescribeQuickConnect at `priority`: `None` when Connect does not show it (gone, or not
+    /// visible yet). Each caller converts what it needs.
+    pub(super) async fn describe_quick_connect(
+        &self,
+        priority: Priority,
+        at: &InstanceRef,
+        id: &str,
+    ) -> Result<Option<QuickConnect>, ConnectError> {
         let out = self
-            .call(at, "DescribeQuickConnect", |c| {
+            .call_with(priority, at, "DescribeQuickConnect", |c| {
                 c.describe_quick_connect()
                     .instance_id(&at.instance_id)
                     .quick_connect_id(id)
@@ -97,7 +111,7 @@ impl ConnectApi {
             })
             .await;
         match out {
-            Ok(out) => Ok(out.quick_connect().map(from_sdk)),
+            Ok(out) => Ok(out.quick_connect),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
@@ -110,13 +124,7 @@ impl ConnectApi {
         name: &str,
     ) -> Result<Option<ManagedQuickConnect>, ConnectError> {
         let criteria = QuickConnectSearchCriteria::builder()
-            .string_condition(
-                StringCondition::builder()
-                    .field_name("name")
-                    .value(name)
-                    .comparison_type(StringComparisonType::Exact)
-                    .build(),
-            )
+            .string_condition(exact("name", name))
             .build();
         let found = self
             .all_pages(

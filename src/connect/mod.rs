@@ -81,6 +81,15 @@ pub enum Priority {
     Background { keep: u32 },
 }
 
+/// A search condition: `field` is exactly `value`.
+fn exact(field: &str, value: &str) -> StringCondition {
+    StringCondition::builder()
+        .field_name(field)
+        .value(value)
+        .comparison_type(StringComparisonType::Exact)
+        .build()
+}
+
 /// A rate-limiter token for one call (see [`ConnectApi::permit`]).
 #[must_use = "a permit is taken to send the call it is for"]
 pub struct Permit {
@@ -324,13 +333,7 @@ impl ConnectApi {
         username: &str,
     ) -> Result<Option<UserSummary>, ConnectError> {
         let criteria = UserSearchCriteria::builder()
-            .string_condition(
-                StringCondition::builder()
-                    .field_name("Username")
-                    .value(username)
-                    .comparison_type(StringComparisonType::Exact)
-                    .build(),
-            )
+            .string_condition(exact("Username", username))
             .build();
         let users = self
             .all_pages(

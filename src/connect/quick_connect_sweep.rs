@@ -112,19 +112,8 @@ impl ConnectApi {
         at: &InstanceRef,
         id: &str,
     ) -> Result<Option<ListedQuickConnect>, ConnectError> {
-        let out = self
-            .call_with(priority, at, "DescribeQuickConnect", |c| {
-                c.describe_quick_connect()
-                    .instance_id(&at.instance_id)
-                    .quick_connect_id(id)
-                    .send()
-            })
-            .await;
-        match out {
-            Ok(out) => Ok(out.quick_connect().and_then(listed)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+        let found = self.describe_quick_connect(priority, at, id).await?;
+        Ok(found.as_ref().and_then(listed))
     }
 
     /// DeleteQuickConnect at `priority`; NotFound is the caller's to judge.

@@ -441,6 +441,25 @@ pub fn reason(cu: &ConnectUser) -> String {
 /// A minimal valid manifest for `name` (username = name) on the CONNECT_MANAGED test instance:
 /// a password and the identity Connect requires there (first and last name, email), unless
 /// `extra` brings its own `identityInfo`.
+/// Asserts that admission refused `what` (422) with a message naming `field`.
+pub fn assert_refused_naming<T: std::fmt::Debug>(
+    what: &str,
+    result: Result<T, kube::Error>,
+    field: &str,
+) {
+    match result.expect_err(what) {
+        kube::Error::Api(status) => {
+            assert_eq!(status.code, 422, "{what}: {status:?}");
+            assert!(
+                status.message.contains(field),
+                "{what}: {} does not name {field}",
+                status.message
+            );
+        }
+        other => panic!("{what}: unexpected error {other}"),
+    }
+}
+
 pub fn manifest(name: &str, extra: &str) -> String {
     let identity = if extra.contains("identityInfo:") {
         String::new()
