@@ -837,4 +837,62 @@ async fn the_instance_objects_sweep_reports_then_deletes_exactly_the_twenty() {
     };
     assert_eq!(named, dangling, "one Event per deleted quick connect");
     assert_eq!(deletes(&env), 20, "exactly the twenty were deleted");
+
+    // Deleting the object stops its sweep. Another object sweeping another instance is the
+    // clock: once it has swept three times after a's last listing, a's sweep has stopped.
+    const OTHER: &str = "cccccccc-2222-3333-4444-555555555555";
+    env.connect
+        .seed_instance(sim::connect::InstanceSeed::standard(OTHER));
+    create_ci(
+        &env,
+        &format!(
+            "apiVersion: connect.userops.dev/v1alpha1\nkind: ConnectInstance\nmetadata: {{name: clock, namespace: {NS}}}\nspec:\n  instanceId: {OTHER}\n  region: {REGION}\n  danglingCheckInterval: 1s\n"
+        ),
+    )
+    .await;
+    connect_instances(&env)
+        .delete("a", &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_for(&connect_instances(&env), "clock", "swept", |o| {
+        dangling_status(o).is_some()
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while connect_instances(&env)
+        .get_opt("a")
+        .await
+        .unwrap()
+        .is_some()
+    {
+        assert!(tokio::time::Instant::now() < deadline, "a is not deleted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let listings_of = |env: &Env, instance: &str| {
+        env.connect
+            .calls()
+            .into_iter()
+            .filter(|c| {
+                c.operation == "SearchQuickConnects" && c.instance_id.as_deref() == Some(instance)
+            })
+            .count()
+    };
+    // A tick in flight when a went may finish; one sweep of the clock later, none is.
+    let swept_after = async |last: Option<String>| {
+        let o = wait_ci(&env, "clock", "another sweep", |o| {
+            dangling_status(o).is_some_and(|d| d.last_sweep != last)
+        })
+        .await;
+        dangling_status(&o).unwrap().last_sweep
+    };
+    let mut last = swept_after(None).await;
+    let baseline = listings_of(&env, INSTANCE);
+    for _ in 0..3 {
+        last = swept_after(last).await;
+    }
+    let since = listings_of(&env, INSTANCE) - baseline;
+    assert_eq!(
+        since, 0,
+        "a's sweep still lists its instance after a was deleted"
+    );
 }
