@@ -42,6 +42,19 @@ pub async fn run(args: RunArgs) -> Result<(), StartError> {
         settings.default_region = connect.default_region();
     }
     tracing::info!(namespaces = ?settings.namespaces, region = ?settings.default_region, resync = ?settings.resync_period, leader_election = args.leader_election, "starting connect-user-operator");
+    // The operator's own account, in the background (best effort): until it is known, users
+    // named by a raw instanceId share a limiter of their own.
+    let own = connect.clone();
+    let region = settings
+        .default_region
+        .clone()
+        .unwrap_or_else(|| "us-east-1".into());
+    tokio::spawn(async move {
+        let at = crate::model::InstanceRef::own(region, "");
+        if let Err(e) = own.caller_account(&at).await {
+            tracing::debug!(error = %e, "the operator's own account is not known");
+        }
+    });
     let ctx = Arc::new(Context::new(client.clone(), connect, settings));
     let addr = server::serve(args.metrics_addr, ctx.metrics.clone()).await?;
     tracing::info!(%addr, "serving /metrics, /healthz, /readyz");

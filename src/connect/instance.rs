@@ -77,14 +77,29 @@ impl ConnectApi {
                 message,
             }
         })?;
-        out.account()
+        let account = out
+            .account()
             .map(str::to_string)
             .ok_or_else(|| ConnectError {
                 operation: "GetCallerIdentity",
                 kind: ErrorKind::Transient,
                 code: "EmptyResponse".into(),
                 message: "GetCallerIdentity answered without an account".into(),
-            })
+            })?;
+        if at.access.role.is_none() {
+            let _ = self.own_account.set(account.clone());
+        }
+        Ok(account)
+    }
+
+    /// `at` with the operator's own account filled in when it uses the operator's own
+    /// credentials and names no account, once the account is known: the same account and
+    /// region is one quota whether a raw `instanceId` or a role-less instance object names it.
+    pub fn with_own_account(&self, mut at: InstanceRef) -> InstanceRef {
+        if at.access.role.is_none() && at.access.account.is_none() {
+            at.access.account = self.own_account.get().cloned();
+        }
+        at
     }
 }
 
@@ -102,4 +117,46 @@ pub(crate) fn credentials_failed(e: &(dyn std::error::Error + 'static)) -> bool 
         source = err.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connect::ConnectSettings;
+    use crate::model::{Access, AssumedRole};
+
+    #[test]
+    fn own_credentials_get_the_own_account_once_known_and_nothing_else_changes() {
+        let api = ConnectApi::new(
+            aws_config::SdkConfig::builder().build(),
+            ConnectSettings::default(),
+        );
+        let raw = InstanceRef::own("us-east-1", "i-1");
+        assert_eq!(api.with_own_account(raw.clone()), raw, "not known yet");
+        api.own_account.set("111111111111".into()).unwrap();
+        let filled = api.with_own_account(raw.clone());
+        assert_eq!(filled.access.account.as_deref(), Some("111111111111"));
+        assert_eq!(super::super::quota_scope(&filled), "111111111111/us-east-1");
+        // An ARN's account, or a role's, is left as it is.
+        let named = InstanceRef {
+            access: Access {
+                account: Some("222222222222".into()),
+                role: None,
+            },
+            ..raw.clone()
+        };
+        assert_eq!(api.with_own_account(named.clone()), named);
+        let assumed = InstanceRef {
+            access: Access {
+                account: None,
+                role: Some(AssumedRole {
+                    role_arn: "arn:aws:iam::333333333333:role/r".into(),
+                    external_id: None,
+                    session_name: None,
+                }),
+            },
+            ..raw
+        };
+        assert_eq!(api.with_own_account(assumed.clone()), assumed);
+    }
 }

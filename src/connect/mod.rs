@@ -105,6 +105,8 @@ pub struct ConnectApi {
     clients: Mutex<HashMap<(Access, String), Client>>,
     roles: credentials::AssumedRoles,
     metrics: std::sync::OnceLock<std::sync::Arc<crate::metrics::Metrics>>,
+    /// The account of the operator's own credentials, once GetCallerIdentity said it.
+    own_account: std::sync::OnceLock<String>,
 }
 
 /// Connect's quotas apply per account and region, across the account's instances: the key of
@@ -132,6 +134,7 @@ impl ConnectApi {
             settings,
             clients: Mutex::default(),
             roles: credentials::AssumedRoles::default(),
+            own_account: std::sync::OnceLock::new(),
             metrics: std::sync::OnceLock::new(),
         }
     }

@@ -29,12 +29,16 @@ use outcome::Note;
 /// Where this resource's user lives and with whose credentials, for a create or an update
 /// (see [`crate::instance::resolve`]): decided before any Connect call.
 pub async fn instance_for_apply(cu: &ConnectUser, ctx: &Context) -> Result<Resolved> {
-    for_apply(&ctx.client, cu, ctx.settings.default_region.as_deref()).await
+    let mut resolved = for_apply(&ctx.client, cu, ctx.settings.default_region.as_deref()).await?;
+    resolved.at = ctx.connect.with_own_account(resolved.at);
+    Ok(resolved)
 }
 
 /// The same for a deletion: what status recorded wins over the spec and the instance object.
 pub async fn instance_for_cleanup(cu: &ConnectUser, ctx: &Context) -> Result<Resolved> {
-    for_cleanup(&ctx.client, cu, ctx.settings.default_region.as_deref()).await
+    let mut resolved = for_cleanup(&ctx.client, cu, ctx.settings.default_region.as_deref()).await?;
+    resolved.at = ctx.connect.with_own_account(resolved.at);
+    Ok(resolved)
 }
 
 /// `namespace/name`: the key of per-resource bookkeeping (backoff, metrics).
