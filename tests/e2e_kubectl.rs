@@ -472,3 +472,41 @@ async fn kubectl_create_namespace_and_secret_generic_in_protobuf() {
     let user = env.connect.user(INSTANCE, &Env::user_id(&cu)).unwrap();
     assert_eq!(user.password.as_deref(), Some(password));
 }
+
+/// `kubectl explain` is where users look first: it shows each field's description from the
+/// served CRD, for the three kinds, with the default and the allowed values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_explain_describes_every_field_it_shows() {
+    let env = Env::start().await;
+    let k = Kubectl::new(&env);
+    for (path, says) in [
+        ("connectuser.spec.phoneConfig", "SOFT_PHONE"),
+        ("connectuser.spec.phoneConfig.autoAccept", "Default false"),
+        ("connectuser.spec.deletionPolicy", "Retain"),
+        ("connectuser.spec.identityInfo.email", "CONNECT_MANAGED"),
+        (
+            "connectuser.spec.routingProfile.name",
+            "Exactly one of id and name",
+        ),
+        ("connectuser.status.userId", "CreateUser"),
+        (
+            "connectinstance.spec.danglingQuickConnects",
+            "Default `Report`",
+        ),
+        (
+            "clusterconnectinstance.spec.namespaceSelector",
+            "None given: no namespace",
+        ),
+    ] {
+        let out = k.ok(&["explain", path]).await;
+        // kubectl wraps the description.
+        let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(says), "kubectl explain {path}:\n{out}");
+        assert!(
+            !out.contains("<no description>"),
+            "kubectl explain {path}:\n{out}"
+        );
+    }
+    let recursive = k.ok(&["explain", "connectuser.spec", "--recursive"]).await;
+    assert!(recursive.contains("phoneType"), "{recursive}");
+}
