@@ -130,6 +130,10 @@ pub struct RunArgs {
     /// Address of the HTTP server for /metrics, /healthz and /readyz.
     #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:8080")]
     pub metrics_addr: std::net::SocketAddr,
+    /// With --namespace: also serve ClusterConnectInstances (needs cluster-wide rights on
+    /// them and `get` on namespaces). A cluster-wide install always does.
+    #[arg(long, env = "CLUSTER_CONNECT_INSTANCES", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub cluster_connect_instances: bool,
     /// Reconcile only while holding a Lease, so several replicas can run.
     #[arg(long, env = "LEADER_ELECTION", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub leader_election: bool,

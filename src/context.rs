@@ -33,6 +33,9 @@ pub struct Settings {
     pub default_region: Option<String>,
     /// Watched namespaces; empty means all.
     pub namespaces: Vec<String>,
+    /// Whether ClusterConnectInstances are served: always cluster-wide; with watched
+    /// namespaces only when asked (the install then grants cluster-wide rights on them).
+    pub cluster_instances: bool,
     /// How often an in-sync user is compared with Connect again (drift detection).
     pub resync_period: Duration,
     /// Resources reconciled at once.
@@ -58,6 +61,7 @@ impl Default for Settings {
         Settings {
             default_region: None,
             namespaces: Vec::new(),
+            cluster_instances: true,
             resync_period: Duration::from_secs(600),
             concurrency: 8,
             catalog_ttl: Duration::from_secs(300),

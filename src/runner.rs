@@ -15,6 +15,8 @@ pub fn settings(args: &RunArgs) -> (Settings, ConnectSettings) {
     let settings = Settings {
         default_region: args.region.clone(),
         namespaces: crate::watch::unique_namespaces(&args.namespaces),
+        cluster_instances: args.namespaces.iter().all(|n| n.is_empty())
+            || args.cluster_connect_instances,
         resync_period: args.resync_period,
         concurrency: args.concurrency.max(1),
         settle_window: args.settle_window,
@@ -123,6 +125,18 @@ mod tests {
             crate::cli::Command::Run(r) => r,
             _ => unreachable!(),
         }
+    }
+
+    #[test]
+    fn cluster_connect_instances_are_served_cluster_wide_and_when_asked() {
+        assert!(settings(&run_args(&[])).0.cluster_instances);
+        assert!(
+            !settings(&run_args(&["--namespace", "a"]))
+                .0
+                .cluster_instances
+        );
+        let asked = run_args(&["--namespace", "a", "--cluster-connect-instances"]);
+        assert!(settings(&asked).0.cluster_instances);
     }
 
     #[test]

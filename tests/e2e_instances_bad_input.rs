@@ -355,3 +355,38 @@ async fn unusable_references_are_refused_with_a_reason_naming_the_field() {
     }
     assert_eq!(env.writes().len(), before, "switching forms wrote nothing");
 }
+
+/// An operator installed for some namespaces only serves no ClusterConnectInstance unless asked
+/// (`--cluster-connect-instances`): a reference to one is refused on the kind, with no Connect
+/// call, and the object itself is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespaced_install_refuses_cluster_connect_instances_unless_asked() {
+    let env = Env::start_with(Options {
+        namespaces: vec![NS.to_string()],
+        cluster_instances: false,
+        ..Options::default()
+    })
+    .await;
+    let mut cci = instance(
+        "ClusterConnectInstance",
+        json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NS}}}),
+    );
+    cci["metadata"]["name"] = json!("shared");
+    create_dynamic(&env, cci).await.unwrap();
+    create_dynamic(
+        &env,
+        user(json!({"instanceRef": {"kind": "ClusterConnectInstance", "name": "shared"}})),
+    )
+    .await
+    .unwrap();
+    let m = refused(&env, "InstanceNotAllowed").await;
+    assert!(
+        m.starts_with("spec.instanceRef.kind:") && m.contains("clusterConnectInstances: true"),
+        "{m}"
+    );
+    assert!(env.connect.calls().is_empty(), "{:?}", env.connect.calls());
+    let api: Api<connect_user_operator::instance::crd::ClusterConnectInstance> =
+        Api::all(env.client.clone());
+    let shared = api.get("shared").await.unwrap();
+    assert!(shared.status.is_none() && kube::ResourceExt::finalizers(&shared).is_empty());
+}

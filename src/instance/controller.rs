@@ -92,14 +92,13 @@ pub async fn run(
             .map(Some)
             .collect()
     };
-    let cluster_wide = namespaced == [None];
     let mut runs: Vec<futures::future::BoxFuture<'static, ()>> = namespaced
         .into_iter()
         .map(|ns| run_kind::<ConnectInstance>(ctx.clone(), ns, shutdown.clone()).boxed())
         .collect();
     // A cluster-scoped kind needs cluster-wide rights, which a per-namespace install
-    // (`watchNamespaces`) does not grant: ClusterConnectInstances are for cluster-wide installs.
-    if cluster_wide {
+    // (`watchNamespaces`) grants only when asked (`clusterConnectInstances`).
+    if ctx.settings.cluster_instances {
         runs.push(run_kind::<ClusterConnectInstance>(ctx.clone(), None, shutdown).boxed());
     }
     futures::future::join_all(runs).await;

@@ -23,12 +23,27 @@ use crate::context::Context;
 use crate::crd::ConnectUser;
 use crate::error::{Error, Result};
 use crate::events::EventNote;
+use crate::instance::crd::InstanceKind;
 use crate::instance::resolve::{Resolved, for_apply, for_cleanup};
 use outcome::Note;
 
 /// Where this resource's user lives and with whose credentials, for a create or an update
 /// (see [`crate::instance::resolve`]): decided before any Connect call.
 pub async fn instance_for_apply(cu: &ConnectUser, ctx: &Context) -> Result<Resolved> {
+    let cluster_kind = cu
+        .spec
+        .instance_ref
+        .as_ref()
+        .is_some_and(|r| r.kind == InstanceKind::ClusterConnectInstance);
+    if cluster_kind && !ctx.settings.cluster_instances {
+        return Err(Error::InstanceNotAllowed {
+            field: "spec.instanceRef.kind".into(),
+            message: format!(
+                "this operator watches namespaces {} only and does not serve ClusterConnectInstances (install with clusterConnectInstances: true, or use a ConnectInstance in this namespace)",
+                ctx.settings.namespaces.join(", ")
+            ),
+        });
+    }
     let mut resolved = for_apply(&ctx.client, cu, ctx.settings.default_region.as_deref()).await?;
     resolved.at = ctx.connect.with_own_account(resolved.at);
     Ok(resolved)

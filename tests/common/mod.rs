@@ -90,6 +90,9 @@ pub struct Options {
     pub settings: ConnectSettings,
     /// The operator's `--settle-window`.
     pub settle: Duration,
+    /// `--namespace` (empty: all) and `--cluster-connect-instances`.
+    pub namespaces: Vec<String>,
+    pub cluster_instances: bool,
 }
 
 impl Default for Options {
@@ -100,6 +103,8 @@ impl Default for Options {
             connect: connect_config(),
             settings: ConnectSettings::default(),
             settle: SETTLE,
+            namespaces: Vec::new(),
+            cluster_instances: true,
         }
     }
 }
@@ -195,6 +200,8 @@ impl Env {
             full_describe_every: options.full_describe_every,
             scan_window: Duration::from_millis(20),
             settle_window: options.settle,
+            namespaces: options.namespaces,
+            cluster_instances: options.cluster_instances,
             ..Settings::default()
         };
         let ctx = Arc::new(Context::new(client.clone(), api, settings));
