@@ -466,18 +466,7 @@ async fn bad_new_fields_are_refused_naming_the_field() {
         ),
     ];
     for (what, extra, field) in cases {
-        let err = env.create_raw(base(extra)).await.expect_err(what);
-        match err {
-            kube::Error::Api(status) => {
-                assert_eq!(status.code, 422, "{what}: {status:?}");
-                assert!(
-                    status.message.contains(field),
-                    "{what}: {} does not name {field}",
-                    status.message
-                );
-            }
-            other => panic!("{what}: unexpected error {other}"),
-        }
+        assert_refused_naming(what, env.create_raw(base(extra)).await, field);
     }
     assert!(env.connect.calls().is_empty(), "nothing reached Connect");
 }

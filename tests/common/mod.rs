@@ -445,9 +445,6 @@ pub fn reason(cu: &ConnectUser) -> String {
     ready(cu).map(|(_, r)| r).unwrap_or_default()
 }
 
-/// A minimal valid manifest for `name` (username = name) on the CONNECT_MANAGED test instance:
-/// a password and the identity Connect requires there (first and last name, email), unless
-/// `extra` brings its own `identityInfo`.
 /// Asserts that admission refused `what` (422) with a message naming `field`.
 pub fn assert_refused_naming<T: std::fmt::Debug>(
     what: &str,
@@ -467,6 +464,9 @@ pub fn assert_refused_naming<T: std::fmt::Debug>(
     }
 }
 
+/// A minimal valid manifest for `name` (username = name) on the CONNECT_MANAGED test instance:
+/// a password and the identity Connect requires there (first and last name, email), unless
+/// `extra` brings its own `identityInfo`.
 pub fn manifest(name: &str, extra: &str) -> String {
     let identity = if extra.contains("identityInfo:") {
         String::new()
