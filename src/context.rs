@@ -186,6 +186,7 @@ impl Context {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&key);
         self.metrics.set_ready(&key, None);
+        self.metrics.forget_deletion(&key);
         self.events.forget(&key);
     }
 

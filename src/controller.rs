@@ -63,6 +63,17 @@ async fn run_finalizer(cu: Arc<ConnectUser>, ctx: Arc<Context>) -> Result<Action
     if result.is_ok() {
         ctx.failures(&resource_key(&cu), false);
     }
+    // A pass over a deletion that still held the finalizer: an Ok result means the cleanup
+    // finished and the finalizer helper released it.
+    if let Some(deleted_at) = &cu.meta().deletion_timestamp
+        && cu.finalizers().iter().any(|f| f == FINALIZER)
+    {
+        ctx.metrics.deletion_pass(
+            &resource_key(&cu),
+            std::time::SystemTime::from(deleted_at.0),
+            result.is_ok(),
+        );
+    }
     ctx.metrics.reconciled(
         result
             .as_ref()

@@ -1,9 +1,11 @@
 //! Prometheus metrics (OpenMetrics text): reconciles, their duration, Connect calls by operation
-//! and outcome, throttling, quick connects deleted, resources by Ready state, leadership.
+//! and outcome, throttling, quick connects deleted, resources by Ready state, deletions in
+//! progress and their duration, instance objects by status, leadership.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::SystemTime;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -42,6 +44,20 @@ pub struct InstanceObjectLabels {
     pub ready: String,
 }
 
+/// Why an instance object is not Ready: its kind and the Ready condition's reason.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NotReadyLabels {
+    pub kind: String,
+    pub reason: String,
+}
+
+/// Deletion latency buckets (seconds): a deletion takes at least the settle window (5m by
+/// default) after DeleteUser, so the buckets are dense around 5 to 10 minutes.
+const DELETION_BUCKETS: [f64; 16] = [
+    1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 240.0, 300.0, 330.0, 360.0, 420.0, 600.0, 900.0, 1800.0,
+    3600.0, 7200.0,
+];
+
 pub struct Metrics {
     registry: Registry,
     reconciles: Family<ResultLabel, Counter>,
@@ -56,6 +72,14 @@ pub struct Metrics {
     ready_by_resource: Mutex<HashMap<String, &'static str>>,
     instance_objects: Family<InstanceObjectLabels, Gauge>,
     ready_by_instance_object: Mutex<HashMap<String, (&'static str, &'static str)>>,
+    deletion_duration: Histogram,
+    deletions_pending: Gauge,
+    deletion_oldest_age: Gauge<f64, AtomicU64>,
+    /// ConnectUsers being deleted (key: namespace/name) and their deletionTimestamp.
+    deleting: Mutex<HashMap<String, SystemTime>>,
+    not_ready: Family<NotReadyLabels, Gauge>,
+    /// Instance objects that are not Ready (key: kind/namespace/name) and why.
+    not_ready_by_instance_object: Mutex<HashMap<String, NotReadyLabels>>,
     /// Caches synced (or this replica is a standby): what /readyz answers.
     pub ready: AtomicBool,
 }
@@ -123,10 +147,40 @@ impl Default for Metrics {
             "ConnectInstance and ClusterConnectInstance objects by kind and Ready condition status",
             instance_objects.clone(),
         );
+        let deletion_duration = Histogram::new(DELETION_BUCKETS);
+        registry.register(
+            "deletion_duration_seconds",
+            "From a ConnectUser's deletionTimestamp to the release of its finalizer (cleanup done)",
+            deletion_duration.clone(),
+        );
+        let deletions_pending = Gauge::default();
+        registry.register(
+            "deletions_pending",
+            "ConnectUsers being deleted whose finalizer is still held",
+            deletions_pending.clone(),
+        );
+        let deletion_oldest_age = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "deletion_oldest_age_seconds",
+            "Seconds since the deletionTimestamp of the oldest deletion still in progress (0: none)",
+            deletion_oldest_age.clone(),
+        );
+        let not_ready = Family::<NotReadyLabels, Gauge>::default();
+        registry.register(
+            "instance_objects_not_ready",
+            "Instance objects whose Ready condition is not True, by kind and the condition's reason",
+            not_ready.clone(),
+        );
         let metrics = Metrics {
             registry,
             instance_objects,
             ready_by_instance_object: Mutex::default(),
+            deletion_duration,
+            deletions_pending,
+            deletion_oldest_age,
+            deleting: Mutex::default(),
+            not_ready,
+            not_ready_by_instance_object: Mutex::default(),
             dangling_quick_connects,
             dangling_quick_connects_deleted,
             reconciles,
@@ -257,15 +311,125 @@ impl Metrics {
             .inc();
     }
 
+    /// A reconcile of a ConnectUser being deleted that still holds the finalizer: `released`
+    /// says whether this pass finished the cleanup (the finalizer is gone). `deleted_at` is the
+    /// resource's deletionTimestamp.
+    pub fn deletion_pass(&self, key: &str, deleted_at: SystemTime, released: bool) {
+        let mut map = self.deleting.lock().unwrap_or_else(|e| e.into_inner());
+        if released {
+            map.remove(key);
+            let seconds = SystemTime::now()
+                .duration_since(deleted_at)
+                .unwrap_or_default()
+                .as_secs_f64();
+            self.deletion_duration.observe(seconds);
+        } else {
+            map.insert(key.to_string(), deleted_at);
+        }
+        self.deletions_pending
+            .set(i64::try_from(map.len()).unwrap_or(i64::MAX));
+    }
+
+    /// The resource went away (or is no longer this replica's to reconcile).
+    pub fn forget_deletion(&self, key: &str) {
+        let mut map = self.deleting.lock().unwrap_or_else(|e| e.into_inner());
+        if map.remove(key).is_some() {
+            self.deletions_pending
+                .set(i64::try_from(map.len()).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Why an instance object (key: kind/namespace/name) is not Ready; `None` once it is Ready
+    /// or gone.
+    pub fn set_instance_object_not_ready(&self, key: &str, why: Option<NotReadyLabels>) {
+        let mut map = self
+            .not_ready_by_instance_object
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let old = match &why {
+            Some(s) => map.insert(key.to_string(), s.clone()),
+            None => map.remove(key),
+        };
+        if old != why {
+            if let Some(old) = old {
+                self.not_ready.get_or_create(&old).dec();
+            }
+            if let Some(new) = why {
+                self.not_ready.get_or_create(&new).inc();
+            }
+        }
+    }
+
+    /// Keeps the not-Ready entries of `kind` whose key is in `keys` (a re-list), drops the
+    /// rest: an object deleted while the watch was down gets no Delete event.
+    pub fn retain_instance_objects(&self, kind: &str, keys: &std::collections::BTreeSet<String>) {
+        let gone: Vec<String> = self
+            .not_ready_by_instance_object
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(key, s)| s.kind == kind && !keys.contains(*key))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in gone {
+            self.set_instance_object_not_ready(&key, None);
+        }
+    }
+
     pub fn set_leader(&self, leader: bool) {
         self.leader.set(i64::from(leader));
+        if !leader {
+            // A standby reconciles nothing: what it tracked belongs to the next leader now, and
+            // kept here it would report deletions and instance states that nobody updates.
+            let keys: Vec<String> = self
+                .not_ready_by_instance_object
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .keys()
+                .cloned()
+                .collect();
+            for key in keys {
+                self.set_instance_object_not_ready(&key, None);
+            }
+            let objects: Vec<(String, &'static str)> = self
+                .ready_by_instance_object
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|(k, (kind, _))| (k.clone(), *kind))
+                .collect();
+            for (key, kind) in objects {
+                self.set_instance_object_ready(&key, kind, None);
+            }
+            self.deleting
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+            self.deletions_pending.set(0);
+        }
     }
 
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Relaxed)
     }
 
+    /// The exposition in OpenMetrics text. Ages are computed here, at scrape time, so that a
+    /// stuck deletion's age grows between reconciles.
     pub fn encode(&self) -> String {
+        self.encode_at(SystemTime::now())
+    }
+
+    fn encode_at(&self, now: SystemTime) -> String {
+        let oldest = self
+            .deleting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .min()
+            .copied();
+        self.deletion_oldest_age.set(oldest.map_or(0.0, |t| {
+            now.duration_since(t).unwrap_or_default().as_secs_f64()
+        }));
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
@@ -337,5 +501,159 @@ mod tests {
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }
+    }
+
+    fn sample(text: &str, series: &str) -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+    }
+
+    #[test]
+    fn deletions_in_progress_report_their_age_and_finished_ones_their_duration() {
+        use std::time::Duration;
+        let m = Metrics::default();
+        let now = SystemTime::now();
+        let text = m.encode_at(now);
+        assert_eq!(
+            sample(&text, "connect_user_operator_deletions_pending"),
+            0.0
+        );
+        assert_eq!(
+            sample(&text, "connect_user_operator_deletion_oldest_age_seconds"),
+            0.0
+        );
+        m.deletion_pass("ns/a", now - Duration::from_secs(400), false);
+        m.deletion_pass("ns/b", now - Duration::from_secs(30), false);
+        // A second pass of the same deletion counts once.
+        m.deletion_pass("ns/b", now - Duration::from_secs(30), false);
+        let text = m.encode_at(now);
+        assert_eq!(
+            sample(&text, "connect_user_operator_deletions_pending"),
+            2.0
+        );
+        let age = sample(&text, "connect_user_operator_deletion_oldest_age_seconds");
+        assert!((400.0..401.0).contains(&age), "{age}");
+        // The age grows at each scrape without any reconcile.
+        let later = m.encode_at(now + Duration::from_secs(60));
+        let age = sample(&later, "connect_user_operator_deletion_oldest_age_seconds");
+        assert!((460.0..461.0).contains(&age), "{age}");
+        // The oldest finishes: its duration is observed, the next oldest is reported.
+        m.deletion_pass("ns/a", SystemTime::now() - Duration::from_secs(400), true);
+        let text = m.encode_at(now);
+        assert_eq!(
+            sample(&text, "connect_user_operator_deletions_pending"),
+            1.0
+        );
+        let age = sample(&text, "connect_user_operator_deletion_oldest_age_seconds");
+        assert!((30.0..31.0).contains(&age), "{age}");
+        assert_eq!(
+            sample(
+                &text,
+                "connect_user_operator_deletion_duration_seconds_count"
+            ),
+            1.0
+        );
+        assert_eq!(
+            sample(
+                &text,
+                "connect_user_operator_deletion_duration_seconds_bucket{le=\"360.0\"}"
+            ),
+            0.0
+        );
+        assert_eq!(
+            sample(
+                &text,
+                "connect_user_operator_deletion_duration_seconds_bucket{le=\"420.0\"}"
+            ),
+            1.0
+        );
+        // Gone without a finished pass (finalizer removed by hand): no longer pending.
+        m.forget_deletion("ns/b");
+        m.forget_deletion("ns/unknown");
+        let text = m.encode_at(now);
+        assert_eq!(
+            sample(&text, "connect_user_operator_deletions_pending"),
+            0.0
+        );
+        assert_eq!(
+            sample(&text, "connect_user_operator_deletion_oldest_age_seconds"),
+            0.0
+        );
+        // Losing the lease drops what this replica tracked.
+        m.deletion_pass("ns/c", now, false);
+        m.set_leader(false);
+        assert_eq!(
+            sample(&m.encode_at(now), "connect_user_operator_deletions_pending"),
+            0.0
+        );
+    }
+
+    #[test]
+    fn instance_objects_not_ready_are_counted_by_kind_and_reason() {
+        let m = Metrics::default();
+        let why = |kind: &str, reason: &str| NotReadyLabels {
+            kind: kind.into(),
+            reason: reason.into(),
+        };
+        let series = |kind: &str, reason: &str| {
+            format!(
+                "connect_user_operator_instance_objects_not_ready{{kind=\"{kind}\",reason=\"{reason}\"}}"
+            )
+        };
+        let a = "ConnectInstance/ns/a";
+        let b = "ConnectInstance/ns/b";
+        let c = "ClusterConnectInstance/c";
+        m.set_instance_object_not_ready(a, Some(why("ConnectInstance", "CredentialsUnavailable")));
+        m.set_instance_object_not_ready(b, Some(why("ConnectInstance", "CredentialsUnavailable")));
+        m.set_instance_object_not_ready(c, Some(why("ClusterConnectInstance", "AccessDenied")));
+        let text = m.encode();
+        assert_eq!(
+            sample(&text, &series("ConnectInstance", "CredentialsUnavailable")),
+            2.0
+        );
+        assert_eq!(
+            sample(&text, &series("ClusterConnectInstance", "AccessDenied")),
+            1.0
+        );
+        // Another reason moves the object; a repeat changes nothing; Ready takes it out.
+        m.set_instance_object_not_ready(b, Some(why("ConnectInstance", "InstanceNotReady")));
+        m.set_instance_object_not_ready(b, Some(why("ConnectInstance", "InstanceNotReady")));
+        m.set_instance_object_not_ready(a, None);
+        let text = m.encode();
+        assert_eq!(
+            sample(&text, &series("ConnectInstance", "CredentialsUnavailable")),
+            0.0
+        );
+        assert_eq!(
+            sample(&text, &series("ConnectInstance", "InstanceNotReady")),
+            1.0
+        );
+        // A re-list of one kind drops that kind's missing objects only.
+        m.retain_instance_objects("ConnectInstance", &Default::default());
+        let text = m.encode();
+        assert_eq!(
+            sample(&text, &series("ConnectInstance", "InstanceNotReady")),
+            0.0
+        );
+        assert_eq!(
+            sample(&text, &series("ClusterConnectInstance", "AccessDenied")),
+            1.0
+        );
+        // Losing the lease drops the rest, and the by-Ready gauge's entries too.
+        m.set_instance_object_ready(c, "ClusterConnectInstance", Some("False"));
+        m.set_leader(false);
+        let text = m.encode();
+        assert_eq!(
+            sample(&text, &series("ClusterConnectInstance", "AccessDenied")),
+            0.0
+        );
+        assert_eq!(
+            sample(
+                &text,
+                "connect_user_operator_instance_objects{kind=\"ClusterConnectInstance\",ready=\"False\"}"
+            ),
+            0.0
+        );
     }
 }

@@ -25,6 +25,7 @@ use crate::context::Context;
 use crate::crd::FIELD_MANAGER;
 use crate::error::{Error, Phase, Standing};
 use crate::events::{EventKind, EventNote};
+use crate::metrics::NotReadyLabels;
 use crate::model::{Access, AssumedRole, IdentityManagement, InstanceRef};
 use crate::reconcile::status::{READY, RECONCILING, STALLED, set};
 
@@ -142,10 +143,18 @@ async fn run_kind<K: InstanceObject>(
                 forget
                     .metrics
                     .set_instance_object_ready(&resource, K::KIND.as_str(), None);
+                forget
+                    .metrics
+                    .set_instance_object_not_ready(&resource, None);
                 forget.events.forget(&resource);
             }
             Ok(watcher::Event::InitDone) => {
-                gone.retain(&listed.state().iter().filter_map(|o| o.uid()).collect())
+                let state = listed.state();
+                let keys = state.iter().map(|o| key_of(o.as_ref()).through()).collect();
+                forget
+                    .metrics
+                    .retain_instance_objects(K::KIND.as_str(), &keys);
+                gone.retain(&state.iter().filter_map(|o| o.uid()).collect())
             }
             _ => {}
         })
@@ -305,6 +314,16 @@ async fn reconcile<K: InstanceObject>(
     let resource = instance.through();
     ctx.metrics
         .set_instance_object_ready(&resource, K::KIND.as_str(), Some(after.status()));
+    // Why not Ready (the Ready condition's reason), for the alerts: CredentialsUnavailable.
+    let not_ready = status
+        .condition(READY)
+        .filter(|c| after != ReadyState::Ready && c.status != "True")
+        .map(|c| NotReadyLabels {
+            kind: K::KIND.as_str().to_string(),
+            reason: c.reason.clone(),
+        });
+    ctx.metrics
+        .set_instance_object_not_ready(&resource, not_ready);
     if after != before {
         if after == ReadyState::Ready {
             // Written first: the users it wakes read this status.
