@@ -9,6 +9,7 @@ pub mod diff;
 pub mod error;
 pub mod events;
 pub mod export;
+pub mod exposition;
 pub mod instance;
 pub mod leader;
 pub mod metrics;
