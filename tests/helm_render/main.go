@@ -10,6 +10,8 @@
 //     without a cluster);
 //   - .Values: values.yaml coalesced with the given values files (later files win; maps merge
 //     deeply; a null removes a default), .Release, .Chart (Chart.yaml), .Capabilities, .Template;
+//   - .Files: the chart's other files (not templates/, charts/, Chart.yaml, values.yaml or
+//     values.schema.json, as Helm's chart loader sorts them), with Get and GetBytes;
 //   - Chart.yaml's kubeVersion is checked against .Capabilities.KubeVersion;
 //   - NOTES.txt is rendered (its errors fail the render) and reported apart from the manifests;
 //   - crds/ files are passed through untemplated, as Helm installs them;
@@ -101,6 +103,37 @@ type Capabilities struct {
 type TemplateInfo struct {
 	Name     string
 	BasePath string
+}
+
+// Files is Helm's .Files (pkg/engine's files type): a file's content by its path in the chart;
+// Get of a missing file is "".
+type Files map[string][]byte
+
+func (f Files) GetBytes(name string) []byte { return f[name] }
+func (f Files) Get(name string) string      { return string(f[name]) }
+
+// chartFiles reads what Helm's loader puts in chart.Files.
+func chartFiles(chartDir string) (Files, error) {
+	files := Files{}
+	err := filepath.Walk(chartDir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(chartDir, p)
+		rel = filepath.ToSlash(rel)
+		switch {
+		case rel == "Chart.yaml", rel == "values.yaml", rel == "values.schema.json",
+			strings.HasPrefix(rel, "templates/"), strings.HasPrefix(rel, "charts/"):
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files[rel] = data
+		return nil
+	})
+	return files, err
 }
 
 type file struct {
@@ -240,6 +273,10 @@ func render(chartDir, name, namespace, kubeVersion string, valueFiles, extraAPIs
 		},
 		HelmVersion: map[string]string{"version": "v3.16.0"},
 	}
+	files, err := chartFiles(chartDir)
+	if err != nil {
+		return nil, err
+	}
 	top := map[string]interface{}{
 		"Values": values,
 		"Release": Release{
@@ -247,7 +284,7 @@ func render(chartDir, name, namespace, kubeVersion string, valueFiles, extraAPIs
 		},
 		"Chart":        &meta,
 		"Capabilities": &caps,
-		"Files":        map[string]interface{}{},
+		"Files":        files,
 	}
 
 	// Every template file, partials included, in one set (engine.render).
