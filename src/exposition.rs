@@ -57,7 +57,11 @@ pub fn negotiate(accept: Option<&str>) -> Format {
                 Some((2 + versioned, Format::OpenMetrics))
             }
             // 1.0.0 is the same text with optional UTF-8 names, which these names never need.
-            "text/plain" if version.as_deref().is_none_or(|v| v == "0.0.4" || v == "1.0.0") => {
+            "text/plain"
+                if version
+                    .as_deref()
+                    .is_none_or(|v| v == "0.0.4" || v == "1.0.0") =>
+            {
                 Some((2 + versioned, Format::Text004))
             }
             "application/*" => Some((1, Format::OpenMetrics)),
@@ -287,7 +291,9 @@ mod tests {
         let text = openmetrics_to_text004(&om);
         assert!(!text.contains("# EOF"));
         assert!(text.contains("# TYPE connect_user_operator_connect_calls_total counter\n"));
-        assert!(text.contains("# TYPE connect_user_operator_reconcile_duration_seconds histogram\n"));
+        assert!(
+            text.contains("# TYPE connect_user_operator_reconcile_duration_seconds histogram\n")
+        );
         let samples = |s: &str| -> Vec<String> {
             s.lines()
                 .filter(|l| !l.starts_with('#'))

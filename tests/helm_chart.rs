@@ -600,9 +600,11 @@ async fn rendered_objects_apply_with_kubectl_to_the_kubernetes_emulator() {
         for ns in &namespaces {
             k.ok(&["create", "namespace", ns], None).await;
         }
-        // No Prometheus Operator CRDs here: the ServiceMonitor is checked against its CRD
-        // schema by the next test.
-        let yaml = r.yaml(|o| o["kind"] != "ServiceMonitor");
+        // No Prometheus Operator CRDs here: the ServiceMonitor and PrometheusRule are checked
+        // against their CRD schemas by the last test.
+        let prometheus_operator =
+            |o: &Value| o["kind"] == "ServiceMonitor" || o["kind"] == "PrometheusRule";
+        let yaml = r.yaml(|o| !prometheus_operator(o));
         let out = k.ok(&["apply", "-f", "-"], Some(yaml.clone())).await;
         assert!(
             out.lines().all(|l| l.ends_with(" created")),
@@ -613,7 +615,7 @@ async fn rendered_objects_apply_with_kubectl_to_the_kubernetes_emulator() {
             again.lines().all(|l| l.ends_with(" unchanged")),
             "{what}: a second apply changes nothing:\n{again}"
         );
-        for obj in r.objects().iter().filter(|o| o["kind"] != "ServiceMonitor") {
+        for obj in r.objects().iter().filter(|o| !prometheus_operator(o)) {
             let (av, plural, ns) = api_path(obj);
             let name = obj["metadata"]["name"].as_str().unwrap();
             let stored = kube

@@ -132,6 +132,7 @@ pub fn values_schema() -> Value {
         "resyncPeriod": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)?$",
             "description": "How often in-sync users are compared with Connect: 30s, 10m, 1h."},
         "concurrency": {"type": "integer", "minimum": 1, "maximum": 65535, "description": "ConnectUsers reconciled at the same time."},
+        "settleWindowSeconds": {"type": "integer", "minimum": 0, "description": "SETTLE_WINDOW in seconds: how long Connect may take to agree with itself after a write; every deletion waits this long after DeleteUser."},
         "connect": obj("Client-side rate limit of Connect calls, per region and operation.", json!({
             "rate": {"type": "number", "minimum": 0, "description": "Requests per second; 0 disables the limiter."},
             "burst": {"type": "integer", "minimum": 1, "description": "Burst."},
@@ -154,6 +155,21 @@ pub fn values_schema() -> Value {
                 "interval": {"type": "string", "pattern": "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$",
                     "description": "Scrape interval (Prometheus duration), e.g. 30s."},
                 "labels": string_map("Extra labels, e.g. the one your Prometheus selects ServiceMonitors by."),
+            })),
+            "prometheusRule": obj("A Prometheus Operator PrometheusRule with the operator's alerts (needs its CRDs); runbooks in docs/runbook.md.", json!({
+                "enabled": boolean("Create it."),
+                "labels": string_map("Extra labels, e.g. the one your Prometheus selects rules by."),
+                "alertLabels": string_map("Labels added to every alert, e.g. team: contact-center."),
+                "selector": {"type": "string", "pattern": "^([a-zA-Z_][a-zA-Z0-9_]*(=|!=|=~|!~)\"([^\"\\\\]|\\\\.)*\"(,[a-zA-Z_][a-zA-Z0-9_]*(=|!=|=~|!~)\"([^\"\\\\]|\\\\.)*\")*)?$",
+                    "description": "PromQL label matchers picking this release's series, e.g. job=\"x\",namespace=\"y\"; empty: the ServiceMonitor's job and namespace."},
+                "deletionStuckMarginSeconds": {"type": "integer", "minimum": 0, "description": "A deletion alerts when in progress longer than settleWindowSeconds plus this."},
+                "runbookUrl": {"type": "string", "pattern": "^https?://", "description": "Where the alerts' runbook_url annotations point (docs/runbook.md); each alert adds #<its anchor>."},
+            })),
+            "dashboard": obj("A Grafana dashboard in a ConfigMap, for Grafana's dashboard sidecar.", json!({
+                "enabled": boolean("Create it."),
+                "labels": string_map("The ConfigMap's labels the sidecar selects by (grafana_dashboard: \"1\")."),
+                "annotations": string_map("The ConfigMap's annotations, e.g. grafana_folder."),
+                "namespace": {"type": "string", "pattern": "^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$", "maxLength": 63, "description": "The ConfigMap's namespace; empty: the release namespace."},
             })),
         })),
         "podDisruptionBudget": obj("A PodDisruptionBudget, created when replicaCount > 1.", json!({
