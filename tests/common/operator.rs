@@ -255,8 +255,20 @@ impl Drop for Operator {
 
 /// A plain HTTP/1.1 GET: (status, content type, body).
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String, String) {
+    http_get_accepting(addr, path, None).await
+}
+
+/// A GET with this Accept header (none if `None`), as a scraper sends it.
+pub async fn http_get_accepting(
+    addr: SocketAddr,
+    path: &str,
+    accept: Option<&str>,
+) -> (u16, String, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let accept = accept
+        .map(|a| format!("Accept: {a}\r\n"))
+        .unwrap_or_default();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{accept}Connection: close\r\n\r\n");
     stream.write_all(req.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();
