@@ -3,7 +3,9 @@
 # again): kubectl (the end-to-end tests drive the real one); Go with Masterminds sprig and
 # sigs.k8s.io/yaml from Debian (tests/helm_render renders the Helm chart as Helm does); Node.js
 # and the Prometheus Operator's CRD schemas from npm (tests/prometheus_crds); util-linux's
-# `script` (a pseudo-terminal for the log-colour test).
+# `script` (a pseudo-terminal for the log-colour test); Prometheus' `promtool` (Debian's
+# prometheus package: tests/monitoring.rs checks and unit-tests the alerts and the metrics
+# exposition with it).
 #
 #   scripts/test-deps.sh && cargo test --workspace
 set -euo pipefail
@@ -17,6 +19,7 @@ command -v go >/dev/null 2>&1 || missing+=(golang-go)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v script >/dev/null 2>&1 || missing+=(bsdutils)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""

@@ -380,7 +380,8 @@ impl Metrics {
         self.leader.set(i64::from(leader));
         if !leader {
             // A standby reconciles nothing: what it tracked belongs to the next leader now, and
-            // kept here it would report deletions and instance states that nobody updates.
+            // kept here it would report users, deletions and instance states that nobody
+            // updates (and double the sums across replicas).
             let keys: Vec<String> = self
                 .not_ready_by_instance_object
                 .lock()
@@ -406,6 +407,17 @@ impl Metrics {
                 .unwrap_or_else(|e| e.into_inner())
                 .clear();
             self.deletions_pending.set(0);
+            self.ready_by_resource
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+            for state in ["True", "False", "Unknown"] {
+                self.resources
+                    .get_or_create(&ReadyLabel {
+                        ready: state.into(),
+                    })
+                    .set(0);
+            }
         }
     }
 
@@ -580,12 +592,28 @@ mod tests {
             sample(&text, "connect_user_operator_deletion_oldest_age_seconds"),
             0.0
         );
-        // Losing the lease drops what this replica tracked.
+        // Losing the lease drops what this replica tracked: the new leader reports it now.
         m.deletion_pass("ns/c", now, false);
+        m.set_ready("ns/c", Some("True"));
         m.set_leader(false);
+        let text = m.encode_at(now);
         assert_eq!(
-            sample(&m.encode_at(now), "connect_user_operator_deletions_pending"),
+            sample(&text, "connect_user_operator_deletions_pending"),
             0.0
+        );
+        assert_eq!(
+            sample(&text, "connect_user_operator_resources{ready=\"True\"}"),
+            0.0
+        );
+        // And a later term counts from scratch.
+        m.set_leader(true);
+        m.set_ready("ns/c", Some("True"));
+        assert_eq!(
+            sample(
+                &m.encode(),
+                "connect_user_operator_resources{ready=\"True\"}"
+            ),
+            1.0
         );
     }
 

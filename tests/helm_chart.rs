@@ -355,6 +355,16 @@ fn broken_templates_fail_the_render() {
             "unexpected EOF",
         ),
         (
+            "prometheusrule.yaml",
+            "{{ .Values.metrics.prometheusRule.runbookUrl | nosuchfunc }}",
+            "function \"nosuchfunc\" not defined",
+        ),
+        (
+            "dashboard.yaml",
+            "{{ if .Values.metrics.dashboard.enabled }}",
+            "unexpected EOF",
+        ),
+        (
             "serviceaccount.yaml",
             "{{ env \"HOME\" }}",
             "function \"env\" not defined",

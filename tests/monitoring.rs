@@ -576,6 +576,29 @@ fn the_dashboard_configmap_carries_the_charts_dashboard_for_grafanas_sidecar() {
     }
 }
 
+/// The control for the dashboard template: a chart without the dashboard's file fails the
+/// render with the chart's own message instead of shipping an empty ConfigMap.
+#[test]
+fn a_chart_without_its_dashboard_file_fails_the_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("chart");
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(CHART_DIR)
+        .arg(&chart)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let values = Path::new(helm_support::VALUES_DIR).join(VALUES);
+    render_chart(&chart, std::slice::from_ref(&values), RELEASE, CHART_NS).unwrap();
+    std::fs::remove_file(chart.join(DASHBOARD_FILE)).unwrap();
+    let err = render_chart(&chart, &[values], RELEASE, CHART_NS).unwrap_err();
+    assert!(
+        err.contains("dashboards/connect-user-operator.json is missing from the chart"),
+        "{err}"
+    );
+}
+
 // ---- the real operator's /metrics ----
 
 fn instance_object(name: &str, extra: &str) -> String {
