@@ -441,6 +441,13 @@ fn deployment_env(r: &helm_support::Rendered, pod_namespace: &str) -> Vec<(Strin
         .into_iter()
         .filter_map(|(k, v)| Some((k, v?)))
         .collect();
+    // The emulators run Connect's consistency delays scaled down, and the settle window with
+    // them: the chart's 300s would make each deletion of the life cycle wait five minutes.
+    for (k, v) in vars.iter_mut() {
+        if k == "SETTLE_WINDOW" {
+            *v = settle_arg();
+        }
+    }
     vars.push(("POD_NAME".into(), "operator-0".into()));
     vars.push(("POD_NAMESPACE".into(), pod_namespace.into()));
     vars
