@@ -795,8 +795,9 @@ async fn every_metric_of_the_alerts_and_dashboard_is_in_the_real_metrics_output(
         let shown = [
             "connect_user_operator_deletion_duration_seconds_count 1\n",
             "connect_user_operator_quick_connects_deleted_total 1\n",
-            "connect_user_operator_instances{kind=\"ConnectInstance\",ready=\"False\",reason=\"CredentialsUnavailable\"} 1\n",
-            "connect_user_operator_instances{kind=\"ConnectInstance\",ready=\"True\",reason=\"Verified\"} 1\n",
+            "connect_user_operator_instance_objects_not_ready{kind=\"ConnectInstance\",reason=\"CredentialsUnavailable\"} 1\n",
+            "connect_user_operator_instance_objects{kind=\"ConnectInstance\",ready=\"True\"} 1\n",
+            "connect_user_operator_instance_objects{kind=\"ConnectInstance\",ready=\"False\"} 1\n",
             "connect_user_operator_leader 1\n",
         ];
         let unseen: Vec<&str> = shown.into_iter().filter(|s| !text.contains(s)).collect();
