@@ -37,6 +37,16 @@ pub struct ReadyLabel {
     pub ready: String,
 }
 
+/// What the instance-object gauges know of one object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceObjectState {
+    pub kind: &'static str,
+    /// The Ready condition's status: True, False or Unknown.
+    pub ready: &'static str,
+    /// The Ready condition's reason, when it is not True.
+    pub reason: Option<String>,
+}
+
 /// Instance objects by kind and Ready condition status.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct InstanceObjectLabels {
@@ -71,15 +81,14 @@ pub struct Metrics {
     dangling_quick_connects_deleted: Family<InstanceLabels, Counter>,
     ready_by_resource: Mutex<HashMap<String, &'static str>>,
     instance_objects: Family<InstanceObjectLabels, Gauge>,
-    ready_by_instance_object: Mutex<HashMap<String, (&'static str, &'static str)>>,
+    /// Instance objects (key: kind/namespace/name): kind, Ready, and why not.
+    instance_object_states: Mutex<HashMap<String, InstanceObjectState>>,
     deletion_duration: Histogram,
     deletions_pending: Gauge,
     deletion_oldest_age: Gauge<f64, AtomicU64>,
     /// ConnectUsers being deleted (key: namespace/name) and their deletionTimestamp.
     deleting: Mutex<HashMap<String, SystemTime>>,
     not_ready: Family<NotReadyLabels, Gauge>,
-    /// Instance objects that are not Ready (key: kind/namespace/name) and why.
-    not_ready_by_instance_object: Mutex<HashMap<String, NotReadyLabels>>,
     /// Caches synced (or this replica is a standby): what /readyz answers.
     pub ready: AtomicBool,
 }
@@ -174,13 +183,12 @@ impl Default for Metrics {
         let metrics = Metrics {
             registry,
             instance_objects,
-            ready_by_instance_object: Mutex::default(),
+            instance_object_states: Mutex::default(),
             deletion_duration,
             deletions_pending,
             deletion_oldest_age,
             deleting: Mutex::default(),
             not_ready,
-            not_ready_by_instance_object: Mutex::default(),
             dangling_quick_connects,
             dangling_quick_connects_deleted,
             reconciles,
@@ -271,24 +279,38 @@ impl Metrics {
         });
     }
 
-    /// Records an instance object's Ready status by its kind, or None once it is gone.
-    pub fn set_instance_object_ready(
-        &self,
-        key: &str,
-        kind: &'static str,
-        ready: Option<&'static str>,
-    ) {
-        let state = ready.map(|r| (kind, r));
-        track(
-            &self.ready_by_instance_object,
-            &self.instance_objects,
-            key,
-            state,
-            |(kind, ready)| InstanceObjectLabels {
-                kind: kind.into(),
-                ready: ready.into(),
-            },
-        );
+    /// Records an instance object's state (key: kind/namespace/name), or None once it is gone:
+    /// `instance_objects{kind,ready}` and, when not Ready, `instance_objects_not_ready{kind,reason}`.
+    pub fn set_instance_object(&self, key: &str, now: Option<InstanceObjectState>) {
+        let mut states = self
+            .instance_object_states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let old = match &now {
+            Some(state) => states.insert(key.to_string(), state.clone()),
+            None => states.remove(key),
+        };
+        if old == now {
+            return;
+        }
+        // Only the series that changed move: a recount would cost O(objects) per reconcile.
+        for (state, delta) in [(old, -1), (now, 1)] {
+            let Some(state) = state else { continue };
+            self.instance_objects
+                .get_or_create(&InstanceObjectLabels {
+                    kind: state.kind.into(),
+                    ready: state.ready.into(),
+                })
+                .inc_by(delta);
+            if let Some(reason) = state.reason {
+                self.not_ready
+                    .get_or_create(&NotReadyLabels {
+                        kind: state.kind.into(),
+                        reason,
+                    })
+                    .inc_by(delta);
+            }
+        }
     }
 
     /// The dangling quick connects an instance's last sweep left in place (`None`: the instance
@@ -339,32 +361,11 @@ impl Metrics {
         }
     }
 
-    /// Why an instance object (key: kind/namespace/name) is not Ready; `None` once it is Ready
-    /// or gone.
-    pub fn set_instance_object_not_ready(&self, key: &str, why: Option<NotReadyLabels>) {
-        let mut map = self
-            .not_ready_by_instance_object
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let old = match &why {
-            Some(s) => map.insert(key.to_string(), s.clone()),
-            None => map.remove(key),
-        };
-        if old != why {
-            if let Some(old) = old {
-                self.not_ready.get_or_create(&old).dec();
-            }
-            if let Some(new) = why {
-                self.not_ready.get_or_create(&new).inc();
-            }
-        }
-    }
-
-    /// Keeps the not-Ready entries of `kind` whose key is in `keys` (a re-list), drops the
+    /// Keeps the instance objects of `kind` whose key is in `keys` (a re-list), drops the
     /// rest: an object deleted while the watch was down gets no Delete event.
     pub fn retain_instance_objects(&self, kind: &str, keys: &std::collections::BTreeSet<String>) {
         let gone: Vec<String> = self
-            .not_ready_by_instance_object
+            .instance_object_states
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
@@ -372,7 +373,7 @@ impl Metrics {
             .map(|(key, _)| key.clone())
             .collect();
         for key in gone {
-            self.set_instance_object_not_ready(&key, None);
+            self.set_instance_object(&key, None);
         }
     }
 
@@ -383,24 +384,14 @@ impl Metrics {
             // kept here it would report users, deletions and instance states that nobody
             // updates (and double the sums across replicas).
             let keys: Vec<String> = self
-                .not_ready_by_instance_object
+                .instance_object_states
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .keys()
                 .cloned()
                 .collect();
             for key in keys {
-                self.set_instance_object_not_ready(&key, None);
-            }
-            let objects: Vec<(String, &'static str)> = self
-                .ready_by_instance_object
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .map(|(k, (kind, _))| (k.clone(), *kind))
-                .collect();
-            for (key, kind) in objects {
-                self.set_instance_object_ready(&key, kind, None);
+                self.set_instance_object(&key, None);
             }
             self.deleting
                 .lock()
@@ -482,15 +473,21 @@ mod tests {
         };
         m.set_dangling_quick_connects(&gone, Some(3));
         m.set_dangling_quick_connects(&gone, None);
-        m.set_instance_object_ready("ConnectInstance/ns/a", "ConnectInstance", Some("False"));
-        m.set_instance_object_ready("ConnectInstance/ns/a", "ConnectInstance", Some("True"));
-        m.set_instance_object_ready("ConnectInstance/ns/b", "ConnectInstance", Some("True"));
-        m.set_instance_object_ready(
+        let state = |kind: &'static str, ready: &'static str| {
+            Some(InstanceObjectState {
+                kind,
+                ready,
+                reason: (ready != "True").then(|| "R".to_string()),
+            })
+        };
+        m.set_instance_object("ConnectInstance/ns/a", state("ConnectInstance", "False"));
+        m.set_instance_object("ConnectInstance/ns/a", state("ConnectInstance", "True"));
+        m.set_instance_object("ConnectInstance/ns/b", state("ConnectInstance", "True"));
+        m.set_instance_object(
             "ClusterConnectInstance/c",
-            "ClusterConnectInstance",
-            Some("False"),
+            state("ClusterConnectInstance", "False"),
         );
-        m.set_instance_object_ready("ConnectInstance/ns/b", "ConnectInstance", None);
+        m.set_instance_object("ConnectInstance/ns/b", None);
         let text = m.encode();
         assert!(!text.contains("i-2"), "{text}");
         for needle in [
@@ -620,9 +617,12 @@ mod tests {
     #[test]
     fn instance_objects_not_ready_are_counted_by_kind_and_reason() {
         let m = Metrics::default();
-        let why = |kind: &str, reason: &str| NotReadyLabels {
-            kind: kind.into(),
-            reason: reason.into(),
+        let why = |kind: &'static str, reason: &str| {
+            Some(InstanceObjectState {
+                kind,
+                ready: "False",
+                reason: Some(reason.into()),
+            })
         };
         let series = |kind: &str, reason: &str| {
             format!(
@@ -632,9 +632,9 @@ mod tests {
         let a = "ConnectInstance/ns/a";
         let b = "ConnectInstance/ns/b";
         let c = "ClusterConnectInstance/c";
-        m.set_instance_object_not_ready(a, Some(why("ConnectInstance", "CredentialsUnavailable")));
-        m.set_instance_object_not_ready(b, Some(why("ConnectInstance", "CredentialsUnavailable")));
-        m.set_instance_object_not_ready(c, Some(why("ClusterConnectInstance", "AccessDenied")));
+        m.set_instance_object(a, why("ConnectInstance", "CredentialsUnavailable"));
+        m.set_instance_object(b, why("ConnectInstance", "CredentialsUnavailable"));
+        m.set_instance_object(c, why("ClusterConnectInstance", "AccessDenied"));
         let text = m.encode();
         assert_eq!(
             sample(&text, &series("ConnectInstance", "CredentialsUnavailable")),
@@ -645,9 +645,14 @@ mod tests {
             1.0
         );
         // Another reason moves the object; a repeat changes nothing; Ready takes it out.
-        m.set_instance_object_not_ready(b, Some(why("ConnectInstance", "InstanceNotReady")));
-        m.set_instance_object_not_ready(b, Some(why("ConnectInstance", "InstanceNotReady")));
-        m.set_instance_object_not_ready(a, None);
+        m.set_instance_object(b, why("ConnectInstance", "InstanceNotReady"));
+        m.set_instance_object(b, why("ConnectInstance", "InstanceNotReady"));
+        let ready = InstanceObjectState {
+            kind: "ConnectInstance",
+            ready: "True",
+            reason: None,
+        };
+        m.set_instance_object(a, Some(ready));
         let text = m.encode();
         assert_eq!(
             sample(&text, &series("ConnectInstance", "CredentialsUnavailable")),
@@ -669,7 +674,6 @@ mod tests {
             1.0
         );
         // Losing the lease drops the rest, and the by-Ready gauge's entries too.
-        m.set_instance_object_ready(c, "ClusterConnectInstance", Some("False"));
         m.set_leader(false);
         let text = m.encode();
         assert_eq!(

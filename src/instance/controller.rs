@@ -25,7 +25,7 @@ use crate::context::Context;
 use crate::crd::FIELD_MANAGER;
 use crate::error::{Error, Phase, Standing};
 use crate::events::{EventKind, EventNote};
-use crate::metrics::NotReadyLabels;
+use crate::metrics::InstanceObjectState;
 use crate::model::{Access, AssumedRole, IdentityManagement, InstanceRef};
 use crate::reconcile::status::{READY, RECONCILING, STALLED, set};
 
@@ -140,12 +140,7 @@ async fn run_kind<K: InstanceObject>(
             Ok(watcher::Event::Delete(obj)) => {
                 gone.stop(&obj.uid().unwrap_or_default());
                 let resource = key_of(obj).through();
-                forget
-                    .metrics
-                    .set_instance_object_ready(&resource, K::KIND.as_str(), None);
-                forget
-                    .metrics
-                    .set_instance_object_not_ready(&resource, None);
+                forget.metrics.set_instance_object(&resource, None);
                 forget.events.forget(&resource);
             }
             Ok(watcher::Event::InitDone) => {
@@ -312,18 +307,17 @@ async fn reconcile<K: InstanceObject>(
     let before = ready_state(obj.instance_status(), generation);
     let after = ready_state(Some(&status), generation);
     let resource = instance.through();
-    ctx.metrics
-        .set_instance_object_ready(&resource, K::KIND.as_str(), Some(after.status()));
     // Why not Ready (the Ready condition's reason), for the alerts: CredentialsUnavailable.
-    let not_ready = status
+    let reason = status
         .condition(READY)
         .filter(|c| after != ReadyState::Ready && c.status != "True")
-        .map(|c| NotReadyLabels {
-            kind: K::KIND.as_str().to_string(),
-            reason: c.reason.clone(),
-        });
-    ctx.metrics
-        .set_instance_object_not_ready(&resource, not_ready);
+        .map(|c| c.reason.clone());
+    let state = InstanceObjectState {
+        kind: K::KIND.as_str(),
+        ready: after.status(),
+        reason,
+    };
+    ctx.metrics.set_instance_object(&resource, Some(state));
     if after != before {
         if after == ReadyState::Ready {
             // Written first: the users it wakes read this status.
