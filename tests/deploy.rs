@@ -605,6 +605,20 @@ fn chart_rbac_rules_are_exactly_what_the_operator_needs_without_wildcards() {
     let rules = rules_of(&serde_yaml::from_str(&body).expect("clusterRules define is YAML"));
     assert_no_wildcards("chart cluster rules", &rules);
     assert_eq!(rules, cluster_rules());
+    let body = define_body(&helpers, "connect-user-operator.eventRules");
+    assert!(
+        !body.contains("{{"),
+        "the eventRules define holds plain YAML"
+    );
+    let rules = rules_of(&serde_yaml::from_str(&body).expect("eventRules define is YAML"));
+    let events: Vec<Rule> = operator_rules()
+        .into_iter()
+        .filter(|r| r.resources.iter().any(|x| x == "events"))
+        .collect();
+    assert_eq!(
+        rules, events,
+        "eventRules is the events rule of the operator's rules"
+    );
 
     // The lease rules name the Lease through the same helper the Deployment's LEASE_NAME uses.
     let lease_helper = "include \"connect-user-operator.leaseName\" . | quote";
@@ -663,13 +677,14 @@ fn chart_templates_use_no_rbac_wildcards_and_take_rules_only_from_the_checked_he
         .collect();
     assert_eq!(
         includes.len(),
-        3,
-        "Role per namespace, ClusterRole, lease Role: {includes:?}"
+        5,
+        "Role per namespace, the namespaced install's ClusterConnectInstance ClusterRole and Events Role, ClusterRole, lease Role: {includes:?}"
     );
     for line in includes {
         assert!(
-            line.contains("include \"connect-user-operator.rules\"")
-                || line.contains("include \"connect-user-operator.leaseRules\""),
+            ["rules", "clusterRules", "eventRules", "leaseRules"]
+                .iter()
+                .any(|d| line.contains(&format!("include \"connect-user-operator.{d}\""))),
             "rules: followed by {line}"
         );
     }

@@ -517,3 +517,130 @@ async fn rendered_chart_namespaced_mode_roles_allow_every_request_and_nothing_cl
     stop(&op).await;
     assert_exact(&grants, &accesses(&cluster));
 }
+
+/// `watchNamespaces` with `clusterConnectInstances`: the ConnectUser rights stay in the watched
+/// namespaces; ClusterConnectInstances (and namespace labels) get a ClusterRole, their Events a
+/// Role in `default`. The operator serves ClusterConnectInstances and asks for nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rendered_chart_namespaced_mode_with_cluster_instances_allows_every_request() {
+    let rendered = helm_support::render(&["watch-namespaces-cluster-instances.yaml"], "ops", "ops");
+    let watched = ["team-a", "team-b"];
+    let grants = chart_grants(&rendered);
+    let cluster_wide: std::collections::BTreeSet<&str> = grants
+        .iter()
+        .filter(|g| g.namespace.is_none())
+        .flat_map(|g| g.rules.iter().flat_map(|r| r.resources.iter()))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        cluster_wide,
+        [
+            "clusterconnectinstances",
+            "clusterconnectinstances/status",
+            "namespaces"
+        ]
+        .into(),
+        "cluster-wide: only ClusterConnectInstances and namespace labels"
+    );
+    let vars = deployment_env(&rendered, "ops");
+    assert!(vars.contains(&("CLUSTER_CONNECT_INSTANCES".into(), "true".into())));
+    let lease = vars
+        .iter()
+        .find(|(k, _)| k == "LEASE_NAME")
+        .unwrap()
+        .1
+        .clone();
+    let cluster = Cluster::start(&["team-a", "team-b", "ops"]).await;
+    let env: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let op = cluster.spawn("namespaced-cci", &[], &env);
+    wait_lease_holder(&cluster, "ops", &lease, "operator-0").await;
+    flaky_cluster_instance(&cluster).await;
+    life_cycle(&cluster, &watched).await;
+    instance_life_cycle(&cluster, &watched, true).await;
+    stop(&op).await;
+    assert_exact(&grants, &accesses(&cluster));
+}
+
+/// A ClusterConnectInstance whose DescribeInstance fails, recovers and fails again: the second
+/// Warning repeats the first (an Event series, patched), in `default`.
+async fn flaky_cluster_instance(cluster: &Cluster) {
+    use connect_user_operator::instance::crd::ClusterConnectInstance;
+    use k8s_openapi::api::events::v1::Event;
+    use sim::connect::{Fault, FaultKind};
+    let api = Api::<ClusterConnectInstance>::all(cluster.client.clone());
+    let failing = || {
+        cluster.connect.add_fault(Fault::on(
+            "DescribeInstance",
+            FaultKind::ErrorRate {
+                rate: 1.0,
+                status: 500,
+            },
+        ))
+    };
+    let ready_is = async |want: &str| {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let o = api.get("flaky").await.unwrap();
+            let current = o.status.as_ref().is_some_and(|s| {
+                s.observed_generation == o.metadata.generation
+                    && s.condition("Ready").is_some_and(|c| c.status == want)
+            });
+            if current {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "flaky: Ready={want}: {o:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    failing();
+    // The ARN names the account: no STS here.
+    let arn = format!(
+        "arn:aws:connect:{REGION}:{}:instance/{INSTANCE}",
+        sim::aws::TEST_ACCOUNT_ID
+    );
+    let cci: ClusterConnectInstance = serde_yaml::from_str(&format!(
+        "apiVersion: connect.userops.dev/v1alpha1\nkind: ClusterConnectInstance\nmetadata: {{name: flaky}}\nspec:\n  instanceId: {arn}\n  region: {REGION}\n"
+    ))
+    .unwrap();
+    api.create(&Default::default(), &cci).await.unwrap();
+    ready_is("False").await;
+    cluster.connect.clear_faults();
+    ready_is("True").await;
+    failing();
+    // A spec edit has it verified again.
+    api.patch(
+        "flaky",
+        &Default::default(),
+        &kube::api::Patch::Merge(serde_json::json!({"spec": {"danglingCheckInterval": "2h"}})),
+    )
+    .await
+    .unwrap();
+    ready_is("False").await;
+    let events = Api::<Event>::namespaced(cluster.client.clone(), "default");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let repeated = events
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .any(|e| {
+                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("flaky")
+                    && e.series.is_some()
+            });
+        if repeated {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no repeated Warning on flaky"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    cluster.connect.clear_faults();
+    api.delete("flaky", &Default::default()).await.unwrap();
+}

@@ -34,6 +34,9 @@ use crate::reconcile::status::{READY, RECONCILING, STALLED, set};
 /// resync period only.
 const RECOUNT: Duration = Duration::from_secs(30);
 
+/// How soon an object that is not Ready is verified again (its ConnectUsers wait for it).
+const NOT_READY_RETRY: Duration = Duration::from_secs(5);
+
 /// What both kinds offer the reconcile.
 pub trait InstanceObject:
     Resource<DynamicType = ()>
@@ -328,6 +331,8 @@ async fn reconcile<K: InstanceObject>(
     instances.schedule_sweep(&obj, &status, deleting);
     Ok(Action::requeue(if deleting {
         Duration::from_secs(1)
+    } else if after != ReadyState::Ready {
+        NOT_READY_RETRY
     } else {
         RECOUNT
     }))

@@ -129,6 +129,7 @@ pub fn values_schema() -> Value {
         "watchNamespaces": {"type": "array", "uniqueItems": true,
             "items": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63},
             "description": "Namespaces to manage (a Role in each); empty: all namespaces (a ClusterRole)."},
+        "clusterConnectInstances": boolean("With watchNamespaces: serve ClusterConnectInstances too (a ClusterRole for them and namespace labels, a Role for their Events in default)."),
         "resyncPeriod": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)?$",
             "description": "How often in-sync users are compared with Connect: 30s, 10m, 1h."},
         "concurrency": {"type": "integer", "minimum": 1, "maximum": 65535, "description": "ConnectUsers reconciled at the same time."},

@@ -97,9 +97,19 @@ compares it with the kustomize base.
 {{- end }}
 
 {{/*
-Cluster-wide installs only: ClusterConnectInstances, and the namespaces' labels their
-namespaceSelector is matched against. A watchNamespaces install has no cluster-wide rights and
-serves ConnectInstances only.
+Events alone (the same rule as in "rules"), for a ClusterConnectInstance's Events in `default`
+in a watchNamespaces install.
+*/}}
+{{- define "connect-user-operator.eventRules" -}}
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end }}
+
+{{/*
+ClusterConnectInstances, and the namespaces' labels their namespaceSelector is matched against:
+cluster-wide installs always; a watchNamespaces install with clusterConnectInstances only
+(otherwise it has no cluster-wide rights and serves ConnectInstances only).
 */}}
 {{- define "connect-user-operator.clusterRules" -}}
 - apiGroups: ["connect.userops.dev"]
