@@ -7,7 +7,8 @@
 # interpreter with optional syntax (tests/flux_cel evaluates the Flux healthCheckExprs);
 # util-linux's `script` (a pseudo-terminal for the log-colour test); Prometheus' `promtool`
 # (Debian's prometheus package: tests/monitoring.rs checks and unit-tests the alerts and the
-# metrics exposition with it).
+# metrics exposition with it); the AWS CLI from PyPI in a virtualenv (tests/e2e_guide.rs runs
+# docs/guide.md's `aws connect` commands against the emulator).
 #
 #   scripts/test-deps.sh && cargo test --workspace
 set -euo pipefail
@@ -23,6 +24,8 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""
@@ -39,3 +42,12 @@ npm_ci() { # <dir> <a package directory under node_modules that shows it is inst
 }
 npm_ci tests/prometheus_crds @kubernetes-models/prometheus-operator
 npm_ci tests/flux_cel @marcbachmann/cel-js
+
+# The AWS CLI, pinned, in its own virtualenv (tests/e2e_guide.rs looks for it there).
+AWSCLI_VERSION=1.45.11
+AWSCLI_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/connect-user-operator/awscli-$AWSCLI_VERSION"
+if [ ! -x "$AWSCLI_VENV/bin/aws" ]; then
+    rm -rf "$AWSCLI_VENV"
+    python3 -m venv "$AWSCLI_VENV"
+    "$AWSCLI_VENV/bin/pip" install --quiet --disable-pip-version-check "awscli==$AWSCLI_VERSION"
+fi
