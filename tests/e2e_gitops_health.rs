@@ -188,7 +188,8 @@ async fn capture_cases() -> Vec<Case> {
         })
         .await,
         argo: "Degraded",
-        argo_message: "InvalidSpec: ",
+        // What docs/gitops.md says Argo CD shows for a typo in a security profile name.
+        argo_message: "InvalidSpec: spec.securityProfiles[0].name: no security profile named \"NoSuchProfile\" in this instance",
         flux: "Failed",
     });
 

@@ -2,7 +2,7 @@
 //! (bash, the real kubectl, the AWS CLI from PyPI pointed at the Connect emulator) against the
 //! test bed with the operator running: create the namespace and the password Secret, apply
 //! `alice.yaml`, change it, then a deletion blocked by a foreign ownership tag, diagnosed with
-//! the guide's command and released with its `aws connect tag-resource`. The guide's example
+//! the guide's command and released with its `aws connect tag-resource`, and the Retain path. The guide's example
 //! instance and region are the test bed's, so nothing is substituted.
 
 mod common;
@@ -289,6 +289,21 @@ async fn the_guides_commands_run_as_written() {
         env.connect.user(INSTANCE, &user.id).is_some(),
         "not ours: kept"
     );
+    // "follow it from another terminal": the resource and its cleanup status meanwhile.
+    let follow = block(
+        &blocks,
+        "kubectl -n contact-center get cu alice",
+        "get events",
+    );
+    assert_eq!(follow.len(), 3, "{follow:?}");
+    let shown = sh.run(&follow[0]).await;
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("alice ") && l.contains("NotOwned")),
+        "{shown}"
+    );
+    sh.run(&follow[1]).await;
     let tag = inline_command(&doc, "aws connect tag-resource ");
     env.connect.clear_calls();
     sh.run(&tag).await;
@@ -302,7 +317,34 @@ async fn the_guides_commands_run_as_written() {
     let status = deleting.wait(Duration::from_secs(90)).await;
     assert!(status.success(), "`{}` failed", delete[0]);
     assert!(env.connect.user(INSTANCE, &user.id).is_none(), "deleted");
+    let events = sh.run(&follow[2]).await;
+    for reason in ["NotOwned", "Deleted", "DeletionPending"] {
+        assert!(
+            events.lines().any(|l| l.contains(&format!(" {reason} "))),
+            "no {reason} Event in:\n{events}"
+        );
+    }
     let cus: kube::Api<connect_user_operator::crd::ConnectUser> =
         kube::Api::namespaced(env.client.clone(), "contact-center");
     assert!(cus.get_opt("alice").await.unwrap().is_none());
+
+    // Keep the Connect user: apply alice.yaml again (a new user, once Connect frees the name),
+    // then the guide's Retain patch and delete; the user stays, without the ownership tag.
+    sh.run_all(&create).await;
+    let users = env.connect.users(INSTANCE);
+    assert_eq!(users.len(), 1, "{users:?}");
+    let kept = users[0].id.clone();
+    let retain = block(
+        &blocks,
+        "kubectl -n contact-center patch cu alice --type merge",
+        "delete cu alice",
+    );
+    assert_eq!(retain.len(), 2, "{retain:?}");
+    sh.run_all(&retain).await;
+    assert!(cus.get_opt("alice").await.unwrap().is_none());
+    let user = env
+        .connect
+        .user(INSTANCE, &kept)
+        .expect("Retain keeps the Connect user");
+    assert!(!user.tags.contains_key(OWNER_TAG), "{:?}", user.tags);
 }
