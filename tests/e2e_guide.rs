@@ -1,9 +1,10 @@
 //! docs/guide.md as a test: its commands, taken from the doc's code blocks and run as written
 //! (bash, the real kubectl, the AWS CLI from PyPI pointed at the Connect emulator) against the
-//! test bed with the operator running: create the namespace and the password Secret, apply
-//! `alice.yaml`, change it, then a deletion blocked by a foreign ownership tag, diagnosed with
-//! the guide's command and released with its `aws connect tag-resource`, and the Retain path. The guide's example
-//! instance and region are the test bed's, so nothing is substituted.
+//! test bed with the operator running: the CRD check, the namespace and the password Secret,
+//! `alice.yaml`, a typo's message, a change, a deletion blocked by a foreign ownership tag
+//! (followed, diagnosed, and released with the guide's `aws connect tag-resource`), and the
+//! Retain path. The guide's example instance and region are the test bed's, so nothing is
+//! substituted.
 
 mod common;
 
@@ -207,6 +208,19 @@ async fn the_guides_commands_run_as_written() {
     let env = Env::start().await;
     let sh = Shell::new(&env);
 
+    // Install: the CRD is there (the rollout check needs the chart's Deployment; the test bed
+    // runs the operator in-process, so that line alone is left out).
+    let install = block(
+        &blocks,
+        "kubectl get crd connectusers.connect.userops.dev",
+        "rollout status",
+    );
+    assert!(
+        sh.run(&install[0])
+            .await
+            .contains("connectusers.connect.userops.dev")
+    );
+
     // Create your first user: the namespace and the password Secret, then alice.yaml.
     let setup = block(&blocks, "kubectl create namespace", "create secret generic");
     assert_eq!(setup.len(), 2, "{setup:?}");
@@ -238,6 +252,37 @@ async fn the_guides_commands_run_as_written() {
         Some("Alice")
     );
     assert!(user.hierarchy_group_id.is_some(), "hierarchyGroup Tier1");
+
+    // A name that does not exist in the instance: the guide's command prints the message its
+    // comment shows ("Agnet" for "Agent").
+    let typo = manifest.replace("    - name: Agent\n", "    - name: Agnet\n");
+    assert_ne!(typo, manifest);
+    std::fs::write(sh.cwd().join("alice.yaml"), &typo).unwrap();
+    sh.run(&create[0]).await;
+    let message = block(
+        &blocks,
+        "kubectl -n contact-center get cu alice -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].message}'",
+        "",
+    );
+    let shown_in_doc = {
+        let at = doc
+            .find(&format!("{}\n# ", message[0]))
+            .expect("the message command and its comment");
+        let line = &doc[at + message[0].len() + 3..];
+        line[..line.find('\n').unwrap()].to_string()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = sh.run(&message[0]).await;
+        if out == shown_in_doc {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the guide shows {shown_in_doc:?}, kubectl prints {out:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // Change a user: edit the manifest, run the block; the reason it prints is Updated.
     let edited = manifest.replace("lastName: Liddell", "lastName: Pleasance");
