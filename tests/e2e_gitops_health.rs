@@ -276,6 +276,11 @@ async fn capture_cases() -> Vec<Case> {
     }
     let throttled = raw::<ConnectUser>(&env, true, "alice").await;
     assert_eq!(throttled["metadata"]["generation"], 2, "{throttled:#}");
+    // Throttling changes no status: it stays at the generation before the change.
+    assert_eq!(
+        throttled["status"]["observedGeneration"], 1,
+        "{throttled:#}"
+    );
     cases.push(Case {
         state: "throttled",
         object: throttled,
