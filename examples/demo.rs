@@ -73,6 +73,7 @@ async fn main() -> DemoResult {
         ConnectSettings {
             rate: Some(Rate::default()),
             max_attempts: None,
+            control: None,
         },
     ));
     let settings = Settings {

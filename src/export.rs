@@ -55,6 +55,7 @@ pub async fn run(args: &ExportArgs) -> Result<String, ExportError> {
             ..Rate::default()
         }),
         max_attempts: None,
+        control: None,
     };
     let connect = ConnectApi::new(SdkConfigBuilder::default().load().await, settings);
     let region = args

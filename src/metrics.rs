@@ -1,9 +1,11 @@
 //! Prometheus metrics (OpenMetrics text): reconciles, their duration, Connect calls by operation
-//! and outcome, throttling, quick connects deleted, resources by Ready state, deletions in
+//! and outcome, each attempt (retries included) by operation and outcome, the rate limiter's
+//! allowed rate, throttling, quick connects deleted, resources by Ready state, deletions in
 //! progress and their duration, instance objects by status, leadership.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::SystemTime;
 
@@ -31,6 +33,27 @@ pub struct InstanceLabels {
     pub instance_id: String,
     pub region: String,
 }
+
+/// One key of the Connect rate limiter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RateLabels {
+    pub account: String,
+    pub region: String,
+    pub operation: String,
+}
+
+/// The rate the limiter allows one key now (`account` is `own-account` for the operator's own
+/// credentials).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AllowedRate {
+    pub account: String,
+    pub region: String,
+    pub operation: String,
+    pub per_second: f64,
+}
+
+/// Reads the limiter's allowed rates when /metrics is scraped.
+pub type RateSource = Box<dyn Fn() -> Vec<AllowedRate> + Send + Sync>;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReadyLabel {
@@ -73,6 +96,9 @@ pub struct Metrics {
     reconciles: Family<ResultLabel, Counter>,
     reconcile_duration: Histogram,
     connect_calls: Family<CallLabels, Counter>,
+    connect_requests: Family<CallLabels, Counter>,
+    allowed_rate: Family<RateLabels, Gauge<f64, AtomicU64>>,
+    rate_source: OnceLock<RateSource>,
     throttled: Counter,
     quick_connects_deleted: Counter,
     resources: Family<ReadyLabel, Gauge>,
@@ -114,10 +140,22 @@ impl Default for Metrics {
             "Amazon Connect API calls by operation and outcome",
             connect_calls.clone(),
         );
+        let connect_requests = Family::<CallLabels, Counter>::default();
+        registry.register(
+            "connect_requests",
+            "Amazon Connect API requests (every attempt, retries included) by operation and outcome (ok, throttled, error)",
+            connect_requests.clone(),
+        );
+        let allowed_rate = Family::<RateLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "connect_allowed_rate",
+            "Requests per second the adaptive rate limiter allows now, per account, region and operation",
+            allowed_rate.clone(),
+        );
         let throttled = Counter::default();
         registry.register(
             "connect_throttled",
-            "Connect calls answered with a throttling error",
+            "Connect calls still throttled after the operator's retries",
             throttled.clone(),
         );
         let quick_connects_deleted = Counter::default();
@@ -194,6 +232,9 @@ impl Default for Metrics {
             reconciles,
             reconcile_duration,
             connect_calls,
+            connect_requests,
+            allowed_rate,
+            rate_source: OnceLock::new(),
             throttled,
             quick_connects_deleted,
             resources,
@@ -266,6 +307,21 @@ impl Metrics {
         if outcome == "throttled" {
             self.throttled.inc();
         }
+    }
+
+    /// One attempt sent to Connect: `outcome` is ok, throttled or error.
+    pub fn connect_request(&self, operation: &str, outcome: &str) {
+        self.connect_requests
+            .get_or_create(&CallLabels {
+                operation: operation.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// Where `connect_allowed_rate` is read from at each scrape (set once).
+    pub fn set_rate_source(&self, source: RateSource) {
+        let _ = self.rate_source.set(source);
     }
 
     pub fn quick_connect_deleted(&self) {
@@ -423,6 +479,18 @@ impl Metrics {
     }
 
     fn encode_at(&self, now: SystemTime) -> String {
+        if let Some(source) = self.rate_source.get() {
+            // Read at scrape time: an idle key's rate grows back without a request.
+            self.allowed_rate.clear();
+            for rate in source() {
+                let labels = RateLabels {
+                    account: rate.account,
+                    region: rate.region,
+                    operation: rate.operation,
+                };
+                self.allowed_rate.get_or_create(&labels).set(rate.per_second);
+            }
+        }
         let oldest = self
             .deleting
             .lock()
@@ -488,6 +556,16 @@ mod tests {
             state("ClusterConnectInstance", "False"),
         );
         m.set_instance_object("ConnectInstance/ns/b", None);
+        m.connect_request("CreateUser", "throttled");
+        m.connect_request("CreateUser", "ok");
+        m.set_rate_source(Box::new(|| {
+            vec![AllowedRate {
+                account: "own-account".into(),
+                region: "us-east-1".into(),
+                operation: "CreateUser".into(),
+                per_second: 1.52,
+            }]
+        }));
         let text = m.encode();
         assert!(!text.contains("i-2"), "{text}");
         for needle in [
@@ -495,6 +573,9 @@ mod tests {
             "connect_user_operator_reconcile_duration_seconds_count 1",
             "connect_user_operator_connect_calls_total{operation=\"CreateUser\",outcome=\"throttled\"} 1",
             "connect_user_operator_connect_throttled_total 1",
+            "connect_user_operator_connect_requests_total{operation=\"CreateUser\",outcome=\"throttled\"} 1",
+            "connect_user_operator_connect_requests_total{operation=\"CreateUser\",outcome=\"ok\"} 1",
+            "connect_user_operator_connect_allowed_rate{account=\"own-account\",region=\"us-east-1\",operation=\"CreateUser\"} 1.52",
             "connect_user_operator_quick_connects_deleted_total 1",
             "connect_user_operator_resources{ready=\"True\"} 2",
             "connect_user_operator_resources{ready=\"Unknown\"} 0",

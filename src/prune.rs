@@ -57,6 +57,7 @@ pub async fn run(args: &PruneArgs) -> Result<std::process::ExitCode, PruneError>
             ..Rate::default()
         }),
         max_attempts: None,
+        control: None,
     };
     let connect = ConnectApi::new(builder.load().await, settings);
     let region = connect.default_region().ok_or(PruneError::NoRegion)?;

@@ -28,6 +28,7 @@ pub fn settings(args: &RunArgs) -> (Settings, ConnectSettings) {
             burst: args.connect_burst,
         }),
         max_attempts: None,
+        control: None,
     };
     (settings, connect)
 }

@@ -211,8 +211,9 @@ async fn the_rate_limiter_paces_every_connect_operation() {
         },
         settings: ConnectSettings {
             rate: Some(rate),
-            // No SDK retries: each call the emulator sees took one token.
+            // No retries: each call the emulator sees took one token.
             max_attempts: Some(1),
+            ..Default::default()
         },
         ..Default::default()
     })

@@ -177,7 +177,7 @@ impl ConnectApi {
             c.update_quick_connect_config()
                 .instance_id(&at.instance_id)
                 .quick_connect_id(id)
-                .quick_connect_config(config)
+                .quick_connect_config(config.clone())
                 .send()
         })
         .await?;

@@ -1,5 +1,13 @@
 //! The only module that knows aws-sdk-connect: typed calls, error classification, client-side
-//! rate limiting, and each call's outcome in the metrics.
+//! rate limiting, retries, and each attempt's and call's outcome in the metrics.
+//!
+//! Retries are the operator's, not the SDK's (its clients are built with retries off): every
+//! attempt, the first and each retry, takes a token of the adaptive limiter and tells it the
+//! answer, so a throttled retry costs a token instead of adding load, and the metrics count
+//! each attempt. SDK interceptors cannot wait for a token; a wrapper around the HTTP client
+//! could, but would see neither the operation's priority (the sweep's spare tokens) nor the
+//! error's classification, and a custom retry strategy can only ask the SDK to sleep, not
+//! queue in order behind other callers.
 
 /// Every page of a List* call of (id, name) summaries: `$api.$list()` on the instance, with
 /// the setters given, read by `$summaries`.
@@ -22,6 +30,7 @@ macro_rules! list_named {
     };
 }
 
+mod adaptive_rate;
 pub mod catalog;
 mod convert;
 pub mod credentials;
@@ -38,11 +47,11 @@ pub mod user_snapshots;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_sdk_connect::Client;
 use aws_sdk_connect::config::Region;
-use aws_sdk_connect::config::retry::RetryPartition;
 use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_connect::types::{
     DirectoryType, QuickConnectConfig, QuickConnectType, StringComparisonType, StringCondition,
@@ -53,7 +62,7 @@ pub use catalog::{Catalog, InstanceCatalog};
 pub use error::{ConnectError, ErrorKind, kind_of_code};
 pub use quick_connect_sweep::{ListedQuickConnect, UserPresence};
 pub use quick_connects_by_user::QuickConnectsByUser;
-pub use rate_limit::{Rate, RateLimiter};
+pub use rate_limit::{AllowedRate, Feedback, KeyRate, Rate, RateControl, RateLimiter};
 pub use sdk_config::{SdkConfigBuilder, StaticKey};
 pub use user_snapshots::UserSnapshots;
 
@@ -65,11 +74,19 @@ use crate::model::{
 /// How the operator talks to Connect.
 #[derive(Clone, Debug, Default)]
 pub struct ConnectSettings {
-    /// Client-side rate per (region, operation); `None` sends as fast as asked.
+    /// Client-side rate per (account and region, operation), the ceiling of the adaptive
+    /// limiter; `None` sends as fast as asked.
     pub rate: Option<Rate>,
-    /// Attempts per call by the SDK's standard retry (throttles and 5xx).
+    /// Attempts per call (throttles, 5xx and network errors are retried); default 3, as the
+    /// SDK's standard retry.
     pub max_attempts: Option<u32>,
+    /// How each key's rate follows Connect's answers below the ceiling; `None`: the operator's
+    /// [`rate_limit::Adaptive`]. (The benchmark's fixed baseline sets its own.)
+    pub control: Option<Arc<dyn RateControl>>,
 }
+
+/// The SDK standard retry's default.
+const DEFAULT_ATTEMPTS: u32 = 3;
 
 /// Who a call's rate-limiter token is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,14 +111,14 @@ fn exact(field: &str, value: &str) -> StringCondition {
 #[must_use = "a permit is taken to send the call it is for"]
 pub struct Permit {
     operation: &'static str,
+    granted: Instant,
 }
 
 pub struct ConnectApi {
     sdk_config: aws_config::SdkConfig,
     settings: ConnectSettings,
-    limiter: RateLimiter,
-    /// One client per (credentials, region): each has its own identity cache and its own
-    /// retry partition (the SDK's retry budget), named after the account and region.
+    limiter: Arc<RateLimiter>,
+    /// One client per (credentials, region): each has its own identity cache.
     clients: Mutex<HashMap<(Access, String), Client>>,
     roles: credentials::AssumedRoles,
     metrics: std::sync::OnceLock<std::sync::Arc<crate::metrics::Metrics>>,
@@ -110,7 +127,7 @@ pub struct ConnectApi {
 }
 
 /// Connect's quotas apply per account and region, across the account's instances: the key of
-/// the rate limiter's buckets and of the SDK's retry partition.
+/// the rate limiter's buckets.
 pub fn quota_scope(at: &InstanceRef) -> String {
     format!(
         "{}/{}",
@@ -129,7 +146,10 @@ impl ConnectApi {
     /// Calls Connect as `sdk_config` says (built by [`SdkConfigBuilder`]), per region.
     pub fn new(sdk_config: aws_config::SdkConfig, settings: ConnectSettings) -> ConnectApi {
         ConnectApi {
-            limiter: RateLimiter::new(settings.rate),
+            limiter: Arc::new(match &settings.control {
+                Some(control) => RateLimiter::with_control(settings.rate, control.clone()),
+                None => RateLimiter::new(settings.rate),
+            }),
             sdk_config,
             settings,
             clients: Mutex::default(),
@@ -157,7 +177,35 @@ impl ConnectApi {
 
     /// Where calls are counted for Prometheus (set once, by the controller's context).
     pub fn set_metrics(&self, metrics: std::sync::Arc<crate::metrics::Metrics>) {
+        let limiter = self.limiter.clone();
+        metrics.set_rate_source(Box::new(move || {
+            let rates = limiter.allowed_rates(Instant::now());
+            rates
+                .into_iter()
+                .map(|r| {
+                    let (account, region) = r.scope.rsplit_once('/').unwrap_or(("", &r.scope));
+                    crate::metrics::AllowedRate {
+                        account: account.to_string(),
+                        region: region.to_string(),
+                        operation: r.operation.to_string(),
+                        per_second: r.per_second,
+                    }
+                })
+                .collect()
+        }));
         let _ = self.metrics.set(metrics);
+    }
+
+    /// Tokens the limiter has handed out: one per attempt sent (tests compare it with the
+    /// requests Connect received).
+    pub fn limiter_grants(&self) -> u64 {
+        self.limiter.grants()
+    }
+
+    /// The rate the limiter allows now for `operation` on `at`'s account and region.
+    pub fn allowed_rate(&self, at: &InstanceRef, operation: &'static str) -> Option<f64> {
+        self.limiter
+            .allowed_rate(&quota_scope(at), operation, Instant::now())
     }
 
     async fn client(&self, at: &InstanceRef) -> Client {
@@ -165,17 +213,13 @@ impl ConnectApi {
         if let Some(c) = self.lock_clients().get(&key) {
             return c.clone();
         }
+        // No SDK retries: each attempt is the limiter's (see the module's comment).
         let mut builder = aws_sdk_connect::config::Builder::from(&self.sdk_config)
             .region(Region::new(at.region.clone()))
-            .retry_partition(RetryPartition::new(format!("connect-{}", quota_scope(at))));
+            .retry_config(aws_config::retry::RetryConfig::disabled());
         if let Some(role) = &at.access.role {
             builder =
                 builder.credentials_provider(self.roles.provider(&self.sdk_config, role).await);
-        }
-        if let Some(attempts) = self.settings.max_attempts {
-            builder = builder.retry_config(
-                aws_config::retry::RetryConfig::standard().with_max_attempts(attempts),
-            );
         }
         let client = Client::from_conf(builder.build());
         self.lock_clients().entry(key).or_insert(client).clone()
@@ -185,12 +229,12 @@ impl ConnectApi {
         self.clients.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Every call goes through here: rate limit, send, classify, record in the metrics.
+    /// Every call goes through here: rate limit, send, classify, retry, record in the metrics.
     async fn call<T, E, R, Fut>(
         &self,
         at: &InstanceRef,
         operation: &'static str,
-        send: impl FnOnce(Client) -> Fut,
+        send: impl FnMut(Client) -> Fut,
     ) -> Result<T, ConnectError>
     where
         Fut: Future<Output = Result<T, SdkError<E, R>>>,
@@ -201,27 +245,33 @@ impl ConnectApi {
     }
 
     /// [`ConnectApi::call`] at `priority`: background calls take only the limiter's spare
-    /// tokens.
+    /// tokens, for each attempt.
     async fn call_with<T, E, R, Fut>(
         &self,
         priority: Priority,
         at: &InstanceRef,
         operation: &'static str,
-        send: impl FnOnce(Client) -> Fut,
+        send: impl FnMut(Client) -> Fut,
     ) -> Result<T, ConnectError>
     where
         Fut: Future<Output = Result<T, SdkError<E, R>>>,
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        let scope = quota_scope(at);
+        let granted = self.token(priority, &quota_scope(at), operation).await;
+        let attempts = self.settings.max_attempts.unwrap_or(DEFAULT_ATTEMPTS).max(1);
+        self.attempts(priority, at, operation, granted, attempts, send)
+            .await
+    }
+
+    /// Waits for a token at `priority`; returns when it was granted.
+    async fn token(&self, priority: Priority, scope: &str, operation: &'static str) -> Instant {
         match priority {
-            Priority::Normal => self.limiter.acquire(&scope, operation).await,
+            Priority::Normal => self.limiter.acquire(scope, operation).await,
             Priority::Background { keep } => {
-                self.limiter.acquire_spare(&scope, operation, keep).await
+                self.limiter.acquire_spare(scope, operation, keep).await
             }
         }
-        self.send_recorded(at, operation, send).await
     }
 
     /// A token of the client-side rate limiter for `operation`, taken now. For the calls whose
@@ -229,11 +279,11 @@ impl ConnectApi {
     /// DeleteUser): taking the token before the record means the recorded time is at most one
     /// status write earlier than the send, however long the limiter made the caller wait.
     pub async fn permit(&self, at: &InstanceRef, operation: &'static str) -> Permit {
-        self.limiter.acquire(&quota_scope(at), operation).await;
-        Permit { operation }
+        let granted = self.limiter.acquire(&quota_scope(at), operation).await;
+        Permit { operation, granted }
     }
 
-    /// Sends with a token already taken (see [`ConnectApi::permit`]).
+    /// Sends once with a token already taken (see [`ConnectApi::permit`] and [`once`]).
     async fn call_permitted<T, E, R, Fut>(
         &self,
         permit: Permit,
@@ -247,28 +297,83 @@ impl ConnectApi {
         R: std::fmt::Debug,
     {
         debug_assert_eq!(permit.operation, operation, "a permit is for one operation");
-        self.send_recorded(at, operation, send).await
+        let scope = quota_scope(at);
+        let client = self.client(at).await;
+        let result = self
+            .attempt(&scope, operation, permit.granted, send(client))
+            .await;
+        self.record_call(operation, &result);
+        result
     }
 
-    async fn send_recorded<T, E, R, Fut>(
+    /// Up to `attempts` attempts, the first with the token granted at `granted`, each retry
+    /// with its own; every answer goes to the limiter and to the per-attempt metrics, the
+    /// last one to the per-call metrics.
+    async fn attempts<T, E, R, Fut>(
         &self,
+        priority: Priority,
         at: &InstanceRef,
         operation: &'static str,
-        send: impl FnOnce(Client) -> Fut,
+        mut granted: Instant,
+        attempts: u32,
+        mut send: impl FnMut(Client) -> Fut,
     ) -> Result<T, ConnectError>
     where
         Fut: Future<Output = Result<T, SdkError<E, R>>>,
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        let result = send(self.client(at).await)
-            .await
-            .map_err(|e| error::classify(operation, e));
+        let scope = quota_scope(at);
+        let client = self.client(at).await;
+        let mut attempt = 1;
+        loop {
+            let result = self
+                .attempt(&scope, operation, granted, send(client.clone()))
+                .await;
+            match &result {
+                Err(e) if attempt < attempts && retried(e.kind) => {
+                    let allowed = self.limiter.allowed_rate(&scope, operation, Instant::now());
+                    tokio::time::sleep(backoff(e.kind, attempt, allowed)).await;
+                    attempt += 1;
+                    granted = self.token(priority, &scope, operation).await;
+                }
+                _ => {
+                    self.record_call(operation, &result);
+                    return result;
+                }
+            }
+        }
+    }
+
+    /// One attempt, let through at `granted`: its answer goes to the limiter and to the
+    /// per-attempt metrics.
+    async fn attempt<T, E, R, Fut>(
+        &self,
+        scope: &str,
+        operation: &'static str,
+        granted: Instant,
+        sent: Fut,
+    ) -> Result<T, ConnectError>
+    where
+        Fut: Future<Output = Result<T, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let result = sent.await.map_err(|e| error::classify(operation, e));
+        self.limiter
+            .observe(scope, operation, feedback(&result), granted, Instant::now());
+        if let Some(m) = self.metrics.get() {
+            m.connect_request(operation, attempt_outcome(&result));
+        }
+        result
+    }
+
+    /// A call's last answer, in the per-call metrics.
+    fn record_call<T>(&self, operation: &'static str, result: &Result<T, ConnectError>) {
         if let Some(m) = self.metrics.get() {
             let outcome = result.as_ref().map_or_else(|e| e.kind.label(), |_| "ok");
             m.connect_call(operation, outcome);
         }
-        result
     }
 
     pub async fn identity_management(
@@ -513,11 +618,11 @@ impl ConnectApi {
                 on_user!(
                     "UpdateUserConfig",
                     update_user_config
-                        .set_auto_accept_configs(lists.auto_accept)
-                        .set_after_contact_work_configs(lists.after_contact_work)
-                        .set_phone_number_configs(lists.phone_number)
-                        .set_persistent_connection_configs(lists.persistent_connection)
-                        .set_voice_enhancement_configs(lists.voice_enhancement)
+                        .set_auto_accept_configs(lists.auto_accept.clone())
+                        .set_after_contact_work_configs(lists.after_contact_work.clone())
+                        .set_phone_number_configs(lists.phone_number.clone())
+                        .set_persistent_connection_configs(lists.persistent_connection.clone())
+                        .set_voice_enhancement_configs(lists.voice_enhancement.clone())
                 )
             }};
         }
@@ -547,7 +652,7 @@ impl ConnectApi {
                     .map_err(build_error("AssociateUserProficiencies"))?;
                 on_user!(
                     "AssociateUserProficiencies",
-                    associate_user_proficiencies.set_user_proficiencies(Some(list))
+                    associate_user_proficiencies.set_user_proficiencies(Some(list.clone()))
                 )
             }
             UserUpdate::UpdateProficiencies(p) => {
@@ -555,7 +660,7 @@ impl ConnectApi {
                     .map_err(build_error("UpdateUserProficiencies"))?;
                 on_user!(
                     "UpdateUserProficiencies",
-                    update_user_proficiencies.set_user_proficiencies(Some(list))
+                    update_user_proficiencies.set_user_proficiencies(Some(list.clone()))
                 )
             }
             UserUpdate::DisassociateProficiencies(keys) => {
@@ -563,7 +668,7 @@ impl ConnectApi {
                     .map_err(build_error("DisassociateUserProficiencies"))?;
                 on_user!(
                     "DisassociateUserProficiencies",
-                    disassociate_user_proficiencies.set_user_proficiencies(Some(list))
+                    disassociate_user_proficiencies.set_user_proficiencies(Some(list.clone()))
                 )
             }
             UserUpdate::Tag(tags) => self
@@ -697,7 +802,45 @@ fn user_quick_connect(
     })
 }
 
-/// One attempt, no SDK retry, for the calls whose attempt is recorded in status first. CreateUser
+/// What an attempt's answer tells the limiter: only ThrottlingException is about the rate
+/// (LimitExceededException, also HTTP 429, is a per-instance resource quota).
+pub fn feedback<T>(result: &Result<T, ConnectError>) -> Feedback {
+    match result {
+        Err(e) if e.kind == ErrorKind::Throttled => Feedback::Throttled,
+        _ => Feedback::Answered,
+    }
+}
+
+/// The `outcome` of the per-attempt metric: ok, throttled or error.
+fn attempt_outcome<T>(result: &Result<T, ConnectError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(e) if e.kind == ErrorKind::Throttled => "throttled",
+        Err(_) => "error",
+    }
+}
+
+/// What the retry loop retries, as the SDK's standard retry does: throttles and transient
+/// errors (5xx, timeouts, network). The rest would be answered the same again.
+fn retried(kind: ErrorKind) -> bool {
+    matches!(kind, ErrorKind::Throttled | ErrorKind::Transient)
+}
+
+/// The pause before retry `attempt + 1`, with full jitter. A throttle: up to 2^(attempt-1)
+/// intervals of the rate now allowed (the limiter already slowed down; this spreads the
+/// retries of callers throttled together). Otherwise as the SDK's standard retry: up to
+/// 2^(attempt-1) s, at most 20 s.
+fn backoff(kind: ErrorKind, attempt: u32, allowed: Option<f64>) -> Duration {
+    let doubling = f64::from(1u32 << (attempt.clamp(1, 6) - 1));
+    let unit = match (kind, allowed) {
+        (ErrorKind::Throttled, Some(rate)) if rate > 0.0 => 1.0 / rate,
+        _ => 1.0,
+    };
+    Duration::from_secs_f64((rand::random::<f64>() * doubling * unit).min(20.0))
+}
+
+/// One attempt, no retry, for the calls whose attempt is recorded in status first (the
+/// operator's retry loop sends them once too; this keeps the SDK's side explicit). CreateUser
 /// and CreateQuickConnect are not idempotent: a retry after a lost response answers
 /// DuplicateResourceException for the operator's own new user, indistinguishable from someone
 /// else's; and the recorded attempt time must bound when the request was really sent. A
