@@ -13,10 +13,20 @@
 //! peak RSS and CPU time, then the two side by side as ratios. Then `kubectl delete` latency for
 //! each `--latency-windows` settle window, and (`--adopt-round-trip N`) an export of N
 //! hand-made users applied back and adopted.
+//!
+//! `--neighbour-share S` adds another client of the same account (`support/neighbour.rs`)
+//! sending S x the quota of every operation the operator uses, during the first half of
+//! creation and the first half of deletion; the report then gives the operator's 429s as a
+//! share of its attempts, its throughput as a share of the quota the neighbour left, and how
+//! long after the neighbour stopped it took to run at 90 % of the quota again.
+//! `--fixed-limiter` runs the operator with the former fixed-rate limiter
+//! (`support/fixed_rate.rs`) instead of the adaptive one. `--time-scale K` runs Connect's
+//! quota K times faster (rates x K, resync, settle window and consistency delays / K) and
+//! reports times in Connect seconds.
 
 use std::collections::BTreeMap;
 use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use clap::Parser;
 use connect_user_operator::crd::ConnectUser;
@@ -27,6 +37,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sim::connect::{InstanceSeed, Quota, SimQuickConnect};
 use support::Bed;
+use support::neighbour::{self, NEIGHBOUR_INSTANCE, Neighbour};
 
 #[path = "support/mod.rs"]
 mod support;
@@ -84,6 +95,49 @@ struct Args {
     /// adopted (0 = skip).
     #[arg(long, default_value_t = 0)]
     adopt_round_trip: usize,
+    /// A neighbour in the account sends this share of every operation's quota during the first
+    /// half of creation and of deletion (0 = none).
+    #[arg(long, default_value_t = 0.0)]
+    neighbour_share: f64,
+    /// The operator with the former fixed-rate limiter (support/fixed_rate.rs).
+    #[arg(long)]
+    fixed_limiter: bool,
+    /// Connect seconds per real second for the quota: rates x K, the resync, the settle window
+    /// and the consistency model's delays / K; times reported in Connect seconds.
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
+}
+
+impl Args {
+    /// Applies `--time-scale` to the rates and durations it scales.
+    fn scaled(mut self) -> Args {
+        let k = self.time_scale;
+        if k == 1.0 || k <= 0.0 {
+            return self;
+        }
+        let default = connect_user_operator::connect::Rate::default();
+        self.quota_rate *= k;
+        self.limiter_rate = Some(self.limiter_rate.unwrap_or(default.per_second) * k);
+        self.resync = self.resync.div_f64(k);
+        let settle = connect_user_operator::cli::parse_duration(&self.settle_window)
+            .expect("--settle-window");
+        self.settle_window = format!("{}ms", settle.div_f64(k).as_millis());
+        self.consistency_scale *= k;
+        self
+    }
+}
+
+/// The operator's share of the quota while a neighbour used part of it, per operation.
+#[derive(Default, Debug, Clone)]
+struct Sharing {
+    operation: &'static str,
+    /// The operator's requests answered during the neighbour's window, per Connect second.
+    ours_per_s: f64,
+    /// The neighbour's requests answered (not 429) in the same window, per Connect second.
+    neighbour_per_s: f64,
+    /// Connect seconds from the neighbour's stop to the end of the first 10-second window in
+    /// which the operator ran at 90 % of the quota; `None`: never.
+    recovery_s: Option<f64>,
 }
 
 #[derive(Default, Debug, Clone)]
@@ -103,6 +157,9 @@ struct Report {
     /// Deleted only `naive_delete_sample` resources; the figures are scaled to N.
     delete_projected_from: Option<usize>,
     peak_rss_mib: f64,
+    /// The operator's own attempts and 429s, creation and deletion (the neighbour's left out).
+    attempts: usize,
+    sharing: Vec<Sharing>,
     /// Resident set (MiB) when all were Ready, and at the end of the steady-state window.
     rss_all_ready_mib: f64,
     rss_steady_mib: f64,
@@ -115,7 +172,7 @@ fn main() -> BenchResult<()> {
     if let Some(operator) = support::run_if_operator() {
         return operator;
     }
-    let args = Args::parse();
+    let args = Args::parse().scaled();
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let strategies: Vec<&str> = match args.strategy.as_str() {
@@ -171,6 +228,14 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
     let (connect, client) = (&bed.connect, bed.client.clone());
     let mut child = spawn_operator(args, strategy, Some(quota), &args.settle_window, &bed)?;
     let pid = child.id();
+    let neighbour = if args.neighbour_share > 0.0 {
+        let client = neighbour::client(&connect.endpoint()).await;
+        let rate = args.neighbour_share * args.quota_rate;
+        Some(Neighbour::start(client, neighbour::OPERATIONS, rate))
+    } else {
+        None
+    };
+    let mut neighbour_window = (SystemTime::now(), None::<SystemTime>);
     let mut report = Report {
         strategy: strategy.into(),
         ..Default::default()
@@ -202,6 +267,10 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
                 _ => {}
             }
         }
+        if neighbour_window.1.is_none() && neighbour.is_some() && 2 * ready >= args.users {
+            neighbour.iter().for_each(|n| n.set_running(false));
+            neighbour_window.1 = Some(SystemTime::now());
+        }
         if ready == args.users {
             break;
         }
@@ -210,10 +279,17 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    report.all_ready_s = t0.elapsed().as_secs_f64();
+    report.all_ready_s = t0.elapsed().as_secs_f64() * args.time_scale;
     report.rss_all_ready_mib = rss_now(pid);
     report.ready_false_throttled = throttled_false.len();
-    let calls = connect.calls();
+    let all_calls = connect.calls();
+    if let (Some(_), (from, Some(to))) = (&neighbour, neighbour_window) {
+        report
+            .sharing
+            .push(sharing(args, &all_calls, "CreateUser", from, to));
+    }
+    let calls = ours(all_calls);
+    report.attempts += calls.len();
     let creates: Vec<_> = calls
         .iter()
         .filter(|c| c.operation == "CreateUser" && c.status == 200)
@@ -225,19 +301,21 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
             .unwrap_or_default()
             .as_secs_f64();
         report.create_rate = if span > 0.0 {
-            (creates.len() - 1) as f64 / span
+            (creates.len() - 1) as f64 / span / args.time_scale
         } else {
             0.0
         };
     }
     report.create_calls = by_operation(&calls);
     report.throttled_responses = calls.iter().filter(|c| c.status == 429).count();
+    // The steady state is the operator's alone.
+    neighbour.iter().for_each(|n| n.set_running(false));
 
     // Steady state: one resync period (+10 % jitter, + a margin).
     connect.clear_calls();
     tokio::time::sleep(args.resync.mul_f64(1.15)).await;
     report.rss_steady_mib = rss_now(pid);
-    let calls = connect.calls();
+    let calls = ours(connect.calls());
     report.steady_writes = calls.iter().filter(|c| is_write(&c.operation)).count();
     report.steady_reads = calls.len() - report.steady_writes;
     report.steady_search_users = calls
@@ -292,9 +370,18 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
         report.delete_projected_from = Some(sample);
     } else {
         let t0 = Instant::now();
+        neighbour.iter().for_each(|n| n.set_running(true));
+        let mut neighbour_window = (SystemTime::now(), None::<SystemTime>);
         api.delete_collection(&DeleteParams::default(), &ListParams::default())
             .await?;
         loop {
+            if neighbour.is_some()
+                && neighbour_window.1.is_none()
+                && 2 * connect.users(INSTANCE).len() <= args.users
+            {
+                neighbour.iter().for_each(|n| n.set_running(false));
+                neighbour_window.1 = Some(SystemTime::now());
+            }
             if api
                 .list(&ListParams::default().limit(1))
                 .await?
@@ -305,8 +392,16 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        report.delete_s = t0.elapsed().as_secs_f64();
-        let calls = connect.calls();
+        report.delete_s = t0.elapsed().as_secs_f64() * args.time_scale;
+        let all_calls = connect.calls();
+        if let (Some(_), (from, Some(to))) = (&neighbour, neighbour_window) {
+            report
+                .sharing
+                .push(sharing(args, &all_calls, "DeleteUser", from, to));
+        }
+        let calls = ours(all_calls);
+        report.attempts += calls.len();
+        report.throttled_responses += calls.iter().filter(|c| c.status == 429).count();
         report.delete_calls = by_operation(&calls);
         report.delete_total = calls.len();
         let left = connect.quick_connects(INSTANCE).len();
@@ -315,6 +410,9 @@ async fn run(args: &Args, strategy: &str) -> BenchResult<Report> {
         }
     }
 
+    if let Some(n) = neighbour {
+        n.stop();
+    }
     let (rss, cpu) = proc_usage(pid);
     report.peak_rss_mib = rss;
     report.cpu_s = cpu;
@@ -563,11 +661,80 @@ fn spawn_operator(
     match strategy {
         "shared" => {
             child_args.extend(["--settle-window".into(), settle_window.into()]);
-            bed.spawn_operator(&child_args)
+            bed.spawn_operator_with(args.fixed_limiter, &child_args, None)
         }
         // The baseline trusts every read at once: it has no settle window.
         "naive" => bed.spawn_naive(&child_args),
         other => Err(format!("--strategy {other}: expected shared, naive, both or none").into()),
+    }
+}
+
+/// The operator's calls, without the neighbour's.
+fn ours(calls: Vec<sim::connect::CallRecord>) -> Vec<sim::connect::CallRecord> {
+    calls
+        .into_iter()
+        .filter(|c| c.instance_id.as_deref() != Some(NEIGHBOUR_INSTANCE))
+        .collect()
+}
+
+/// How `operation`'s quota was shared while the neighbour ran (`from` to `to`), and how soon
+/// after `to` the operator used 90 % of it again.
+fn sharing(
+    args: &Args,
+    calls: &[sim::connect::CallRecord],
+    operation: &'static str,
+    from: SystemTime,
+    to: SystemTime,
+) -> Sharing {
+    let k = args.time_scale;
+    let answered = |c: &&sim::connect::CallRecord| c.operation == operation && c.status != 429;
+    let mine = |c: &&sim::connect::CallRecord| c.instance_id.as_deref() != Some(NEIGHBOUR_INSTANCE);
+    let secs = |a: SystemTime, b: SystemTime| b.duration_since(a).unwrap_or_default().as_secs_f64();
+    // The window starts at the operator's first request of the operation.
+    let start = calls
+        .iter()
+        .filter(|c| c.operation == operation && mine(c) && c.at >= from)
+        .map(|c| c.at)
+        .min()
+        .unwrap_or(from);
+    let in_window = |c: &&sim::connect::CallRecord| c.at >= start && c.at <= to;
+    let span = secs(start, to).max(1e-9) * k;
+    let ours_n = calls
+        .iter()
+        .filter(answered)
+        .filter(mine)
+        .filter(in_window)
+        .count();
+    let theirs_n = calls
+        .iter()
+        .filter(answered)
+        .filter(|c| !mine(c))
+        .filter(in_window)
+        .count();
+    // Recovery: the end of the first 10 Connect-second window after `to` holding 90 % of the
+    // quota's requests.
+    let window = Duration::from_secs_f64(10.0 / k);
+    let after: Vec<SystemTime> = calls
+        .iter()
+        .filter(answered)
+        .filter(mine)
+        .filter(|c| c.at > to)
+        .map(|c| c.at)
+        .collect();
+    let needed = (0.9 * args.quota_rate * window.as_secs_f64()).ceil() as usize;
+    let recovery_s = after.iter().enumerate().find_map(|(j, &end)| {
+        let begin = end.checked_sub(window)?;
+        if begin < to {
+            return None;
+        }
+        let n = after[..=j].iter().filter(|&&t| t > begin).count();
+        (n >= needed).then(|| secs(to, end) * k)
+    });
+    Sharing {
+        operation,
+        ours_per_s: ours_n as f64 / span,
+        neighbour_per_s: theirs_n as f64 / span,
+        recovery_s,
     }
 }
 
@@ -652,22 +819,51 @@ fn print_reports(args: &Args, reports: &[Report]) {
         args.settle_window,
         args.consistency_scale
     );
+    if args.time_scale != 1.0 || args.neighbour_share > 0.0 || args.fixed_limiter {
+        println!(
+            "time scale {} (times and rates in Connect time; quota {}/s per operation in Connect time), neighbour {:.0} % of every quota in the first half of creation and of deletion, limiter {}\n",
+            args.time_scale,
+            args.quota_rate / args.time_scale,
+            100.0 * args.neighbour_share,
+            if args.fixed_limiter {
+                "fixed (baseline)"
+            } else {
+                "adaptive"
+            }
+        );
+    }
     for r in reports {
         println!("[{}]", r.strategy);
         println!("  time until all Ready          {:>10.1} s", r.all_ready_s);
         println!(
             "  CreateUser sustained rate     {:>10.2} /s ({:.0} % of quota)",
             r.create_rate,
-            100.0 * r.create_rate / args.quota_rate
+            100.0 * r.create_rate / (args.quota_rate / args.time_scale)
         );
         println!(
             "  resources Ready=False(Throttled) {:>7}",
             r.ready_false_throttled
         );
         println!(
-            "  throttled responses (429)     {:>10}",
-            r.throttled_responses
+            "  throttled responses (429)     {:>10} ({:.2} % of the operator's {} attempts)",
+            r.throttled_responses,
+            100.0 * r.throttled_responses as f64 / (r.attempts.max(1) as f64),
+            r.attempts
         );
+        let quota = args.quota_rate / args.time_scale;
+        for sh in &r.sharing {
+            let left = quota - sh.neighbour_per_s;
+            println!(
+                "  {:<20} shared: neighbour {:.2}/s, ours {:.2}/s = {:.0} % of the {:.2}/s left; 90 % of quota again {} after the neighbour stopped",
+                sh.operation,
+                sh.neighbour_per_s,
+                sh.ours_per_s,
+                100.0 * sh.ours_per_s / left.max(1e-9),
+                left,
+                sh.recovery_s
+                    .map_or("never".to_string(), |s| format!("{s:.0} s"))
+            );
+        }
         println!("  calls while creating          {:?}", r.create_calls);
         println!(
             "  steady state per resync       {:>10} reads ({} SearchUsers), {} writes",

@@ -488,7 +488,9 @@ impl Metrics {
                     region: rate.region,
                     operation: rate.operation,
                 };
-                self.allowed_rate.get_or_create(&labels).set(rate.per_second);
+                self.allowed_rate
+                    .get_or_create(&labels)
+                    .set(rate.per_second);
             }
         }
         let oldest = self

@@ -37,8 +37,15 @@ pub fn settings(args: &RunArgs) -> (Settings, ConnectSettings) {
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
 
 pub async fn run(args: RunArgs) -> Result<(), StartError> {
+    run_with(args, ConnectSettings::default()).await
+}
+
+/// [`run`] with what the command line cannot set: `extra.control`, the limiter's policy below
+/// the ceiling (the benchmark's fixed-rate baseline); the rest of `extra` is ignored.
+pub async fn run_with(args: RunArgs, extra: ConnectSettings) -> Result<(), StartError> {
     let client = kube::Client::try_default().await?;
-    let (mut settings, connect_settings) = settings(&args);
+    let (mut settings, mut connect_settings) = settings(&args);
+    connect_settings.control = extra.control;
     let sdk_config = SdkConfigBuilder::default().load().await;
     let connect = Arc::new(ConnectApi::new(sdk_config, connect_settings));
     if settings.default_region.is_none() {

@@ -16,11 +16,15 @@ use serde_json::json;
 use sim::connect::{ConnectConfig, ConnectSim, Consistency, InstanceSeed, Quota};
 use sim::kube::KubeSim;
 
+pub mod fixed_rate;
 pub mod naive;
+pub mod neighbour;
 
 pub type AnyResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const AS_OPERATOR: &str = "--as-operator";
+/// The operator with the former fixed-rate limiter ([`fixed_rate`]) instead of the adaptive one.
+const AS_OPERATOR_FIXED: &str = "--as-operator-fixed";
 
 /// In the child process: runs the operator's own `run` (or `export`) with the arguments after
 /// `--as-operator` and returns its result. `None` in the parent.
@@ -29,9 +33,17 @@ pub fn run_if_operator() -> Option<AnyResult<()>> {
     if raw.get(1).map(String::as_str) == Some(naive::AS_NAIVE) {
         return Some(naive::run(&raw[2..]));
     }
-    if raw.get(1).map(String::as_str) != Some(AS_OPERATOR) {
+    let fixed = raw.get(1).map(String::as_str) == Some(AS_OPERATOR_FIXED);
+    if raw.get(1).map(String::as_str) != Some(AS_OPERATOR) && !fixed {
         return None;
     }
+    let extra = connect_user_operator::connect::ConnectSettings {
+        control: fixed.then(|| {
+            std::sync::Arc::new(fixed_rate::FixedRate)
+                as std::sync::Arc<dyn connect_user_operator::connect::RateControl>
+        }),
+        ..Default::default()
+    };
     let run = || -> AnyResult<()> {
         use clap::Parser;
         let cli = connect_user_operator::cli::Cli::parse_from(
@@ -41,7 +53,7 @@ pub fn run_if_operator() -> Option<AnyResult<()>> {
             connect_user_operator::cli::Command::Run(run) => {
                 connect_user_operator::telemetry::init(run.log_format);
                 tokio::runtime::Runtime::new()?
-                    .block_on(connect_user_operator::runner::run(run))?;
+                    .block_on(connect_user_operator::runner::run_with(run, extra))?;
             }
             connect_user_operator::cli::Command::Export(export) => {
                 let yaml = tokio::runtime::Runtime::new()?
@@ -150,14 +162,29 @@ impl Bed {
     /// The operator as a child process watching the bed's namespace; `args` follow
     /// `run --namespace NS --metrics-addr 127.0.0.1:0`.
     pub fn spawn_operator(&self, args: &[String]) -> AnyResult<Child> {
-        self.spawn_operator_with_sts(args, None)
+        self.spawn_operator_with(false, args, None)
     }
 
     /// The same, with STS at `sts` (`AWS_ENDPOINT_URL_STS`): for instance objects with a role.
     pub fn spawn_operator_with_sts(&self, args: &[String], sts: Option<&str>) -> AnyResult<Child> {
+        self.spawn_operator_with(false, args, sts)
+    }
+
+    /// [`Bed::spawn_operator_with_sts`], with the former fixed-rate limiter when `fixed`.
+    pub fn spawn_operator_with(
+        &self,
+        fixed: bool,
+        args: &[String],
+        sts: Option<&str>,
+    ) -> AnyResult<Child> {
         let mut all = vec!["--metrics-addr".to_string(), "127.0.0.1:0".to_string()];
         all.extend_from_slice(args);
-        let mut command = self.child(&[AS_OPERATOR, "run"], &all)?;
+        let mode = if fixed {
+            AS_OPERATOR_FIXED
+        } else {
+            AS_OPERATOR
+        };
+        let mut command = self.child(&[mode, "run"], &all)?;
         if let Some(url) = sts {
             command.env("AWS_ENDPOINT_URL_STS", url);
         }

@@ -3,8 +3,10 @@
 //! sync, scripts), so the configured rate is a ceiling, not a share it owns.
 //!
 //! CUBIC (RFC 9438) on the rate, as a fraction of the ceiling: a ThrottlingException cuts the
-//! rate to `BETA` of what it was (at most once per round: only an attempt sent after the last
-//! cut can cause another); then it grows back along a cubic curve that is flat near the rate
+//! rate to `BETA` of what it was, at most once per `HOLD` (Connect's bucket is empty when it
+//! throttles and refills only at the margin the cut freed, so the next few requests may bounce
+//! too; cutting again for each would sink the rate far below the share that is free); then it
+//! grows back along a cubic curve that is flat near the rate
 //! that was throttled (few probes where the quota ran out last time) and steep away from it
 //! (back to the ceiling soon after the neighbour stops). Time is counted in token intervals of
 //! the ceiling (1 / rate), not in seconds: feedback arrives per request, so an account whose
@@ -47,12 +49,17 @@ impl RateControl for Adaptive {
     }
 }
 
-/// The cut: the rate after a throttle is this fraction of the rate before.
-pub const BETA: f64 = 0.8;
+/// The cut: the rate after a throttle is this fraction of the rate before (CUBIC's and the
+/// AWS SDKs' adaptive mode's value).
+pub const BETA: f64 = 0.7;
 /// The cubic's scale, per token interval cubed: with a cut at half the ceiling, the rate is
-/// back where it was cut after 60 token intervals (32 s at 1.9/s) and at the ceiling after
-/// about 165 (87 s). Larger: faster recovery, more probing (throttles) while shared.
+/// back where it was cut after 60 token intervals (32 s at 1.9/s), at 90 % of the ceiling
+/// after about 143 (75 s) and at the ceiling after about 150. Larger: faster recovery, more
+/// probing (throttles) while shared.
 pub const SCALE: f64 = 0.5 * (1.0 - BETA) / (60.0 * 60.0 * 60.0);
+/// After a cut, throttles of attempts sent within this many token intervals of the ceiling do
+/// not cut again (5 s at 1.9/s).
+pub const HOLD: f64 = 10.0;
 /// Never below this fraction of the ceiling: some requests keep going, so the rate can be
 /// learnt back.
 pub const FLOOR: f64 = 0.05;
@@ -78,8 +85,10 @@ impl KeyRate for Cubic {
         if feedback != Feedback::Throttled {
             return false;
         }
-        // An attempt sent before the last cut was sent at the rate already cut for.
-        if self.cut.is_some_and(|(at, _)| sent <= at) {
+        // An attempt sent before the last cut, or while Connect's bucket refills after it, does
+        // not say that the cut rate is too high.
+        let hold = std::time::Duration::from_secs_f64(HOLD / ceiling);
+        if self.cut.is_some_and(|(at, _)| sent <= at + hold) {
             return false;
         }
         let before = self.fraction(ceiling, now);
@@ -108,11 +117,15 @@ mod tests {
         assert!((key.fraction(CEILING, t0) - BETA).abs() < 1e-9);
         // Answers to attempts sent before the cut do not cut again.
         assert!(!key.observe(Feedback::Throttled, t0, CEILING, after(t0, 0.1)));
-        // An attempt sent after it does.
-        let t1 = after(t0, 0.2);
-        assert!(key.observe(Feedback::Throttled, t1, CEILING, after(t0, 0.3)));
-        let f = key.fraction(CEILING, after(t0, 0.3));
-        assert!(f < BETA * BETA + 0.01 && f > BETA * BETA - 0.01, "{f}");
+        // Nor do those sent during the hold after it (HOLD intervals: 5 s at 2/s).
+        assert!(!key.observe(Feedback::Throttled, after(t0, 4.9), CEILING, after(t0, 5.0)));
+        // One sent after that does.
+        let t1 = after(t0, 5.1);
+        let before = key.fraction(CEILING, after(t0, 5.2));
+        assert!(before > BETA && before < 1.0, "{before}");
+        assert!(key.observe(Feedback::Throttled, t1, CEILING, after(t0, 5.2)));
+        let f = key.fraction(CEILING, after(t0, 5.2));
+        assert!((f - BETA * before).abs() < 1e-9, "{f}");
     }
 
     #[test]
@@ -137,6 +150,13 @@ mod tests {
         assert!((at(0.0) - 0.5 * BETA).abs() < 1e-6);
         // Back at the rate it was cut at after 60 intervals (30 s at 2/s), and flat around it.
         assert!((at(30.0) - 0.5).abs() < 1e-6, "{}", at(30.0));
+        // 90 % of the ceiling after about 143 intervals.
+        assert!(
+            at(70.0) < 0.9 && at(73.0) >= 0.9,
+            "{} {}",
+            at(70.0),
+            at(73.0)
+        );
         assert!((at(20.0) - 0.5).abs() < 0.01 && (at(40.0) - 0.5).abs() < 0.01);
         // Monotone, and at 90 % of the ceiling within 120 s.
         let mut last = 0.0;
@@ -168,9 +188,9 @@ mod tests {
         let t0 = Instant::now();
         let mut key = Cubic::default();
         for i in 0..100 {
-            let t = after(t0, f64::from(i) * 0.01);
+            let t = after(t0, f64::from(i) * 5.01);
             key.observe(Feedback::Throttled, t, CEILING, t);
         }
-        assert_eq!(key.fraction(CEILING, after(t0, 1.0)), FLOOR);
+        assert_eq!(key.fraction(CEILING, after(t0, 501.0)), FLOOR);
     }
 }

@@ -259,7 +259,11 @@ impl ConnectApi {
         R: std::fmt::Debug,
     {
         let granted = self.token(priority, &quota_scope(at), operation).await;
-        let attempts = self.settings.max_attempts.unwrap_or(DEFAULT_ATTEMPTS).max(1);
+        let attempts = self
+            .settings
+            .max_attempts
+            .unwrap_or(DEFAULT_ATTEMPTS)
+            .max(1);
         self.attempts(priority, at, operation, granted, attempts, send)
             .await
     }

@@ -149,7 +149,12 @@ impl RateLimiter {
     }
 
     /// [`RateLimiter::reserve`], with the bucket's count of cuts at the reservation.
-    fn reserve_counted(&self, scope: &str, operation: &'static str, now: Instant) -> (Duration, u64) {
+    fn reserve_counted(
+        &self,
+        scope: &str,
+        operation: &'static str,
+        now: Instant,
+    ) -> (Duration, u64) {
         self.with_bucket(scope, operation, now, |bucket, per_second, _| {
             bucket.tokens -= 1.0;
             let wait = if bucket.tokens >= 0.0 {
@@ -261,6 +266,8 @@ impl RateLimiter {
             && bucket.rate.observe(feedback, sent, ceiling.per_second, now)
         {
             bucket.cuts += 1;
+            // Tokens saved up would land on Connect's bucket while it is empty.
+            bucket.tokens = bucket.tokens.min(0.0);
         }
     }
 
@@ -474,12 +481,19 @@ mod tests {
         };
         let limiter = RateLimiter::new(Some(ceiling));
         let t0 = Instant::now();
-        for (scope, op) in [("a/r", "CreateUser"), ("a/r", "DeleteUser"), ("b/r", "CreateUser")] {
+        for (scope, op) in [
+            ("a/r", "CreateUser"),
+            ("a/r", "DeleteUser"),
+            ("b/r", "CreateUser"),
+        ] {
             let _ = limiter.reserve(scope, op, t0);
         }
         throttled(&limiter, "a/r", "CreateUser", t0);
         let cut = limiter.allowed_rate("a/r", "CreateUser", t0).unwrap();
-        assert!((cut - 2.0 * super::super::adaptive_rate::BETA).abs() < 1e-9, "{cut}");
+        assert!(
+            (cut - 2.0 * super::super::adaptive_rate::BETA).abs() < 1e-9,
+            "{cut}"
+        );
         // Another operation, another account: still at the ceiling.
         assert_eq!(limiter.allowed_rate("a/r", "DeleteUser", t0), Some(2.0));
         assert_eq!(limiter.allowed_rate("b/r", "CreateUser", t0), Some(2.0));
@@ -510,7 +524,13 @@ mod tests {
         assert_eq!(super::super::feedback(&throttle), Feedback::Throttled);
         for i in 0..50 {
             let t = t0 + Duration::from_millis(i * 100);
-            limiter.observe("a/r", "CreateUser", super::super::feedback(&quota_exceeded), t, t);
+            limiter.observe(
+                "a/r",
+                "CreateUser",
+                super::super::feedback(&quota_exceeded),
+                t,
+                t,
+            );
             limiter.observe("a/r", "CreateUser", Feedback::Answered, t, t);
         }
         assert_eq!(limiter.allowed_rate("a/r", "CreateUser", t0), Some(2.0));
@@ -523,12 +543,16 @@ mod tests {
             burst: 5,
         }));
         let t0 = Instant::now();
-        // Empty the bucket, then a throttle: 2/s becomes 1.6/s, the bucket 4 tokens.
+        // Empty the bucket, then a throttle: 2/s becomes 2 x BETA.
         for _ in 0..5 {
             assert_eq!(limiter.reserve("a/r", "Op", t0), Duration::ZERO);
         }
         throttled(&limiter, "a/r", "Op", t0);
-        assert_eq!(limiter.reserve("a/r", "Op", t0), Duration::from_secs_f64(1.0 / 1.6));
+        let beta = super::super::adaptive_rate::BETA;
+        assert_eq!(
+            limiter.reserve("a/r", "Op", t0),
+            Duration::from_secs_f64(1.0 / (2.0 * beta))
+        );
         // Long after: back at the ceiling (2/s, 5 tokens), not above.
         let later = t0 + Duration::from_secs(600);
         assert_eq!(limiter.allowed_rate("a/r", "Op", later), Some(2.0));
@@ -580,9 +604,11 @@ mod tests {
         tokio::task::yield_now().await;
         throttled(&limiter, "a/r", "Op", Instant::now());
         let granted = waiter.await.unwrap();
-        // It gave its token back and waited for one at 1.6/s instead.
+        // It gave its token back and waited for one at the cut rate instead.
         let waited = granted.saturating_duration_since(t0).as_secs_f64();
-        assert!(waited >= 1.0 / 1.6 - 0.01, "{waited}");
+        let beta = super::super::adaptive_rate::BETA;
+        // (Without the new reservation it would have gone at 0.5 s.)
+        assert!(waited >= 1.0 / (2.0 * beta) - 0.03, "{waited}");
         assert_eq!(limiter.grants(), 2);
     }
 }
