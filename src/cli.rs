@@ -119,9 +119,9 @@ pub struct RunArgs {
     /// all).
     #[arg(long, env = "CONCURRENCY", default_value_t = 8)]
     pub concurrency: u16,
-    /// Client-side Connect request rate per operation and region (0 disables the limiter). The
-    /// default is a little under Connect's default quota of 2/s: at exactly the quota, jitter and
-    /// the SDK's retries push calls over it.
+    /// Client-side Connect request rate per operation, account and region (0 disables the
+    /// limiter): the ceiling, below which the rate adapts to throttling. The default is a little
+    /// under Connect's default quota of 2/s: at exactly the quota, jitter pushes calls over it.
     #[arg(long, env = "CONNECT_RATE", default_value_t = 1.9)]
     pub connect_rate: f64,
     /// Client-side burst per operation and region (Connect's default burst is 5).

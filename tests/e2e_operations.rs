@@ -310,7 +310,7 @@ async fn probes_and_openmetrics_over_http() {
     .await;
     assert_eq!(http_get(addr, "/healthz").await.0, 200);
 
-    // Every CreateUser throttled (after the SDK's own retries) until cleared.
+    // Every CreateUser throttled (it is sent once; its reconcile retries) until cleared.
     cluster.connect.add_fault(Fault::on(
         "CreateUser",
         FaultKind::ErrorRate {
@@ -360,6 +360,7 @@ async fn probes_and_openmetrics_over_http() {
         "reconcile_duration_seconds histogram",
         "connect_calls counter",
         "connect_throttled counter",
+        "connect_requests counter",
         "quick_connects_deleted counter",
         "resources gauge",
         "leader gauge",

@@ -294,7 +294,7 @@ impl Sweeper {
         self.tick_with_progress(api, at, mode, &mut |_| ()).await
     }
 
-    /// One sweep. On an error (throttled past the SDK's retries, denied, unavailable) what was
+    /// One sweep. On an error (throttled past the retries, denied, unavailable) what was
     /// observed so far is kept and the next tick goes on from there.
     pub async fn tick_with_progress(
         &mut self,
