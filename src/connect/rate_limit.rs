@@ -30,14 +30,13 @@ impl Default for Rate {
 }
 
 struct Bucket {
-    /// May go negative: each caller reserves its token at once and sleeps off the deficit, so
-    /// waiters are served in arrival order without polling.
+    /// Never negative: a caller takes a token only when there is one, and otherwise sleeps
+    /// until one is due. (Reserving ahead, with a deficit slept off, would commit the queue to
+    /// the rate of the moment: after a cut, the callers queued at the old rate would all be
+    /// sent together.)
     tokens: f64,
     last: Instant,
     rate: Box<dyn KeyRate>,
-    /// Counts the cuts of the rate: a caller that reserved before one sleeps at the old pace, so
-    /// it gives its token back and reserves again at the new one.
-    cuts: u64,
 }
 
 /// The allowed rate of one key now (the `connect_allowed_rate` gauge).
@@ -131,7 +130,6 @@ impl RateLimiter {
                 tokens: f64::from(ceiling.burst.max(1)),
                 last: now,
                 rate: self.control.new_key(),
-                cuts: 0,
             });
         let fraction = bucket.rate.fraction(ceiling.per_second, now);
         let per_second = ceiling.per_second * fraction;
@@ -143,62 +141,21 @@ impl RateLimiter {
         Some(take(bucket, per_second, size))
     }
 
-    /// How long the caller must wait before sending; the token is taken now.
-    pub fn reserve(&self, scope: &str, operation: &'static str, now: Instant) -> Duration {
-        self.reserve_counted(scope, operation, now).0
-    }
-
-    /// [`RateLimiter::reserve`], with the bucket's count of cuts at the reservation.
-    fn reserve_counted(
+    /// Takes a token if one is there; otherwise how long until one is.
+    pub fn try_take(
         &self,
         scope: &str,
         operation: &'static str,
         now: Instant,
-    ) -> (Duration, u64) {
-        self.with_bucket(scope, operation, now, |bucket, per_second, _| {
-            bucket.tokens -= 1.0;
-            let wait = if bucket.tokens >= 0.0 {
-                Duration::ZERO
-            } else {
-                Duration::from_secs_f64(-bucket.tokens / per_second)
-            };
-            (wait, bucket.cuts)
-        })
-        .unwrap_or((Duration::ZERO, 0))
-    }
-
-    /// After sleeping off a reservation made at `cuts`: `None` if the rate was not cut
-    /// meanwhile; else the token is given back and reserved again at the new rate.
-    fn confirm(
-        &self,
-        scope: &str,
-        operation: &'static str,
-        cuts: u64,
-        now: Instant,
-    ) -> Option<(Duration, u64)> {
-        let stale = {
-            let mut buckets = self.lock_buckets();
-            match buckets.get_mut(&(scope.to_string(), operation)) {
-                Some(bucket) if bucket.cuts != cuts => {
-                    bucket.tokens += 1.0;
-                    true
-                }
-                _ => false,
-            }
-        };
-        stale.then(|| self.reserve_counted(scope, operation, now))
+    ) -> Result<(), Duration> {
+        self.try_reserve_spare(scope, operation, 0, now)
     }
 
     /// Waits for a token. `scope` is the account and region (see `super::quota_scope`).
     /// Returns when the caller was let through: what [`RateLimiter::observe`] is told.
     pub async fn acquire(&self, scope: &str, operation: &'static str) -> Instant {
-        let (mut wait, mut cuts) = self.reserve_counted(scope, operation, Instant::now());
-        while !wait.is_zero() {
+        while let Err(wait) = self.try_take(scope, operation, Instant::now()) {
             tokio::time::sleep(wait).await;
-            match self.confirm(scope, operation, cuts, Instant::now()) {
-                None => break,
-                Some((w, c)) => (wait, cuts) = (w, c),
-            }
         }
         self.granted()
     }
@@ -248,8 +205,7 @@ impl RateLimiter {
         self.granted()
     }
 
-    /// Connect's answer to an attempt let through at `sent`. A cut of the rate makes the
-    /// callers already waiting reserve again at the new rate.
+    /// Connect's answer to an attempt let through at `sent`.
     pub fn observe(
         &self,
         scope: &str,
@@ -265,7 +221,6 @@ impl RateLimiter {
         if let Some(bucket) = buckets.get_mut(&(scope.to_string(), operation))
             && bucket.rate.observe(feedback, sent, ceiling.per_second, now)
         {
-            bucket.cuts += 1;
             // Tokens saved up would land on Connect's bucket while it is empty.
             bucket.tokens = bucket.tokens.min(0.0);
         }
@@ -311,6 +266,14 @@ fn smallest<'a>(rates: impl Iterator<Item = &'a Rate>) -> Option<Rate> {
 mod tests {
     use super::*;
 
+    /// The wait [`RateLimiter::acquire`] would sleep before trying again (zero: taken).
+    fn take(limiter: &RateLimiter, scope: &str, op: &'static str, now: Instant) -> Duration {
+        limiter
+            .try_take(scope, op, now)
+            .err()
+            .unwrap_or(Duration::ZERO)
+    }
+
     #[test]
     fn overrides_apply_to_their_scope_and_the_smallest_wins() {
         let limiter = RateLimiter::new(Some(Rate::default()));
@@ -331,16 +294,16 @@ mod tests {
             limiter.set_override("111/us-east-1", "b", Some(slow)),
             (Some(slow), 2)
         );
-        assert_eq!(limiter.reserve("111/us-east-1", "Op", t0), Duration::ZERO);
+        assert_eq!(take(&limiter, "111/us-east-1", "Op", t0), Duration::ZERO);
         assert_eq!(
-            limiter.reserve("111/us-east-1", "Op", t0),
+            take(&limiter, "111/us-east-1", "Op", t0),
             Duration::from_secs(1)
         );
         // Another account keeps the operator's rate (burst 4).
         for _ in 0..4 {
-            assert_eq!(limiter.reserve("222/us-east-1", "Op", t0), Duration::ZERO);
+            assert_eq!(take(&limiter, "222/us-east-1", "Op", t0), Duration::ZERO);
         }
-        assert!(limiter.reserve("222/us-east-1", "Op", t0) > Duration::ZERO);
+        assert!(take(&limiter, "222/us-east-1", "Op", t0) > Duration::ZERO);
         // The slow one withdrawn: the other's applies.
         assert_eq!(
             limiter.set_override("111/us-east-1", "b", None),
@@ -357,26 +320,36 @@ mod tests {
         let t0 = Instant::now();
         for _ in 0..5 {
             assert_eq!(
-                limiter.reserve("us-east-1", "CreateUser", t0),
+                take(&limiter, "us-east-1", "CreateUser", t0),
                 Duration::ZERO
             );
         }
-        // The 6th and 7th wait 0.5 s and 1 s: 2 per second after the burst.
+        // The 6th waits 0.5 s: 2 per second after the burst. Waiting takes nothing: the 7th,
+        // at the same moment, is told the same, and only one of them gets the token.
         assert_eq!(
-            limiter.reserve("us-east-1", "CreateUser", t0),
+            take(&limiter, "us-east-1", "CreateUser", t0),
             Duration::from_millis(500)
         );
         assert_eq!(
-            limiter.reserve("us-east-1", "CreateUser", t0),
-            Duration::from_secs(1)
+            take(&limiter, "us-east-1", "CreateUser", t0),
+            Duration::from_millis(500)
         );
-        // Other operations and regions have their own buckets.
+        let half = t0 + Duration::from_millis(500);
         assert_eq!(
-            limiter.reserve("us-east-1", "DeleteUser", t0),
+            take(&limiter, "us-east-1", "CreateUser", half),
             Duration::ZERO
         );
         assert_eq!(
-            limiter.reserve("eu-west-2", "CreateUser", t0),
+            take(&limiter, "us-east-1", "CreateUser", half),
+            Duration::from_millis(500)
+        );
+        // Other operations and regions have their own buckets.
+        assert_eq!(
+            take(&limiter, "us-east-1", "DeleteUser", t0),
+            Duration::ZERO
+        );
+        assert_eq!(
+            take(&limiter, "eu-west-2", "CreateUser", t0),
             Duration::ZERO
         );
     }
@@ -388,12 +361,12 @@ mod tests {
             burst: 2,
         }));
         let t0 = Instant::now();
-        limiter.reserve("r", "Op", t0);
-        limiter.reserve("r", "Op", t0);
+        take(&limiter, "r", "Op", t0);
+        take(&limiter, "r", "Op", t0);
         let later = t0 + Duration::from_secs(60);
-        assert_eq!(limiter.reserve("r", "Op", later), Duration::ZERO);
-        assert_eq!(limiter.reserve("r", "Op", later), Duration::ZERO);
-        assert!(limiter.reserve("r", "Op", later) > Duration::ZERO);
+        assert_eq!(take(&limiter, "r", "Op", later), Duration::ZERO);
+        assert_eq!(take(&limiter, "r", "Op", later), Duration::ZERO);
+        assert!(take(&limiter, "r", "Op", later) > Duration::ZERO);
     }
 
     #[test]
@@ -417,8 +390,8 @@ mod tests {
             Err(Duration::from_millis(500))
         );
         // A reconcile still finds two tokens at once.
-        assert_eq!(limiter.reserve("r", "DescribeUser", t0), Duration::ZERO);
-        assert_eq!(limiter.reserve("r", "DescribeUser", t0), Duration::ZERO);
+        assert_eq!(take(&limiter, "r", "DescribeUser", t0), Duration::ZERO);
+        assert_eq!(take(&limiter, "r", "DescribeUser", t0), Duration::ZERO);
         // And background work now waits until the reserve is back: 1.5 s for 3 tokens.
         assert_eq!(
             limiter.try_reserve_spare("r", "DescribeUser", 2, t0),
@@ -465,7 +438,7 @@ mod tests {
         let limiter = RateLimiter::new(None);
         let t0 = Instant::now();
         for _ in 0..100 {
-            assert_eq!(limiter.reserve("r", "Op", t0), Duration::ZERO);
+            assert_eq!(take(&limiter, "r", "Op", t0), Duration::ZERO);
         }
     }
 
@@ -486,7 +459,7 @@ mod tests {
             ("a/r", "DeleteUser"),
             ("b/r", "CreateUser"),
         ] {
-            let _ = limiter.reserve(scope, op, t0);
+            let _ = take(&limiter, scope, op, t0);
         }
         throttled(&limiter, "a/r", "CreateUser", t0);
         let cut = limiter.allowed_rate("a/r", "CreateUser", t0).unwrap();
@@ -507,7 +480,7 @@ mod tests {
             burst: 5,
         }));
         let t0 = Instant::now();
-        let _ = limiter.reserve("a/r", "CreateUser", t0);
+        let _ = take(&limiter, "a/r", "CreateUser", t0);
         let quota_exceeded: Result<(), _> = Err(super::super::ConnectError {
             operation: "CreateUser",
             kind: super::super::error::kind_of_code("LimitExceededException"),
@@ -545,22 +518,22 @@ mod tests {
         let t0 = Instant::now();
         // Empty the bucket, then a throttle: 2/s becomes 2 x BETA.
         for _ in 0..5 {
-            assert_eq!(limiter.reserve("a/r", "Op", t0), Duration::ZERO);
+            assert_eq!(take(&limiter, "a/r", "Op", t0), Duration::ZERO);
         }
         throttled(&limiter, "a/r", "Op", t0);
         let beta = super::super::adaptive_rate::BETA;
         assert_eq!(
-            limiter.reserve("a/r", "Op", t0),
+            take(&limiter, "a/r", "Op", t0),
             Duration::from_secs_f64(1.0 / (2.0 * beta))
         );
         // Long after: back at the ceiling (2/s, 5 tokens), not above.
         let later = t0 + Duration::from_secs(600);
         assert_eq!(limiter.allowed_rate("a/r", "Op", later), Some(2.0));
         for _ in 0..5 {
-            assert_eq!(limiter.reserve("a/r", "Op", later), Duration::ZERO);
+            assert_eq!(take(&limiter, "a/r", "Op", later), Duration::ZERO);
         }
         assert_eq!(
-            limiter.reserve("a/r", "Op", later),
+            take(&limiter, "a/r", "Op", later),
             Duration::from_millis(500)
         );
     }
@@ -572,7 +545,7 @@ mod tests {
             burst: 5,
         }));
         let t0 = Instant::now();
-        let _ = limiter.reserve("a/r", "Op", t0);
+        let _ = take(&limiter, "a/r", "Op", t0);
         throttled(&limiter, "a/r", "Op", t0);
         limiter.set_override(
             "a/r",
@@ -604,7 +577,7 @@ mod tests {
         tokio::task::yield_now().await;
         throttled(&limiter, "a/r", "Op", Instant::now());
         let granted = waiter.await.unwrap();
-        // It gave its token back and waited for one at the cut rate instead.
+        // It waited for its token at the cut rate, not at the rate it queued at.
         let waited = granted.saturating_duration_since(t0).as_secs_f64();
         let beta = super::super::adaptive_rate::BETA;
         // (Without the new reservation it would have gone at 0.5 s.)

@@ -93,6 +93,8 @@ pub struct Options {
     /// `--namespace` (empty: all) and `--cluster-connect-instances`.
     pub namespaces: Vec<String>,
     pub cluster_instances: bool,
+    /// The operator's `--concurrency`.
+    pub concurrency: u16,
 }
 
 impl Default for Options {
@@ -105,6 +107,7 @@ impl Default for Options {
             settle: SETTLE,
             namespaces: Vec::new(),
             cluster_instances: true,
+            concurrency: Settings::default().concurrency,
         }
     }
 }
@@ -202,6 +205,7 @@ impl Env {
             settle_window: options.settle,
             namespaces: options.namespaces,
             cluster_instances: options.cluster_instances,
+            concurrency: options.concurrency,
             ..Settings::default()
         };
         let ctx = Arc::new(Context::new(client.clone(), api, settings));
