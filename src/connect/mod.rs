@@ -4,10 +4,12 @@
 //! Retries are the operator's, not the SDK's (its clients are built with retries off): every
 //! attempt, the first and each retry, takes a token of the adaptive limiter and tells it the
 //! answer, so a throttled retry costs a token instead of adding load, and the metrics count
-//! each attempt. SDK interceptors cannot wait for a token; a wrapper around the HTTP client
-//! could, but would see neither the operation's priority (the sweep's spare tokens) nor the
-//! error's classification, and a custom retry strategy can only ask the SDK to sleep, not
-//! queue in order behind other callers.
+//! each attempt. SDK interceptors cannot wait for a token. A wrapper around the HTTP client
+//! could, but it sees requests, not operations: it would have to recover the operation and
+//! the caller's priority (the sweep takes only spare tokens) from the request, and classify
+//! Connect's errors a second time. A custom retry strategy is synchronous: it can name a delay
+//! but not wait for a token that other callers compete for. Our own loop has all of it at
+//! hand, in the one place every call already went through.
 
 /// Every page of a List* call of (id, name) summaries: `$api.$list()` on the instance, with
 /// the setters given, read by `$summaries`.
