@@ -155,7 +155,7 @@ async fn run_with_neighbour(control: Option<Arc<dyn RateControl>>, users: usize)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_neighbour_the_adaptive_limiter_is_throttled_far_less_than_the_fixed_one() {
-    const USERS: usize = 30;
+    const USERS: usize = 60;
     let (fixed_429, fixed_attempts) =
         run_with_neighbour(Some(Arc::new(fixed_rate::FixedRate)), USERS).await;
     let (adaptive_429, adaptive_attempts) = run_with_neighbour(None, USERS).await;
@@ -170,7 +170,7 @@ async fn with_a_neighbour_the_adaptive_limiter_is_throttled_far_less_than_the_fi
     );
     // The adaptive one pays for learning the rate (a few cuts from the ceiling down to the
     // share left, each with a few 429s) and then probes rarely; in a run this short the
-    // learning is most of its 429s (measured: 7 against 14 and 15).
+    // learning is most of its 429s.
     assert!(
         adaptive_429 * 3 <= fixed_429 * 2,
         "adaptive {adaptive_429} throttled, fixed {fixed_429}: expected at most two thirds"
