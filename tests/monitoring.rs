@@ -567,6 +567,7 @@ fn the_dashboard_configmap_carries_the_charts_dashboard_for_grafanas_sidecar() {
     for want in [
         "Connect calls per operation",
         "Connect throttles per operation",
+        "Allowed rate per account, region and operation",
         "Reconcile outcomes",
         "Deletion latency",
         "Users by condition",
@@ -662,7 +663,12 @@ fn promtool_check_metrics(exposition: &str) -> (bool, String) {
 async fn every_metric_of_the_alerts_and_dashboard_is_in_the_real_metrics_output() {
     let cluster = Cluster::start(&[NS]).await;
     // No STS listens here: the role of instance object `broken` cannot be assumed.
-    let op = cluster.spawn("op", &[], &[("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1")]);
+    // A client-side limit, so that the limiter's allowed rate is exported.
+    let op = cluster.spawn(
+        "op",
+        &["--connect-rate", "100", "--connect-burst", "20"],
+        &[("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1")],
+    );
     let addr = op.http_addr().await;
     // A quick connect to a user deleted elsewhere an hour ago (a newer one is left alone until
     // the settle window has passed since its last change).

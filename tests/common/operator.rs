@@ -99,22 +99,20 @@ impl Cluster {
     pub fn spawn(&self, label: &str, args: &[&str], env: &[(&str, &str)]) -> Operator {
         let log = self.dir.path().join(format!("{label}.log"));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_connect-user-operator"));
-        cmd.args([
-            "run",
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--connect-rate",
-            "0",
-        ])
-        .args(args)
-        .env("KUBECONFIG", self.dir.path().join("kubeconfig"))
-        .env("AWS_ENDPOINT_URL_CONNECT", self.connect.endpoint())
-        .env("AWS_REGION", REGION)
-        .env("AWS_ACCESS_KEY_ID", sim::aws::TEST_ACCESS_KEY_ID)
-        .env("AWS_SECRET_ACCESS_KEY", sim::aws::TEST_SECRET_ACCESS_KEY)
-        .env("LOG_FORMAT", "json")
-        .env("SETTLE_WINDOW", super::settle_arg())
-        .env("RUST_LOG", "info");
+        cmd.args(["run", "--metrics-addr", "127.0.0.1:0"]);
+        // No client-side limit unless the test sets one (clap refuses the flag twice).
+        if !args.contains(&"--connect-rate") {
+            cmd.args(["--connect-rate", "0"]);
+        }
+        cmd.args(args)
+            .env("KUBECONFIG", self.dir.path().join("kubeconfig"))
+            .env("AWS_ENDPOINT_URL_CONNECT", self.connect.endpoint())
+            .env("AWS_REGION", REGION)
+            .env("AWS_ACCESS_KEY_ID", sim::aws::TEST_ACCESS_KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", sim::aws::TEST_SECRET_ACCESS_KEY)
+            .env("LOG_FORMAT", "json")
+            .env("SETTLE_WINDOW", super::settle_arg())
+            .env("RUST_LOG", "info");
         for (k, v) in env {
             cmd.env(k, v);
         }
