@@ -131,8 +131,25 @@ async fn run_with_neighbour(control: Option<Arc<dyn RateControl>>, users: usize)
     for n in &names {
         env.create(&manifest(n, "")).await.unwrap();
     }
-    for n in &names {
-        env.wait_ready(n).await;
+    // All of them, with one deadline: 60 users through 1/s take a minute, and which of them
+    // goes first is the limiter's business.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        let list = env.api().list(&Default::default()).await.unwrap();
+        let ready = list
+            .items
+            .iter()
+            .filter(|cu| ready(cu).is_some_and(|(s, _)| s == "True"))
+            .count();
+        if ready == names.len() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{ready} of {} Ready after 300 s",
+            names.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     other.stop();
     let calls = env.connect.calls();
@@ -156,17 +173,23 @@ async fn run_with_neighbour(control: Option<Arc<dyn RateControl>>, users: usize)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_neighbour_the_adaptive_limiter_is_throttled_far_less_than_the_fixed_one() {
     const USERS: usize = 60;
-    let (fixed_429, fixed_attempts) =
-        run_with_neighbour(Some(Arc::new(fixed_rate::FixedRate)), USERS).await;
-    let (adaptive_429, adaptive_attempts) = run_with_neighbour(None, USERS).await;
+    // Two rounds of each, interleaved: one short round's 429s are a few dozen, and a loaded
+    // machine (which asks for less) moves them by a few; the sums are steadier.
+    let (mut fixed_429, mut fixed_attempts, mut adaptive_429, mut adaptive_attempts) = (0, 0, 0, 0);
+    for _ in 0..2 {
+        let (t, n) = run_with_neighbour(Some(Arc::new(fixed_rate::FixedRate)), USERS).await;
+        (fixed_429, fixed_attempts) = (fixed_429 + t, fixed_attempts + n);
+        let (t, n) = run_with_neighbour(None, USERS).await;
+        (adaptive_429, adaptive_attempts) = (adaptive_429 + t, adaptive_attempts + n);
+    }
     eprintln!(
         "fixed: {fixed_429} of {fixed_attempts} attempts throttled; adaptive: {adaptive_429} of {adaptive_attempts}"
     );
     // The fixed limiter sends up to 3.8/s into the 1/s left (a throttled CreateUser comes
     // back to its reconcile, which tries again after its backoff).
     assert!(
-        fixed_429 >= USERS / 4,
-        "the neighbour hardly throttled the fixed limiter ({fixed_429})"
+        fixed_429 >= USERS / 3,
+        "the neighbour hardly throttled the fixed limiter ({fixed_429} in two rounds)"
     );
     // The adaptive one pays for learning the rate (a few cuts from the ceiling down to the
     // share left, each with a few 429s) and then probes rarely; in a run this short the

@@ -181,9 +181,16 @@ impl Operator {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Every log line, each parsed as a JSON object (panics on any other line).
+    /// Every complete log line, each parsed as a JSON object (panics on any other line). A
+    /// last line without its newline is still being written (or was cut by a SIGKILL) and is
+    /// left out.
     pub fn log_lines(&self) -> Vec<Value> {
-        self.log_text()
+        let text = self.log_text();
+        let complete = match text.rfind('\n') {
+            Some(end) => &text[..=end],
+            None => "",
+        };
+        complete
             .lines()
             .map(|l| {
                 let v: Value = serde_json::from_str(l)
