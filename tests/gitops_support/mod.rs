@@ -15,7 +15,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const GOPATH: &str = "/usr/share/gocode";
+#[path = "../go_support/mod.rs"]
+mod go_support;
 const LUA_HINT: &str = "run scripts/test-deps.sh (installs golang-go and golang-github-yuin-gopher-lua-dev from Debian)";
 const CEL_HINT: &str =
     "run scripts/test-deps.sh (installs Node.js and tests/flux_cel's npm packages)";
@@ -104,39 +105,12 @@ pub struct ArgoHealth {
 fn argocd_lua() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("argocd_lua");
-        std::fs::create_dir_all(&out_dir).unwrap();
-        let go = Command::new("go").arg("version").output();
-        assert!(
-            go.as_ref().is_ok_and(|o| o.status.success()),
-            "the Argo CD health tests need Go, which is not installed: {LUA_HINT}"
-        );
-        assert!(
-            Path::new(GOPATH)
-                .join("src/github.com/yuin/gopher-lua")
-                .is_dir(),
-            "the Argo CD health tests need gopher-lua under {GOPATH}: {LUA_HINT}"
-        );
-        let tmp = out_dir.join(format!("argocd_lua.{}", std::process::id()));
-        let build = Command::new("go")
-            .args(["build", "-o"])
-            .arg(&tmp)
-            .arg("./tests/argocd_lua")
-            .current_dir(ROOT)
-            .env("GO111MODULE", "off")
-            .env("GOPATH", GOPATH)
-            .env("GOCACHE", out_dir.join("cache"))
-            .env("GOFLAGS", "")
-            .output()
-            .expect("go runs");
-        assert!(
-            build.status.success(),
-            "building tests/argocd_lua failed ({LUA_HINT} if packages are missing):\n{}",
-            String::from_utf8_lossy(&build.stderr)
-        );
-        let bin = out_dir.join("argocd_lua");
-        std::fs::rename(&tmp, &bin).unwrap();
-        bin
+        go_support::build(
+            "argocd_lua",
+            "the Argo CD health tests",
+            &["github.com/yuin/gopher-lua"],
+            LUA_HINT,
+        )
     })
 }
 

@@ -19,7 +19,8 @@ pub const CHART_DIR: &str = concat!(
     "/deploy/helm/connect-user-operator"
 );
 pub const VALUES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/helm_values");
-const GOPATH: &str = "/usr/share/gocode";
+#[path = "../go_support/mod.rs"]
+mod go_support;
 const INSTALL_HINT: &str = "run scripts/test-deps.sh (installs golang-go, golang-github-masterminds-sprig-dev and golang-k8s-sigs-yaml-dev from Debian)";
 
 /// One rendered file or YAML document, as `helm template` prints it under `# Source:`.
@@ -87,40 +88,12 @@ impl Rendered {
 pub fn renderer() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let out_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("helm_render");
-        std::fs::create_dir_all(&out_dir).unwrap();
-        let go = Command::new("go").arg("version").output();
-        assert!(
-            go.as_ref().is_ok_and(|o| o.status.success()),
-            "the Helm chart tests need Go, which is not installed: {INSTALL_HINT}"
-        );
-        assert!(
-            Path::new(GOPATH)
-                .join("src/github.com/Masterminds/sprig")
-                .is_dir()
-                && Path::new(GOPATH).join("src/sigs.k8s.io/yaml").is_dir(),
-            "the Helm chart tests need sprig and sigs.k8s.io/yaml under {GOPATH}: {INSTALL_HINT}"
-        );
-        let tmp = out_dir.join(format!("helm_render.{}", std::process::id()));
-        let build = Command::new("go")
-            .args(["build", "-o"])
-            .arg(&tmp)
-            .arg("./tests/helm_render")
-            .current_dir(ROOT)
-            .env("GO111MODULE", "off")
-            .env("GOPATH", GOPATH)
-            .env("GOCACHE", out_dir.join("cache"))
-            .env("GOFLAGS", "")
-            .output()
-            .expect("go runs");
-        assert!(
-            build.status.success(),
-            "building tests/helm_render failed ({INSTALL_HINT} if packages are missing):\n{}",
-            String::from_utf8_lossy(&build.stderr)
-        );
-        let bin = out_dir.join("helm_render");
-        std::fs::rename(&tmp, &bin).unwrap();
-        bin
+        go_support::build(
+            "helm_render",
+            "the Helm chart tests",
+            &["github.com/Masterminds/sprig", "sigs.k8s.io/yaml"],
+            INSTALL_HINT,
+        )
     })
 }
 
