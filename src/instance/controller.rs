@@ -136,7 +136,7 @@ async fn run_kind<K: InstanceObject>(
     // on the watch's Delete, or on a re-list that no longer has it.
     let gone = sweeps.clone();
     let listed = store.clone();
-    let forget = ctx_of(&instances);
+    let forget = instances.ctx.clone();
     let objects = reflector::reflector(writer, watcher(api, watcher::Config::default()))
         .default_backoff()
         .inspect(move |event| match event {
@@ -168,10 +168,6 @@ async fn run_kind<K: InstanceObject>(
         })
         .await;
     sweeps.stop_all();
-}
-
-fn ctx_of<K: InstanceObject>(instances: &Instances<K>) -> Arc<Context> {
-    instances.ctx.clone()
 }
 
 fn key_of<K: InstanceObject>(obj: &K) -> InstanceKey {
