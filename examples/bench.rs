@@ -456,12 +456,7 @@ async fn delete_latency(args: &Args, window: &str) -> BenchResult<Vec<f64>> {
             .await?
             .items
             .iter()
-            .any(|cu| {
-                cu.status
-                    .as_ref()
-                    .and_then(|s| s.condition("Ready"))
-                    .is_none_or(|c| c.status != "True")
-            })
+            .any(|cu| !support::is_ready(cu))
     {
         if t0.elapsed() > Duration::from_secs(120) {
             return Err("latency probe: users not Ready within 120 s".into());
@@ -584,16 +579,7 @@ async fn adopt_round_trip(args: &Args) -> BenchResult<()> {
         .await;
     loop {
         let list = api.list(&ListParams::default()).await?;
-        let adopted = list
-            .items
-            .iter()
-            .filter(|cu| {
-                cu.status
-                    .as_ref()
-                    .and_then(|s| s.condition("Ready"))
-                    .is_some_and(|c| c.status == "True")
-            })
-            .count();
+        let adopted = list.items.iter().filter(|cu| support::is_ready(cu)).count();
         if adopted == n {
             break;
         }

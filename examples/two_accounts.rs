@@ -154,12 +154,7 @@ async fn run(args: &Args) -> support::AnyResult<()> {
                 .filter(|cu| {
                     cu.spec.instance_ref.as_ref().map(|r| r.name.as_str()) == Some(account.object)
                 })
-                .filter(|cu| {
-                    cu.status
-                        .as_ref()
-                        .and_then(|s| s.condition("Ready"))
-                        .is_some_and(|c| c.status == "True")
-                })
+                .filter(|cu| support::is_ready(cu))
                 .count();
             if ready == args.users {
                 all_ready

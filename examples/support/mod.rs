@@ -67,6 +67,14 @@ pub fn run_if_operator() -> Option<AnyResult<()>> {
     Some(run())
 }
 
+/// Whether the resource's Ready condition is True.
+pub fn is_ready(cu: &ConnectUser) -> bool {
+    cu.status
+        .as_ref()
+        .and_then(|s| s.condition("Ready"))
+        .is_some_and(|c| c.status == "True")
+}
+
 /// Connect's eventual consistency as the emulator models it by default (usually seconds, up to
 /// 5 minutes, NotFound or InvalidRequestException meanwhile), `scale` times faster than real
 /// time; `None` for a scale of 0.
