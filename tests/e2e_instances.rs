@@ -111,34 +111,20 @@ fn ready_of(
     Some((c.status.clone(), c.reason.clone(), c.message.clone()))
 }
 
-/// Polls the instance object `name` until `cond` holds (30 s at most).
-async fn wait_for<K>(api: &Api<K>, name: &str, what: &str, cond: impl Fn(&K) -> bool) -> K
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let now = api.get_opt(name).await.unwrap();
-        if let Some(o) = &now
-            && cond(o)
-        {
-            return o.clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{name}: {what}; now {now:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn wait_ci(
     env: &Env,
     name: &str,
     what: &str,
     cond: impl Fn(&ConnectInstance) -> bool,
 ) -> ConnectInstance {
-    wait_for(&connect_instances(env), name, what, cond).await
+    wait_object(
+        &connect_instances(env),
+        name,
+        what,
+        Duration::from_secs(30),
+        cond,
+    )
+    .await
 }
 
 async fn wait_cci(
@@ -147,7 +133,14 @@ async fn wait_cci(
     what: &str,
     cond: impl Fn(&ClusterConnectInstance) -> bool,
 ) -> ClusterConnectInstance {
-    wait_for(&cluster_instances(env), name, what, cond).await
+    wait_object(
+        &cluster_instances(env),
+        name,
+        what,
+        Duration::from_secs(30),
+        cond,
+    )
+    .await
 }
 
 fn is_ready(status: &Option<connect_user_operator::instance::crd::InstanceStatus>) -> bool {
@@ -854,10 +847,7 @@ async fn the_instance_objects_sweep_reports_then_deletes_exactly_the_twenty() {
         .delete("a", &DeleteParams::default())
         .await
         .unwrap();
-    wait_for(&connect_instances(&env), "clock", "swept", |o| {
-        dangling_status(o).is_some()
-    })
-    .await;
+    wait_ci(&env, "clock", "swept", |o| dangling_status(o).is_some()).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while connect_instances(&env)
         .get_opt("a")

@@ -578,22 +578,13 @@ async fn flaky_cluster_instance(cluster: &Cluster) {
         ))
     };
     let ready_is = async |want: &str| {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            let o = api.get("flaky").await.unwrap();
-            let current = o.status.as_ref().is_some_and(|s| {
+        wait_object(&api, "flaky", want, Duration::from_secs(60), |o| {
+            o.status.as_ref().is_some_and(|s| {
                 s.observed_generation == o.metadata.generation
                     && s.condition("Ready").is_some_and(|c| c.status == want)
-            });
-            if current {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "flaky: Ready={want}: {o:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            })
+        })
+        .await
     };
     failing();
     // The ARN names the account: no STS here.

@@ -449,6 +449,33 @@ pub fn reason(cu: &ConnectUser) -> String {
     ready(cu).map(|(_, r)| r).unwrap_or_default()
 }
 
+/// Polls the object `name` until `cond` holds, for `within` at most.
+pub async fn wait_object<K>(
+    api: &Api<K>,
+    name: &str,
+    what: &str,
+    within: Duration,
+    cond: impl Fn(&K) -> bool,
+) -> K
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let now = api.get_opt(name).await.unwrap();
+        if let Some(o) = &now
+            && cond(o)
+        {
+            return o.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{name}: {what}; now {now:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Asserts that admission refused `what` (422) with a message naming `field`.
 pub fn assert_refused_naming<T: std::fmt::Debug>(
     what: &str,
